@@ -1,0 +1,31 @@
+// `npm run demo`: starts the greeter server and the client as two processes on the embedded
+// defaults (local registry, gRPC on loopback, JSON) and prints the reply.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
+const env = { ...process.env, TSMICRO_LOG_LEVEL: process.env.TSMICRO_LOG_LEVEL ?? 'warn' };
+
+const server = spawn(process.execPath, [here('./server.js')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+try {
+  const ready = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('greeter server did not start within 15 s')), 15_000);
+    createInterface({ input: server.stdout }).on('line', (line) => {
+      console.log(`[server] ${line}`);
+      if (line.includes('ready')) { clearTimeout(timer); resolve(line); }
+    });
+    server.once('exit', (code) => { clearTimeout(timer); reject(new Error(`greeter server exited with ${code}`)); });
+  });
+  void ready;
+  const client = spawn(process.execPath, [here('./client.js'), process.argv[2] ?? 'Ada'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  createInterface({ input: client.stdout }).on('line', (line) => console.log(`[client] ${line}`));
+  const [code] = await once(client, 'exit');
+  process.exitCode = code === 0 ? 0 : 1;
+} finally {
+  if (server.exitCode === null && server.signalCode === null) {
+    server.kill('SIGTERM');
+    await once(server, 'exit');
+  }
+}

@@ -1,0 +1,41 @@
+import { InvalidOptionError } from '../errors.js';
+import type { Codec } from '../codec/codec.js';
+import { findCodec } from '../codec/codec.js';
+import { checkAddress, checkInteger, checkNumber, checkStringRecord } from '../options.js';
+import type { CallOptions, ResolvedCallOptions } from './client.js';
+
+/** The client-wide defaults that per-call options override. */
+export interface CallDefaults {
+  timeout: number;
+  retries: number;
+  contentType: string;
+}
+
+/**
+ * Validates `opts` and merges them over the client's defaults, as go-micro copies its
+ * CallOptions per call. The caller's object is never mutated.
+ */
+export function resolveCallOptions(defaults: CallDefaults, codecs: readonly Codec[], opts: CallOptions | undefined): { options: ResolvedCallOptions; codec: Codec } {
+  const o = opts ?? {};
+  const timeout = checkNumber('call.timeout', o.timeout, 0) ?? defaults.timeout;
+  const retries = checkInteger('call.retries', o.retries, 0) ?? defaults.retries;
+  checkStringRecord('call.metadata', o.metadata);
+  const contentType = o.contentType ?? defaults.contentType;
+  const codec = findCodec(codecs, contentType);
+  if (!codec) throw new InvalidOptionError('call.contentType', `no codec for ${JSON.stringify(contentType)} (have ${codecs.map((c) => c.name).join(', ')})`);
+  let address: readonly string[] | undefined;
+  if (o.address !== undefined) {
+    address = typeof o.address === 'string' ? [o.address] : o.address;
+    if (address.length === 0) throw new InvalidOptionError('call.address', 'expected at least one address');
+    address.forEach((a, i) => checkAddress(`call.address[${i}]`, a));
+  }
+  const options: ResolvedCallOptions = {
+    timeout,
+    retries,
+    idempotent: o.idempotent ?? false,
+    contentType: codec.contentType,
+    filters: o.filters ?? [],
+    ...(address ? { address } : {}),
+  };
+  return { options, codec };
+}

@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import type { Broker } from '../broker/broker.js';
+import type { Codec } from '../codec/codec.js';
+import { findCodec } from '../codec/codec.js';
+import { composeWrappers } from '../compose.js';
+import { currentContext, deriveContext, remaining, DeadlineExceeded, type Context } from '../context.js';
+import { DEFAULTS } from '../defaults.js';
+import { CLIENT_ERROR_ID, InvalidOptionError, MicroError } from '../errors.js';
+import { EMPTY_METADATA, mergeMetadata, normalizeMetadata, type Metadata } from '../metadata.js';
+import { checkComponent, checkInteger, checkNumber } from '../options.js';
+import type { Node } from '../registry/registry.js';
+import type { Next, Selector } from '../selector/selector.js';
+import type { RequestHead, Transport } from '../transport/transport.js';
+import { backoffMs } from './backoff.js';
+import { resolveCallOptions, type CallDefaults } from './call-options.js';
+import type { CallFunc, CallOptions, CallWrapper, Client, ClientStream, PublishOptions, Request, ResolvedCallOptions } from './client.js';
+import { isRetryable } from './retry.js';
+import { codecStream } from './stream.js';
+
+/** Options for {@link createClient}. */
+export interface ClientOptions {
+  /** Resolves service names to nodes. */
+  selector: Selector;
+  /** Carries requests to nodes. */
+  transport: Transport;
+  /** Carries published events. */
+  broker: Broker;
+  /** Codecs available to calls; the first is the default unless `contentType` says otherwise. */
+  codecs: readonly Codec[];
+  /** Default codec, by content type or name. @defaultValue the first codec */
+  contentType?: string;
+  /** Default budget per call, ms. @defaultValue 5000 */
+  timeout?: number;
+  /** Default extra attempts per call. @defaultValue 2 */
+  retries?: number;
+  /** Wrappers around each attempt; the first is outermost. */
+  wrapCall?: readonly CallWrapper[];
+}
+
+/**
+ * Builds the client. `call()` reads top to bottom: options → budget → select → wrappers →
+ * attempt → mark → retry on a node not yet tried.
+ */
+export function createClient(opts: ClientOptions): Client {
+  const selector = required('client.selector', checkComponent('client.selector', opts.selector, ['select', 'mark']));
+  const transport = required('client.transport', checkComponent('client.transport', opts.transport, ['dial']));
+  const broker = required('client.broker', checkComponent('client.broker', opts.broker, ['publish']));
+  const codecs = opts.codecs;
+  if (!Array.isArray(codecs) || codecs.length === 0) throw new InvalidOptionError('client.codecs', 'expected at least one codec');
+  const defaultCodec = opts.contentType === undefined ? codecs[0]! : findCodec(codecs, opts.contentType);
+  if (!defaultCodec) throw new InvalidOptionError('contentType', `no codec for ${JSON.stringify(opts.contentType)} (have ${codecs.map((c) => c.name).join(', ')})`);
+  const defaults: CallDefaults = {
+    timeout: checkNumber('timeout', opts.timeout, 0) ?? DEFAULTS.requestTimeoutMs,
+    retries: checkInteger('retries', opts.retries, 0) ?? DEFAULTS.retries,
+    contentType: defaultCodec.contentType,
+  };
+  const codecOf = (contentType: string): Codec => findCodec(codecs, contentType)!;
+
+  /** One attempt on one node: encode, send, decode. What call wrappers wrap. */
+  const attemptOnNode: CallFunc = async (ctx, node, req, o) => {
+    const codec = codecOf(o.contentType);
+    let body: Uint8Array;
+    try {
+      body = codec.encode(req.body, { endpoint: req.endpoint, kind: 'request' });
+    } catch (err) {
+      throw MicroError.badRequest(CLIENT_ERROR_ID, `cannot encode request for ${req.endpoint}: ${(err as Error).message}`);
+    }
+    const head: RequestHead = { service: req.service, endpoint: req.endpoint, contentType: o.contentType, metadata: ctx.metadata, deadline: ctx.deadline };
+    const reply = await transport.dial(node.address).call(head, body, ctx.signal);
+    try {
+      return codec.decode(reply, { endpoint: req.endpoint, kind: 'response' });
+    } catch (err) {
+      throw MicroError.badGateway(CLIENT_ERROR_ID, `malformed response from ${req.service} ${req.endpoint}: ${(err as Error).message}`);
+    }
+  };
+  const attempt = composeWrappers(opts.wrapCall, attemptOnNode);
+
+  async function call<Res, Req>(service: string, endpoint: string, request: Req, callOpts?: CallOptions): Promise<Res> {
+    const { options } = resolveCallOptions(defaults, codecs, callOpts);
+    const { ctx, dispose } = callContext(options.timeout, callOpts);
+    try {
+      const next = await pick(service, options, ctx);
+      const req: Request = { service, endpoint, body: request, contentType: options.contentType, stream: false };
+      const tried = new Set<string>();
+      for (let i = 0; ; i++) {
+        if (i > 0) await sleepWithin(backoffMs(i), ctx);
+        if (ctx.signal.aborted) throw budgetError(ctx, service, endpoint);
+        const node = next({ exclude: tried });
+        tried.add(node.id);
+        try {
+          const rsp = await raceSignal(attempt(ctx, node, req, options), ctx.signal);
+          selector.mark(service, node);
+          return rsp as Res;
+        } catch (thrown) {
+          const err = ctx.signal.aborted ? budgetError(ctx, service, endpoint, thrown) : MicroError.from(thrown, CLIENT_ERROR_ID);
+          selector.mark(service, node, err);
+          // A refused or reset connection is dead: the next call to this node dials afresh.
+          if (err.fault && err.fault.reason !== 'timeout') transport.evict(node.address);
+          if (i >= options.retries || ctx.signal.aborted || !isRetryable(err, options.idempotent)) throw err;
+        }
+      }
+    } finally {
+      dispose();
+    }
+  }
+
+  async function stream<Send, Recv>(service: string, endpoint: string, callOpts?: CallOptions): Promise<ClientStream<Send, Recv>> {
+    const { options } = resolveCallOptions(defaults, codecs, callOpts);
+    // A stream lives as long as its user wants unless a timeout is given (go-micro sends no
+    // stream timeout by default); inside a handler the inbound deadline still bounds it.
+    const { ctx, dispose } = callContext(callOpts?.timeout ?? Infinity, callOpts);
+    try {
+      const next = await pick(service, options, ctx);
+      const node = next();
+      const head: RequestHead = { service, endpoint, contentType: options.contentType, metadata: ctx.metadata, deadline: ctx.deadline };
+      const frames = transport.dial(node.address).stream(head, ctx.signal);
+      return codecStream<Send, Recv>(frames, codecOf(options.contentType), endpoint, dispose);
+    } catch (err) {
+      dispose();
+      throw MicroError.from(err, CLIENT_ERROR_ID);
+    }
+  }
+
+  async function publish(topic: string, message: unknown, pubOpts: PublishOptions = {}): Promise<void> {
+    const codec = pubOpts.contentType === undefined ? defaultCodec! : findCodec(codecs, pubOpts.contentType);
+    if (!codec) throw new InvalidOptionError('publish.contentType', `no codec for ${JSON.stringify(pubOpts.contentType)}`);
+    const parent = pubOpts.ctx ?? currentContext();
+    const metadata = mergeMetadata(parent?.metadata ?? EMPTY_METADATA, normalizeMetadata(pubOpts.metadata));
+    let body: Uint8Array;
+    try {
+      body = codec.encode(message, { endpoint: topic, kind: 'event' });
+    } catch (err) {
+      throw MicroError.badRequest(CLIENT_ERROR_ID, `cannot encode event for ${topic}: ${(err as Error).message}`);
+    }
+    // go-micro's headers, so Go subscribers route and decode our events.
+    const header = { ...metadata, 'Content-Type': codec.contentType, 'Micro-Topic': topic, 'Micro-ID': randomUUID() };
+    try {
+      await broker.publish(topic, { header, body });
+    } catch (err) {
+      throw MicroError.is(err) ? err : new MicroError(CLIENT_ERROR_ID, 503, `publish to ${topic} failed: ${(err as Error).message}`, undefined, { cause: err });
+    }
+  }
+
+  /** The call's context: its own budget, bounded by the inbound deadline when inside a handler. */
+  function callContext(timeout: number, callOpts: CallOptions | undefined): { ctx: Context; dispose: () => void } {
+    const parent = callOpts?.ctx ?? currentContext();
+    const metadata: Metadata = mergeMetadata(parent?.metadata ?? EMPTY_METADATA, normalizeMetadata(callOpts?.metadata));
+    return deriveContext(parent, timeout, metadata, callOpts?.signal);
+  }
+
+  async function pick(service: string, options: ResolvedCallOptions, ctx: Context): Promise<Next> {
+    if (ctx.signal.aborted) throw budgetError(ctx, service, '');
+    if (options.address) return staticNext(service, options.address);
+    return raceSignal(selector.select(service, { filters: options.filters }), ctx.signal).catch((err: unknown) => {
+      throw ctx.signal.aborted ? budgetError(ctx, service, '', err) : MicroError.from(err, CLIENT_ERROR_ID);
+    });
+  }
+
+  return {
+    call,
+    stream,
+    publish,
+  };
+}
+
+/** Nodes for addresses given with the call (discovery bypassed), tried in order. */
+function staticNext(service: string, addresses: readonly string[]): Next {
+  const nodes: Node[] = addresses.map((address) => ({ id: `${service}@${address}`, address, metadata: {} }));
+  return (pickOpts) => nodes.find((n) => !pickOpts?.exclude?.has(n.id)) ?? nodes[0]!;
+}
+
+/** 408 for a spent budget, or for a cancelled call. */
+function budgetError(ctx: Context, service: string, endpoint: string, cause?: unknown): MicroError {
+  const what = endpoint ? `${service} ${endpoint}` : service;
+  if (ctx.signal.reason instanceof DeadlineExceeded || remaining(ctx) === 0) {
+    return new MicroError(CLIENT_ERROR_ID, 408, `call timeout: deadline exceeded calling ${what}`, undefined, { cause });
+  }
+  return new MicroError(CLIENT_ERROR_ID, 408, `call cancelled: ${what}`, undefined, { cause });
+}
+
+/** Settles with `promise`, or rejects as soon as `signal` aborts (wrappers may not watch it). */
+function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
+    );
+  });
+}
+
+/** Sleeps `ms`, cut short when the call's budget ends. */
+function sleepWithin(ms: number, ctx: Context): Promise<void> {
+  const wait = Math.min(ms, remaining(ctx));
+  if (wait <= 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, wait);
+    function done(): void {
+      clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', done);
+      resolve();
+    }
+    ctx.signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function required<T>(name: string, value: T | undefined): T {
+  if (value === undefined) throw new InvalidOptionError(name, 'is required');
+  return value;
+}

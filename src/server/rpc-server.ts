@@ -1,0 +1,181 @@
+import { randomUUID } from 'node:crypto';
+import type { Broker, BrokerMessage, Subscription } from '../broker/broker.js';
+import type { Codec } from '../codec/codec.js';
+import { findCodec } from '../codec/codec.js';
+import { composeWrappers } from '../compose.js';
+import { DEFAULT_LISTEN_ADDRESS, DEFAULTS } from '../defaults.js';
+import { InvalidOptionError } from '../errors.js';
+import { advertisable } from '../internal/net.js';
+import type { Logger } from '../logger.js';
+import { normalizeMetadata } from '../metadata.js';
+import { checkAddress, checkComponent, checkInteger, checkNumber, checkString, checkStringRecord } from '../options.js';
+import type { Endpoint, Node, Registry, Service } from '../registry/registry.js';
+import type { Listener, Transport } from '../transport/transport.js';
+import { Registrar } from './register.js';
+import { Router } from './router.js';
+import type {
+  HandleOptions, HandlerMethods, HandlerWrapper, Server, ServerMessage, ServerSubscribeOptions, Subscriber,
+  SubscriberContext, SubscriberFunc, SubscriberWrapper,
+} from './server.js';
+
+/** Options for {@link createServer}. */
+export interface ServerOptions {
+  /** Service name, e.g. `greeter`. */
+  name: string;
+  /** Service version. @defaultValue `latest` */
+  version?: string;
+  /** Instance id; the node id is `<name>-<id>`. @defaultValue a random UUID */
+  id?: string;
+  /** `host:port` to listen on. @defaultValue `127.0.0.1:0` */
+  address?: string;
+  /** `host:port` to publish instead of the bound address (NAT, containers). */
+  advertise?: string;
+  /** Labels added to the node metadata. */
+  metadata?: Record<string, string>;
+  registry: Registry;
+  transport: Transport;
+  broker: Broker;
+  /** Codecs the server answers with; requests pick one by content type. */
+  codecs: readonly Codec[];
+  /** Registration TTL, ms. @defaultValue 90000 */
+  registerTtl?: number;
+  /** Heartbeat (re-registration) interval, ms; must be below the TTL. @defaultValue 30000 */
+  registerInterval?: number;
+  /** How long stop() lets in-flight requests finish before closing hard, ms. @defaultValue 10000 */
+  stopTimeout?: number;
+  /** Wrappers around every handler call; the first is outermost. */
+  wrapHandler?: readonly HandlerWrapper[];
+  /** Wrappers around every subscriber call; the first is outermost. */
+  wrapSubscriber?: readonly SubscriberWrapper[];
+  logger: Logger;
+}
+
+interface PendingSubscription {
+  topic: string;
+  queue: string | undefined;
+  run: SubscriberFunc;
+}
+
+/** Builds a server. Nothing listens until {@link Server.start}. */
+export function createServer(opts: ServerOptions): Server {
+  const name = checkString('name', opts.name);
+  if (!name) throw new InvalidOptionError('name', 'a service name is required');
+  const version = checkString('version', opts.version) ?? 'latest';
+  const id = checkString('id', opts.id) ?? randomUUID();
+  const listenAddress = checkAddress('address', opts.address) ?? DEFAULT_LISTEN_ADDRESS;
+  const advertise = checkAddress('advertise', opts.advertise);
+  const labels = checkStringRecord('metadata', opts.metadata) ?? {};
+  const registry = checkComponent('registry', opts.registry, ['register', 'deregister', 'getService', 'watch'])!;
+  const transport = checkComponent('transport', opts.transport, ['listen', 'dial'])!;
+  const broker = checkComponent('broker', opts.broker, ['publish', 'subscribe'])!;
+  const ttlMs = checkNumber('registerTtl', opts.registerTtl, 0) ?? DEFAULTS.registerTtlMs;
+  const intervalMs = checkNumber('registerInterval', opts.registerInterval, 0) ?? DEFAULTS.registerIntervalMs;
+  if (ttlMs > 0 && (intervalMs === 0 || intervalMs >= ttlMs)) {
+    throw new InvalidOptionError('registerInterval', `must be > 0 and below registerTtl (${ttlMs} ms) so the entry is renewed before it expires, got ${intervalMs}`);
+  }
+  const stopTimeout = checkInteger('stopTimeout', opts.stopTimeout, 0) ?? DEFAULTS.stopTimeoutMs;
+  const logger = opts.logger.child({ service: name });
+  const router = new Router(name, opts.codecs, opts.wrapHandler ?? []);
+  const pending: PendingSubscription[] = [];
+  const subscriptions: Subscription[] = [];
+  let listener: Listener | undefined;
+  let registrar: Registrar | undefined;
+  let node: Node | undefined;
+  let state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new';
+
+  const service = (): Service => ({
+    name,
+    version,
+    metadata: {},
+    endpoints: [...router.endpoints(), ...subscriberEndpoints(pending)],
+    nodes: node ? [node] : [],
+  });
+
+  async function deliver(sub: PendingSubscription, message: BrokerMessage): Promise<void> {
+    const contentType = headerOf(message.header, 'content-type') ?? opts.codecs[0]!.contentType;
+    const ctx: SubscriberContext = { topic: sub.topic, metadata: normalizeMetadata(message.header) };
+    const codec = findCodec(opts.codecs, contentType);
+    try {
+      if (!codec) throw new Error(`unsupported content type ${contentType}`);
+      let body: unknown;
+      try {
+        body = codec.decode(message.body, { endpoint: sub.topic, kind: 'event' });
+      } catch (err) {
+        throw new Error(`malformed event on ${sub.topic}: ${(err as Error).message}`, { cause: err });
+      }
+      const msg: ServerMessage = { topic: sub.topic, contentType, header: message.header, body };
+      await sub.run(msg, ctx);
+    } catch (err) {
+      logger.error({ err, topic: sub.topic }, 'subscriber failed');
+      throw err;
+    }
+  }
+
+  return {
+    get node() { return node; },
+
+    handle(handlerName: string, methods: HandlerMethods, handleOpts?: HandleOptions): void {
+      router.add(handlerName, methods, handleOpts);
+    },
+
+    subscribe<T>(topic: string, subscriber: Subscriber<T>, subOpts: ServerSubscribeOptions = {}): void {
+      if (!checkString('subscribe.topic', topic)) throw new InvalidOptionError('subscribe.topic', 'a topic is required');
+      if (typeof subscriber !== 'function') throw new InvalidOptionError('subscribe.subscriber', 'expected a function');
+      if (state !== 'new') throw new InvalidOptionError('subscribe', 'subscribe before start()');
+      const queue = checkString('subscribe.queue', subOpts.queue);
+      const base: SubscriberFunc = async (msg, ctx) => { await subscriber(msg.body as T, ctx); };
+      pending.push({ topic, queue, run: composeWrappers(opts.wrapSubscriber, base) });
+    },
+
+    async start(): Promise<void> {
+      if (state !== 'new') throw new Error(`server ${name} cannot start: it is ${state}`);
+      state = 'starting';
+      try {
+        listener = await transport.listen(listenAddress, router);
+        node = {
+          id: `${name}-${id}`,
+          address: advertise ?? advertisable(listener.address),
+          metadata: { ...labels, broker: broker.name, registry: registry.name, server: transport.name, transport: transport.name, protocol: transport.name },
+        };
+        await broker.connect();
+        for (const sub of pending) {
+          subscriptions.push(await broker.subscribe(sub.topic, (m) => deliver(sub, m), sub.queue !== undefined ? { queue: sub.queue } : {}));
+        }
+        registrar = new Registrar({ registry, service, ttlMs, intervalMs, attempts: DEFAULTS.registerAttempts, logger });
+        await registrar.start();
+        state = 'started';
+        logger.info({ node: node.id, address: node.address, transport: transport.name, registry: registry.name }, 'server started');
+      } catch (err) {
+        await release();
+        state = 'stopped';
+        throw new Error(`server ${name} failed to start: ${(err as Error).message}`, { cause: err });
+      }
+    },
+
+    async stop(): Promise<void> {
+      if (state !== 'started') return;
+      state = 'stopping';
+      // Leave the registry first so callers stop picking this node, then drain.
+      await registrar?.stop();
+      await release();
+      state = 'stopped';
+      logger.info({ node: node?.id }, 'server stopped');
+    },
+  };
+
+  async function release(): Promise<void> {
+    await Promise.allSettled(subscriptions.splice(0).map((s) => s.unsubscribe()));
+    await listener?.close(stopTimeout);
+    listener = undefined;
+  }
+}
+
+/** Subscribers as go-micro publishes them: one endpoint per topic, flagged as subscriber. */
+function subscriberEndpoints(subs: readonly PendingSubscription[]): Endpoint[] {
+  return subs.map((s) => ({ name: s.topic, metadata: { topic: s.topic, subscriber: 'true', ...(s.queue ? { queue: s.queue } : {}) } }));
+}
+
+function headerOf(header: Readonly<Record<string, string>>, key: string): string | undefined {
+  for (const k of Object.keys(header)) if (k.toLowerCase() === key) return header[k];
+  return undefined;
+}

@@ -1,0 +1,235 @@
+import {
+  Server, type ChannelOptions, type Deadline, type Metadata as GrpcMetadata, type ServerCredentials,
+  type ServerDuplexStream, type ServerUnaryCall, type handleBidiStreamingCall, type handleUnaryCall,
+} from '@grpc/grpc-js';
+import type { Duplex } from 'node:stream';
+import { clampTimeout, deriveContext } from '../context.js';
+import { InvalidOptionError, MicroError, SERVER_ERROR_ID } from '../errors.js';
+import { EMPTY_METADATA, normalizeMetadata } from '../metadata.js';
+import { joinHostPort, parseAddress } from '../options.js';
+import { duplexFrameStream, serverError, toBuffer, unaryOverStream, view } from './frame-stream.js';
+import { statusFromError } from './grpc-status.js';
+import type { Dispatcher, EndpointKind, FrameStream, InboundHead, Listener } from './transport.js';
+
+/** How {@link listenGrpc} builds its server. */
+export interface GrpcServerConfig {
+  credentials: ServerCredentials;
+  /** Largest message received or sent, bytes. */
+  maxMessageBytes: number;
+  /** Extra grpc-js server options, applied under the size limits. */
+  options: ChannelOptions;
+}
+
+/** The content type go-micro assumes when a request names none (reference §5.2). */
+const DEFAULT_CONTENT_TYPE = 'application/grpc';
+
+/** Binds a gRPC server on `address` that answers every path through `dispatcher`. */
+export async function listenGrpc(address: string, dispatcher: Dispatcher, config: GrpcServerConfig): Promise<Listener> {
+  const parsed = parseAddress(address);
+  if (!parsed) throw new InvalidOptionError('listen.address', `expected "host:port", got ${JSON.stringify(address)}`);
+  const server = new DispatchingServer({
+    ...config.options,
+    'grpc.max_receive_message_length': config.maxMessageBytes,
+    'grpc.max_send_message_length': config.maxMessageBytes,
+  }, router(dispatcher));
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(joinHostPort(parsed.host, parsed.port), config.credentials, (err, bound) => {
+      if (err) { server.forceShutdown(); reject(err); } else resolve(bound);
+    });
+  });
+  return new GrpcListener(server, joinHostPort(parsed.host, port));
+}
+
+class GrpcListener implements Listener {
+  private closing: Promise<void> | undefined;
+  constructor(private readonly server: Server, readonly address: string) {}
+
+  close(graceMs = 0): Promise<void> {
+    this.closing ??= new Promise((resolve) => {
+      // tryShutdown refuses new calls and waits for in-flight ones; forceShutdown then resets
+      // whatever is left, which also completes the tryShutdown callback.
+      const timer = setTimeout(() => this.server.forceShutdown(), clampTimeout(graceMs));
+      this.server.tryShutdown(() => { clearTimeout(timer); resolve(); });
+    });
+    return this.closing;
+  }
+}
+
+/** The per-method entry grpc-js keeps (server.js `handlers` map); grpc-js does not export its type. */
+type Handler =
+  | { type: 'unary'; func: handleUnaryCall<Buffer, Buffer>; serialize: Serialize; deserialize: Serialize; path: string }
+  | { type: 'bidi'; func: handleBidiStreamingCall<Buffer, Buffer>; serialize: Serialize; deserialize: Serialize; path: string };
+type Serialize = (value: Buffer) => Buffer;
+const identity: Serialize = (value) => value;
+
+/**
+ * A grpc-js Server that routes every path itself. grpc-js has no unknown-service handler and
+ * looks handlers up by exact path (before interceptors run), answering UNIMPLEMENTED for any
+ * path not registered — but go-micro dispatches on the last dot segment of the service part,
+ * whatever the package, and answers unknown endpoints with its own 404. So the lookup method,
+ * `_retrieveHandler(path)` (present in the JS, private in the typings), is replaced per instance.
+ */
+class DispatchingServer extends Server {
+  constructor(options: ChannelOptions, route: (path: string) => Handler) {
+    super(options);
+    const self = this as unknown as { _retrieveHandler?: unknown };
+    if (typeof self._retrieveHandler !== 'function') {
+      throw new Error('@grpc/grpc-js no longer has Server#_retrieveHandler; tsmicro\'s gRPC transport must be updated for this grpc-js version');
+    }
+    self._retrieveHandler = route;
+  }
+}
+
+/**
+ * The lookup: one handler object per kind, shared by all paths (paths are caller-chosen and
+ * unbounded, so nothing is cached per path). Each call gets a shallow copy carrying its own path,
+ * because grpc-js reports `handler.path` — not the request's — as `call.getPath()`.
+ */
+function router(dispatcher: Dispatcher): (path: string) => Handler {
+  const base = {
+    unary: { type: 'unary', func: unaryFunc(dispatcher), serialize: identity, deserialize: identity, path: '' },
+    stream: { type: 'bidi', func: streamFunc((h, f, s) => dispatcher.stream(h, f, s)), serialize: identity, deserialize: identity, path: '' },
+    // Unknown endpoints are served as streams so the 404 does not wait for a half-close.
+    unknown: { type: 'bidi', func: streamFunc((h, f, s) => unaryOverStream(dispatcher, h, f, s)), serialize: identity, deserialize: identity, path: '' },
+    malformed: { type: 'bidi', func: malformedFunc, serialize: identity, deserialize: identity, path: '' },
+  } as const satisfies Record<string, Handler>;
+  return (path) => {
+    const parsed = parseMethodPath(path);
+    const kind = parsed ? kindOf(dispatcher, parsed.endpoint) ?? 'unknown' : 'malformed';
+    return { ...base[kind], path };
+  };
+}
+
+function kindOf(dispatcher: Dispatcher, endpoint: string): EndpointKind | undefined {
+  try {
+    return dispatcher.kind(endpoint);
+  } catch {
+    return undefined; // answered by dispatcher.unary, which says what is wrong
+  }
+}
+
+/**
+ * go-micro's server-side path split: `/X/Y` → endpoint `<last dot segment of X>.Y`, service =
+ * the rest of X (reference §5.1). Undefined for a malformed path.
+ */
+export function parseMethodPath(path: string): { service: string; endpoint: string } | undefined {
+  const m = /^\/([^/]+)\/([^/]+)$/.exec(path);
+  if (!m) return undefined;
+  const [, x = '', method = ''] = m;
+  const dot = x.lastIndexOf('.');
+  const handler = x.slice(dot + 1);
+  if (handler === '') return undefined;
+  return { service: dot < 0 ? '' : x.slice(0, dot), endpoint: `${handler}.${method}` };
+}
+
+function unaryFunc(dispatcher: Dispatcher): handleUnaryCall<Buffer, Buffer> {
+  return (call, callback) => {
+    const inbound = openInbound(call);
+    settle(() => dispatcher.unary(inbound.head, view(call.request), inbound.signal)).then(
+      (body) => { inbound.end(); callback(null, toBuffer(body)); },
+      (err: unknown) => { inbound.end(); callback(statusFromError(serverError(err))); },
+    );
+  };
+}
+
+type Serve = (head: InboundHead, frames: FrameStream, signal: AbortSignal) => Promise<void>;
+
+/** A bidi call served by `serve` over a FrameStream; resolving ends it OK, rejecting with an error status. */
+function streamFunc(serve: Serve): handleBidiStreamingCall<Buffer, Buffer> {
+  return (call) => {
+    const inbound = openInbound(call);
+    const fail = (err: unknown): void => { call.emit('error', statusFromError(serverError(err))); };
+    // grpc-js types its streams as Readable & Writable intersections; the objects are Duplexes.
+    const frames = duplexFrameStream(call as unknown as Duplex, {
+      toError: (err) => (call.cancelled ? cancelledByClient() : serverError(err)),
+      // A status error is the only way a gRPC server aborts a call; grpc-js sends it once
+      // queued messages are out.
+      cancel: (err) => fail(err ?? new MicroError(SERVER_ERROR_ID, 408, 'stream cancelled by the server')),
+    });
+    settle(() => serve(inbound.head, frames, inbound.signal)).then(
+      () => { inbound.end(); if (!call.writableEnded) call.end(); },
+      (err: unknown) => { inbound.end(); fail(err); },
+    );
+  };
+}
+
+/** A path that is not `/X/Y`: answered at once, whatever the client sends. */
+const malformedFunc: handleBidiStreamingCall<Buffer, Buffer> = (call) => {
+  call.emit('error', statusFromError(MicroError.badRequest(SERVER_ERROR_ID, `malformed method path ${JSON.stringify(call.getPath())}`)));
+};
+
+type InboundCall = ServerUnaryCall<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>;
+
+/** The head, signal and cleanup of one inbound call. */
+function openInbound(call: InboundCall): { head: InboundHead; signal: AbortSignal; end(): void } {
+  const { service, endpoint } = parseMethodPath(call.getPath()) ?? { service: '', endpoint: call.getPath() };
+  const md = plainMetadata(call.metadata);
+  const now = Date.now();
+  // go-micro clients send their budget twice: grpc-timeout and `timeout` (ns); the smaller wins.
+  // No deadline at all stays Infinity, as the interface allows (a long-lived stream).
+  const deadline = Math.min(deadlineMs(call.getDeadline()), now + budgetMs(md.timeout));
+  const cancel = new AbortController();
+  const { ctx, dispose } = deriveContext(undefined, deadline - now, EMPTY_METADATA, cancel.signal);
+  let ended = false;
+  // grpc-js also emits 'cancelled' after a call completed normally; only a live call aborts.
+  const onCancelled = (): void => { if (!ended) cancel.abort(cancelledByClient()); };
+  call.on('cancelled', onCancelled);
+  const remote = peerAddress(call.getPeer());
+  const head: InboundHead = {
+    service,
+    endpoint,
+    contentType: md['x-content-type'] || DEFAULT_CONTENT_TYPE,
+    metadata: normalizeMetadata(md),
+    deadline,
+    ...(remote ? { remote } : {}),
+  };
+  return {
+    head,
+    signal: ctx.signal,
+    end() {
+      ended = true;
+      dispose();
+      call.off('cancelled', onCancelled);
+    },
+  };
+}
+
+/** grpc-js metadata as plain strings: repeated values joined with ", " (as go-micro); binary keys skipped. */
+function plainMetadata(md: GrpcMetadata): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, values] of Object.entries(md.toJSON())) {
+    if (key.endsWith('-bin')) continue;
+    const strings = values.filter((v): v is string => typeof v === 'string');
+    if (strings.length > 0) out[key] = strings.join(', ');
+  }
+  return out;
+}
+
+function deadlineMs(deadline: Deadline): number {
+  return deadline instanceof Date ? deadline.getTime() : deadline;
+}
+
+/** go-micro's `timeout` metadata (decimal nanoseconds) in ms; Infinity when absent or unparsable. */
+function budgetMs(ns: string | undefined): number {
+  return ns !== undefined && /^\d{1,19}$/.test(ns) ? Number(ns) / 1e6 : Infinity;
+}
+
+/** grpc-js prints IPv6 peers unbracketed (`::1:5000`); bracket them as every address here is. */
+function peerAddress(peer: string): string | undefined {
+  const i = peer.lastIndexOf(':');
+  if (i <= 0 || !/^\d+$/.test(peer.slice(i + 1))) return peer === 'unknown' ? undefined : peer;
+  return joinHostPort(peer.slice(0, i), Number(peer.slice(i + 1)));
+}
+
+function cancelledByClient(): MicroError {
+  return new MicroError(SERVER_ERROR_ID, 408, 'call cancelled by the client');
+}
+
+/** Runs `fn`, turning a synchronous throw into a rejection. */
+function settle<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}

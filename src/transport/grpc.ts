@@ -1,0 +1,183 @@
+import {
+  Metadata as GrpcMetadata, ServerCredentials, credentials as grpcCredentials,
+  type ChannelCredentials, type ChannelOptions, type ServiceError,
+} from '@grpc/grpc-js';
+import type { Duplex } from 'node:stream';
+import { DEFAULTS } from '../defaults.js';
+import { CLIENT_ERROR_ID, MicroError } from '../errors.js';
+import { isReservedKey } from '../metadata.js';
+import { checkComponent, checkInteger } from '../options.js';
+import { cancelledError, duplexFrameStream, toBuffer, view } from './frame-stream.js';
+import { ChannelPool } from './grpc-pool.js';
+import { listenGrpc } from './grpc-server.js';
+import { errorFromStatus } from './grpc-status.js';
+import type { Connection, Dispatcher, FrameStream, ListenOptions, Listener, RequestHead, Transport } from './transport.js';
+
+/** Options for {@link grpcTransport}. */
+export interface GrpcTransportOptions {
+  /**
+   * Largest message sent or received, bytes, by client channels and (unless `listen()` is given
+   * its own) servers. @defaultValue `DEFAULTS.maxMessageBytes` (4 MiB, as gRPC and go-micro)
+   */
+  maxMessageBytes?: number;
+  /** A client channel unused this long is closed, ms. @defaultValue `DEFAULTS.poolIdleMs` (60 s) */
+  poolIdleMs?: number;
+  /** Client credentials (TLS goes here). @defaultValue plaintext, as go-micro's gRPC client */
+  channelCredentials?: ChannelCredentials;
+  /** Server credentials (TLS goes here). @defaultValue plaintext */
+  serverCredentials?: ServerCredentials;
+  /** Extra grpc-js channel options; the size limits and the per-transport subchannel pool always win. */
+  channelOptions?: ChannelOptions;
+  /** Extra grpc-js server options; the size limits always win. */
+  serverOptions?: ChannelOptions;
+}
+
+/**
+ * Client keepalive: ping an HTTP/2 connection that has calls in flight every 5 min, and drop it
+ * when a ping goes unanswered for 20 s. 5 min is grpc-go's server enforcement minimum
+ * (keepalive.EnforcementPolicy.MinTime): pinging a go-micro server more often gets the
+ * connection closed with "too_many_pings".
+ */
+const KEEPALIVE_OPTIONS: ChannelOptions = { 'grpc.keepalive_time_ms': 300_000, 'grpc.keepalive_timeout_ms': 20_000 };
+
+/**
+ * Standard gRPC over @grpc/grpc-js, speaking go-micro's dialect (reference §5): the
+ * `/<service>.<Handler>/<Method>` path, the `timeout` (ns) and `x-content-type` metadata, and
+ * go-micro's error JSON in the status message. Plaintext unless credentials are given.
+ */
+export function grpcTransport(opts: GrpcTransportOptions = {}): Transport {
+  const maxMessageBytes = checkInteger('grpcTransport.maxMessageBytes', opts.maxMessageBytes, 1) ?? DEFAULTS.maxMessageBytes;
+  const poolIdleMs = checkInteger('grpcTransport.poolIdleMs', opts.poolIdleMs, 1) ?? DEFAULTS.poolIdleMs;
+  checkComponent('grpcTransport.channelCredentials', opts.channelCredentials, ['compose']);
+  checkComponent('grpcTransport.serverCredentials', opts.serverCredentials, ['_isSecure']);
+  return new GrpcTransport(maxMessageBytes, poolIdleMs, opts);
+}
+
+class GrpcTransport implements Transport {
+  readonly name = 'grpc';
+  private readonly pool: ChannelPool;
+
+  constructor(private readonly maxMessageBytes: number, poolIdleMs: number, private readonly opts: GrpcTransportOptions) {
+    this.pool = new ChannelPool({
+      credentials: opts.channelCredentials ?? grpcCredentials.createInsecure(),
+      idleMs: poolIdleMs,
+      options: {
+        ...KEEPALIVE_OPTIONS,
+        ...opts.channelOptions,
+        // Subchannels are otherwise shared process-wide: two transports (two services in one
+        // process, or a test's client and server) would share sockets and evict each other's.
+        'grpc.use_local_subchannel_pool': 1,
+        'grpc.max_send_message_length': maxMessageBytes,
+        'grpc.max_receive_message_length': maxMessageBytes,
+      },
+    });
+  }
+
+  listen(address: string, dispatcher: Dispatcher, opts: ListenOptions = {}): Promise<Listener> {
+    const maxMessageBytes = checkInteger('listen.maxMessageBytes', opts.maxMessageBytes, 1) ?? this.maxMessageBytes;
+    return listenGrpc(address, dispatcher, {
+      credentials: this.opts.serverCredentials ?? ServerCredentials.createInsecure(),
+      maxMessageBytes,
+      options: this.opts.serverOptions ?? {},
+    });
+  }
+
+  dial(address: string): Connection {
+    return new GrpcConnection(address, this.pool);
+  }
+
+  evict(address: string): void {
+    this.pool.evict(address);
+  }
+
+  async close(): Promise<void> {
+    this.pool.close();
+  }
+}
+
+/** Calls to one address; the channel itself comes from the pool per call, so this is cheap. */
+class GrpcConnection implements Connection {
+  constructor(readonly address: string, private readonly pool: ChannelPool) {}
+
+  call(head: RequestHead, body: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
+    if (signal?.aborted) return Promise.reject(cancelledError(signal.reason));
+    let metadata: GrpcMetadata;
+    try {
+      metadata = outboundMetadata(head);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const lease = this.pool.acquire(this.address);
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => call.cancel();
+      const call = lease.client.makeUnaryRequest(methodPath(head.service, head.endpoint), toBuffer, identity, toBuffer(body), metadata, { deadline: head.deadline }, (err, value) => {
+        lease.release();
+        signal?.removeEventListener('abort', onAbort);
+        if (!err) resolve(value ? view(value) : new Uint8Array(0));
+        else reject(signal?.aborted ? cancelledError(signal.reason) : errorFromStatus(err, err));
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  stream(head: RequestHead, signal?: AbortSignal): FrameStream {
+    if (signal?.aborted) throw cancelledError(signal.reason);
+    const metadata = outboundMetadata(head);
+    const lease = this.pool.acquire(this.address);
+    const call = lease.client.makeBidiStreamRequest(methodPath(head.service, head.endpoint), toBuffer, identity, metadata, { deadline: head.deadline });
+    // Set once the stream was cancelled from this side: what iteration and sends then throw.
+    let cancelled: MicroError | undefined;
+    const onAbort = (): void => { cancelled ??= cancelledError(signal?.reason); call.cancel(); };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    // Every grpc-js call ends with exactly one 'status' event, whatever the outcome.
+    call.once('status', () => { lease.release(); signal?.removeEventListener('abort', onAbort); });
+    // grpc-js types its streams as Readable & Writable intersections; the objects are Duplexes.
+    return duplexFrameStream(call as unknown as Duplex, {
+      toError: (err) => cancelled ?? (isServiceError(err) ? errorFromStatus(err, err) : MicroError.from(err, CLIENT_ERROR_ID)),
+      // A client cannot send an error status; the server sees CANCELLED whatever `err` is.
+      cancel: (err) => { cancelled ??= err ? MicroError.from(err, CLIENT_ERROR_ID) : cancelledError(); call.cancel(); },
+    });
+  }
+}
+
+/**
+ * go-micro's client-side path (`methodToGRPC`, reference §5.1): `Handler.Method` on service `s`
+ * → `/s.Handler/Method` (`/Handler/Method` when `s` is empty); an endpoint that already starts
+ * with `/`, or is not exactly two dot-separated parts, is used verbatim.
+ */
+export function methodPath(service: string, endpoint: string): string {
+  if (endpoint === '' || endpoint.startsWith('/')) return endpoint;
+  const parts = endpoint.split('.');
+  if (parts.length !== 2) return endpoint;
+  return service === '' ? `/${parts[0]}/${parts[1]}` : `/${service}.${parts[0]}/${parts[1]}`;
+}
+
+/**
+ * The request metadata on the wire: the caller's (reserved keys dropped again, in case a head
+ * was built by hand), the remaining budget as go-micro's `timeout` in integer nanoseconds
+ * (none for a stream without a deadline), and the go-micro content type.
+ */
+function outboundMetadata(head: RequestHead): GrpcMetadata {
+  const md = new GrpcMetadata();
+  try {
+    for (const [key, value] of Object.entries(head.metadata)) {
+      if (!isReservedKey(key.toLowerCase())) md.set(key, value);
+    }
+  } catch (err) {
+    // grpc-js accepts only [0-9a-z_.-] keys and printable-ASCII values.
+    throw MicroError.badRequest(CLIENT_ERROR_ID, `invalid metadata: ${(err as Error).message}`);
+  }
+  if (Number.isFinite(head.deadline)) {
+    const ms = Math.max(0, Math.floor(head.deadline - Date.now()));
+    md.set('timeout', (BigInt(ms) * 1_000_000n).toString());
+  }
+  md.set('x-content-type', head.contentType);
+  return md;
+}
+
+function isServiceError(err: unknown): err is ServiceError {
+  const e = err as Partial<ServiceError> | null;
+  return typeof e === 'object' && e !== null && typeof e.code === 'number' && typeof e.details === 'string';
+}
+
+const identity = (value: Buffer): Buffer => value;

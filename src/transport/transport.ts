@@ -1,0 +1,102 @@
+import type { Metadata } from '../metadata.js';
+
+/**
+ * Transports move encoded requests between a client and a server. They know nothing of codecs,
+ * registries or handlers: a request is a head (endpoint, metadata, deadline) and body bytes; an
+ * error is a {@link MicroError} on both ends, whatever the wire form.
+ *
+ * Two wire paths implement this interface: `grpc` (standard gRPC, for go-micro and any gRPC
+ * peer) and `memory` (in-process); a native multiplexed transport slots in beside them.
+ */
+
+/** Everything about a request except its body. */
+export interface RequestHead {
+  /** The target service name (a server may ignore it: it serves its own). */
+  service: string;
+  /** `Handler.Method`, e.g. `Greeter.Hello`. */
+  endpoint: string;
+  /** Content type of the body, e.g. `application/grpc+json`. */
+  contentType: string;
+  /** Caller metadata, keys lowercased, reserved keys already removed. */
+  metadata: Metadata;
+  /**
+   * Absolute deadline, epoch ms, or `Infinity` for none (streams without a timeout). The transport
+   * carries it to the peer and enforces it.
+   */
+  deadline: number;
+}
+
+/** A request as a server receives it: the head plus where it came from. */
+export interface InboundHead extends RequestHead {
+  /** Peer address, when the transport knows it. */
+  remote?: string;
+}
+
+/**
+ * A bidirectional stream of message bodies, on either end. Iterate it to receive; the iteration
+ * ends when the peer closes its sending side and throws a MicroError when the stream fails.
+ */
+export interface FrameStream extends AsyncIterable<Uint8Array> {
+  /** Sends one body. Resolves when the transport can take more (backpressure). */
+  send(body: Uint8Array): Promise<void>;
+  /** Half-closes: no more sends from this side. */
+  closeSend(): void;
+  /** Aborts the stream in both directions; the peer sees `err` (default: cancelled). */
+  cancel(err?: Error): void;
+}
+
+/** Whether an endpoint takes one request and gives one response, or streams. */
+export type EndpointKind = 'unary' | 'stream';
+
+/** What a server gives a transport to answer requests. */
+export interface Dispatcher {
+  /**
+   * How `endpoint` is served, or undefined when the server does not know it (the transport then
+   * still calls {@link unary}, which answers with a 404).
+   */
+  kind(endpoint: string): EndpointKind | undefined;
+  /** Answers one unary request. Rejects with a MicroError to send an error. */
+  unary(head: InboundHead, body: Uint8Array, signal: AbortSignal): Promise<Uint8Array>;
+  /** Serves one stream until the returned promise settles (rejecting sends an error status). */
+  stream(head: InboundHead, stream: FrameStream, signal: AbortSignal): Promise<void>;
+}
+
+/** Options for {@link Transport.listen}. */
+export interface ListenOptions {
+  /** Largest message accepted or sent, bytes. */
+  maxMessageBytes?: number;
+}
+
+/** A bound server socket. */
+export interface Listener {
+  /** The bound address, `host:port` (the real port when listening on port 0). */
+  readonly address: string;
+  /**
+   * Stops accepting new requests, lets in-flight ones finish for up to `graceMs`, then closes
+   * every connection.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** A (pooled) connection to one address. */
+export interface Connection {
+  readonly address: string;
+  /** One request, one response. Rejects with a MicroError; transport faults carry `fault`. */
+  call(head: RequestHead, body: Uint8Array, signal?: AbortSignal): Promise<Uint8Array>;
+  /** Opens a bidirectional stream. */
+  stream(head: RequestHead, signal?: AbortSignal): FrameStream;
+}
+
+/** Moves requests between clients and servers. */
+export interface Transport {
+  /** Short name, published in node metadata (`transport=<name>`, `protocol=<name>`). */
+  readonly name: string;
+  /** Listens on `address` (`host:port`, port 0 for any free port). */
+  listen(address: string, dispatcher: Dispatcher, opts?: ListenOptions): Promise<Listener>;
+  /** The connection for `address`, from the pool; cheap to call per request. */
+  dial(address: string): Connection;
+  /** Closes the pooled connection(s) to `address`, e.g. after the node died. */
+  evict(address: string): void;
+  /** Closes every client connection. Listeners are closed through their own `close()`. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,80 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+/**
+ * Runs fixture programs (test/fixtures/*.ts, compiled next to this file's build) as real child
+ * processes, reads their stdout line by line, and kills them — the way multi-process behaviour
+ * is tested here.
+ */
+
+/** Absolute path of a compiled fixture, e.g. `fixturePath('greeter-server')`. */
+export function fixturePath(name: string): string {
+  return fileURLToPath(new URL(`../fixtures/${name}.js`, import.meta.url));
+}
+
+/** A running fixture process. */
+export interface Fixture extends AsyncDisposable {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Every stdout line so far. */
+  readonly lines: string[];
+  /** Stderr so far (for failure messages). */
+  stderr(): string;
+  /** Resolves with the first stdout line (past or future) matching `pattern`; rejects on exit or timeout. */
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Resolves with the exit code (or signal name) once the process has exited. */
+  exited: Promise<number | string>;
+  /** Sends `signal` and waits for exit. */
+  kill(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+/** Starts fixture `name` with `args` and extra `env`. */
+export function startFixture(name: string, args: string[] = [], env: Record<string, string> = {}): Fixture {
+  const child = spawn(process.execPath, [fixturePath(name), ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const waiters: { pattern: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { err = (err + d).slice(-20_000); });
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    lines.push(line);
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      const m = line.match(waiters[i]!.pattern);
+      if (m) { waiters[i]!.resolve(m); waiters.splice(i, 1); }
+    }
+  });
+  const exited: Promise<number | string> = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
+  const fixture: Fixture = {
+    child,
+    pid: child.pid!,
+    lines,
+    stderr: () => err,
+    exited,
+    waitForLine(pattern, timeoutMs = 15_000) {
+      for (const line of lines) {
+        const m = line.match(pattern);
+        if (m) return Promise.resolve(m);
+      }
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${name}: no line matching ${pattern} within ${timeoutMs} ms; stderr:\n${err}`)), timeoutMs);
+        waiters.push({ pattern, resolve: (m) => { clearTimeout(timer); resolve(m); } });
+        void exited.then((code) => {
+          clearTimeout(timer);
+          reject(new Error(`${name} exited (${code}) before printing ${pattern}; stderr:\n${err}`));
+        });
+      });
+    },
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+    async [Symbol.asyncDispose]() {
+      await fixture.kill('SIGKILL');
+    },
+  };
+  return fixture;
+}

@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createService, InvalidOptionError, memoryRegistry } from '../../src/index.js';
+import { quietLogger } from '../helpers/services.js';
+
+const base = { name: 'opts', registry: memoryRegistry(), logger: quietLogger() };
+
+function throwsOption(fn: () => unknown, option: string): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof InvalidOptionError, `expected InvalidOptionError, got ${String(err)}`);
+    assert.ok(err instanceof TypeError, 'bad options are TypeErrors');
+    assert.equal(err.option, option);
+    assert.match(err.message, new RegExp(option.replace('.', '\\.')));
+    return true;
+  });
+}
+
+test('bad options throw at construction, naming the option', () => {
+  throwsOption(() => createService({ ...base, registerTtl: -1 }), 'registerTtl');
+  throwsOption(() => createService({ ...base, registerTtl: 1000, registerInterval: 1000 }), 'registerInterval');
+  throwsOption(() => createService({ ...base, contentType: 'application/xml' }), 'contentType');
+  throwsOption(() => createService({ ...base, address: 'localhost' }), 'address');
+  throwsOption(() => createService({ ...base, address: '127.0.0.1:99999' }), 'address');
+  throwsOption(() => createService({ ...base, timeout: Number.NaN }), 'timeout');
+  throwsOption(() => createService({ ...base, retries: 1.5 }), 'retries');
+  throwsOption(() => createService({ ...base, name: '' }), 'name');
+  throwsOption(() => createService({ ...base, registry: {} as never }), 'registry');
+});
+
+test('a malformed handler is refused when it is added, not when it is called', () => {
+  const s = createService(base);
+  throwsOption(() => s.handle('Bad.Name', { X: async () => 1 }), 'handle.name');
+  throwsOption(() => s.handle('Empty', {}), 'handle.methods');
+  throwsOption(() => s.handle('Wrong', { X: 42 as never }), 'handle.methods.X');
+  s.handle('Good', { X: async () => 1 });
+  throwsOption(() => s.handle('Good', { Y: async () => 1 }), 'handle.name');
+});
+
+test('bad per-call options reject the call with the option named', async () => {
+  const s = createService(base);
+  await assert.rejects(s.client.call('x', 'A.B', {}, { timeout: -5 }), (err: unknown) => err instanceof InvalidOptionError && err.option === 'call.timeout');
+  await assert.rejects(s.client.call('x', 'A.B', {}, { address: 'nope' }), (err: unknown) => err instanceof InvalidOptionError && err.option === 'call.address[0]');
+});
