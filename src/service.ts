@@ -105,7 +105,7 @@ export function createService(opts: ServiceOptions): Service {
   if (typeof opts !== 'object' || opts === null) throw new InvalidOptionError('options', 'expected an object');
   const name = checkString('name', opts.name);
   if (!name) throw new InvalidOptionError('name', 'a service name is required');
-  const logger = opts.logger ?? defaultLogger({ service: name });
+  const logger = opts.logger ?? defaultLogger();
   // What this service creates it also closes; instances passed in belong to the caller.
   const owned: (() => Promise<void>)[] = [];
   const registry = checkComponent('registry', opts.registry, ['register', 'getService']) ?? own(localRegistry(), (r) => r.close());

@@ -60,11 +60,15 @@ test('without a heartbeat the same node expires after its TTL', async () => {
 test('run() serves until its signal aborts, then deregisters', async () => {
   const registry = memoryRegistry();
   const controller = new AbortController();
-  const s = createService({ name: 'runner', registry, broker: memoryBroker(), logger: quietLogger(), signal: controller.signal, handleSignals: false });
+  let onStarted!: () => void;
+  const started = new Promise<void>((r) => { onStarted = r; });
+  const s = createService({
+    name: 'runner', registry, broker: memoryBroker(), logger: quietLogger(), signal: controller.signal, handleSignals: false, afterStart: [onStarted],
+  });
   s.handle('H', { async M() { return { ok: true }; } });
   const running = s.run();
   const caller = createService({ name: 'c', registry, logger: quietLogger() });
-  for (let i = 0; i < 50 && (await nodeIds(registry, 'runner')).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await started;
   assert.deepEqual(await caller.client.call('runner', 'H.M', {}), { ok: true });
   controller.abort();
   await running;
