@@ -1,21 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import type { Broker, BrokerMessage, Subscription } from '../broker/broker.js';
+import type { Broker, Subscription } from '../broker/broker.js';
 import type { Codec } from '../codec/codec.js';
-import { findCodec } from '../codec/codec.js';
 import { composeWrappers } from '../compose.js';
 import { DEFAULT_LISTEN_ADDRESS, DEFAULTS } from '../defaults.js';
 import { InvalidOptionError } from '../errors.js';
 import { advertisable } from '../internal/net.js';
 import type { Logger } from '../logger.js';
-import { normalizeMetadata } from '../metadata.js';
 import { checkAddress, checkComponent, checkInteger, checkNumber, checkString, checkStringRecord } from '../options.js';
-import type { Endpoint, Node, Registry, Service } from '../registry/registry.js';
+import type { Node, Registry, Service } from '../registry/registry.js';
 import type { Listener, Transport } from '../transport/transport.js';
 import { Registrar } from './register.js';
 import { Router } from './router.js';
+import { deliver, subscriberEndpoints, type SubscriberEntry } from './subscriber.js';
 import type {
-  HandleOptions, HandlerMethods, HandlerWrapper, Server, ServerMessage, ServerSubscribeOptions, Subscriber,
-  SubscriberContext, SubscriberFunc, SubscriberWrapper,
+  HandleOptions, HandlerMethods, HandlerWrapper, Server, ServerSubscribeOptions, Subscriber, SubscriberFunc, SubscriberWrapper,
 } from './server.js';
 
 /** Options for {@link createServer}. */
@@ -50,12 +48,6 @@ export interface ServerOptions {
   logger: Logger;
 }
 
-interface PendingSubscription {
-  topic: string;
-  queue: string | undefined;
-  run: SubscriberFunc;
-}
-
 /** Builds a server. Nothing listens until {@link Server.start}. */
 export function createServer(opts: ServerOptions): Server {
   const name = checkString('name', opts.name);
@@ -76,7 +68,7 @@ export function createServer(opts: ServerOptions): Server {
   const stopTimeout = checkInteger('stopTimeout', opts.stopTimeout, 0) ?? DEFAULTS.stopTimeoutMs;
   const logger = opts.logger.child({ service: name });
   const router = new Router(name, opts.codecs, opts.wrapHandler ?? []);
-  const pending: PendingSubscription[] = [];
+  const pending: SubscriberEntry[] = [];
   const subscriptions: Subscription[] = [];
   let listener: Listener | undefined;
   let registrar: Registrar | undefined;
@@ -90,26 +82,6 @@ export function createServer(opts: ServerOptions): Server {
     endpoints: [...router.endpoints(), ...subscriberEndpoints(pending)],
     nodes: node ? [node] : [],
   });
-
-  async function deliver(sub: PendingSubscription, message: BrokerMessage): Promise<void> {
-    const contentType = headerOf(message.header, 'content-type') ?? opts.codecs[0]!.contentType;
-    const ctx: SubscriberContext = { topic: sub.topic, metadata: normalizeMetadata(message.header) };
-    const codec = findCodec(opts.codecs, contentType);
-    try {
-      if (!codec) throw new Error(`unsupported content type ${contentType}`);
-      let body: unknown;
-      try {
-        body = codec.decode(message.body, { endpoint: sub.topic, kind: 'event' });
-      } catch (err) {
-        throw new Error(`malformed event on ${sub.topic}: ${(err as Error).message}`, { cause: err });
-      }
-      const msg: ServerMessage = { topic: sub.topic, contentType, header: message.header, body };
-      await sub.run(msg, ctx);
-    } catch (err) {
-      logger.error({ err, topic: sub.topic }, 'subscriber failed');
-      throw err;
-    }
-  }
 
   return {
     get node() { return node; },
@@ -139,7 +111,7 @@ export function createServer(opts: ServerOptions): Server {
         };
         await broker.connect();
         for (const sub of pending) {
-          subscriptions.push(await broker.subscribe(sub.topic, (m) => deliver(sub, m), sub.queue !== undefined ? { queue: sub.queue } : {}));
+          subscriptions.push(await broker.subscribe(sub.topic, (m) => deliver(sub, m, opts.codecs, logger), sub.queue !== undefined ? { queue: sub.queue } : {}));
         }
         registrar = new Registrar({ registry, service, ttlMs, intervalMs, attempts: DEFAULTS.registerAttempts, logger });
         await registrar.start();
@@ -168,14 +140,4 @@ export function createServer(opts: ServerOptions): Server {
     await listener?.close(stopTimeout);
     listener = undefined;
   }
-}
-
-/** Subscribers as go-micro publishes them: one endpoint per topic, flagged as subscriber. */
-function subscriberEndpoints(subs: readonly PendingSubscription[]): Endpoint[] {
-  return subs.map((s) => ({ name: s.topic, metadata: { topic: s.topic, subscriber: 'true', ...(s.queue ? { queue: s.queue } : {}) } }));
-}
-
-function headerOf(header: Readonly<Record<string, string>>, key: string): string | undefined {
-  for (const k of Object.keys(header)) if (k.toLowerCase() === key) return header[k];
-  return undefined;
 }

@@ -1,0 +1,49 @@
+import type { BrokerMessage } from '../broker/broker.js';
+import type { Codec } from '../codec/codec.js';
+import { findCodec } from '../codec/codec.js';
+import type { Logger } from '../logger.js';
+import { normalizeMetadata } from '../metadata.js';
+import type { Endpoint } from '../registry/registry.js';
+import type { ServerMessage, SubscriberContext, SubscriberFunc } from './server.js';
+
+/** A subscriber as the server keeps it: topic, queue group, and the wrapped function. */
+export interface SubscriberEntry {
+  topic: string;
+  queue: string | undefined;
+  run: SubscriberFunc;
+}
+
+/**
+ * Delivers one broker message to a subscriber: picks the codec from the `Content-Type` header
+ * (go-micro's), decodes, runs the wrapped subscriber. Failures are logged and rethrown, so a
+ * broker with acknowledgements can redeliver; the subscription itself stays.
+ */
+export async function deliver(sub: SubscriberEntry, message: BrokerMessage, codecs: readonly Codec[], logger: Logger): Promise<void> {
+  const contentType = headerOf(message.header, 'content-type') ?? codecs[0]!.contentType;
+  const ctx: SubscriberContext = { topic: sub.topic, metadata: normalizeMetadata(message.header) };
+  try {
+    const codec = findCodec(codecs, contentType);
+    if (!codec) throw new Error(`unsupported content type ${contentType}`);
+    let body: unknown;
+    try {
+      body = codec.decode(message.body, { endpoint: sub.topic, kind: 'event' });
+    } catch (err) {
+      throw new Error(`malformed event on ${sub.topic}: ${(err as Error).message}`, { cause: err });
+    }
+    const msg: ServerMessage = { topic: sub.topic, contentType, header: message.header, body };
+    await sub.run(msg, ctx);
+  } catch (err) {
+    logger.error({ err, topic: sub.topic }, 'subscriber failed');
+    throw err;
+  }
+}
+
+/** Subscribers as go-micro publishes them: one endpoint per topic, flagged as subscriber. */
+export function subscriberEndpoints(subs: readonly SubscriberEntry[]): Endpoint[] {
+  return subs.map((s) => ({ name: s.topic, metadata: { topic: s.topic, subscriber: 'true', ...(s.queue ? { queue: s.queue } : {}) } }));
+}
+
+function headerOf(header: Readonly<Record<string, string>>, key: string): string | undefined {
+  for (const k of Object.keys(header)) if (k.toLowerCase() === key) return header[k];
+  return undefined;
+}
