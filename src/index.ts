@@ -33,10 +33,13 @@ export { memoryRegistry } from './registry/memory.js';
 export { localRegistry } from './registry/local.js';
 export type { LocalRegistryOptions } from './registry/local.js';
 
-export type { Selector, SelectOptions, Next, PickOptions, Strategy, Filter } from './selector/selector.js';
+export type { Selector, SelectOptions, Next, PickOptions, Strategy, Filter, NodeStat, NodeStatsView } from './selector/selector.js';
 export { registrySelector } from './selector/registry-selector.js';
-export type { RegistrySelectorOptions } from './selector/registry-selector.js';
-export { random } from './selector/strategy.js';
+export type { RegistrySelectorOptions, EjectionOptions } from './selector/registry-selector.js';
+export { random, roundRobin, leastRequest, weighted } from './selector/strategy.js';
+export type { StrategyName } from './selector/strategy.js';
+export { byVersion, byMetadata, byEndpoint, canary } from './selector/filter.js';
+export type { RetryBudgetOptions } from './client/retry.js';
 
 export type { Transport, Listener, Connection, Dispatcher, FrameStream, RequestHead, InboundHead, EndpointKind, ListenOptions } from './transport/transport.js';
 export { grpcTransport } from './transport/grpc.js';

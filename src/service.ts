@@ -2,6 +2,7 @@ import type { Broker } from './broker/broker.js';
 import { memoryBroker } from './broker/memory.js';
 import type { Client, CallWrapper, ClientWrapper } from './client/client.js';
 import { createClient } from './client/rpc-client.js';
+import type { RetryBudgetOptions } from './client/retry.js';
 import { bytesCodec } from './codec/bytes.js';
 import type { Codec } from './codec/codec.js';
 import { jsonCodec } from './codec/json.js';
@@ -13,7 +14,7 @@ import { localRegistry } from './registry/local.js';
 import type { Registry } from './registry/registry.js';
 import { registrySelector } from './selector/registry-selector.js';
 import type { Selector } from './selector/selector.js';
-import { createServer } from './server/rpc-server.js';
+import { createServer, type ServerOptions } from './server/rpc-server.js';
 import type {
   HandleOptions, HandlerMethods, HandlerWrapper, Server, ServerSubscribeOptions, Subscriber, SubscriberWrapper,
 } from './server/server.js';
@@ -54,12 +55,22 @@ export interface ServiceOptions {
   timeout?: number;
   /** Default extra attempts of each call. @defaultValue 2 */
   retries?: number;
+  /** Default limit of each call attempt, ms; 0 for none (see `CallOptions.attemptTimeout`). @defaultValue 0 */
+  attemptTimeout?: number;
+  /** The client's retry budget, or `false` for none (see `ClientOptions.retryBudget`). @defaultValue 20 % of calls + 10/s */
+  retryBudget?: RetryBudgetOptions | false;
   /** Registration TTL, ms. @defaultValue 90000 */
   registerTtl?: number;
   /** Heartbeat interval, ms (below the TTL). @defaultValue 30000 */
   registerInterval?: number;
   /** How long stop() waits for in-flight requests, ms. @defaultValue 10000 */
   stopTimeout?: number;
+  /** Pause between deregistering and closing the listener on stop(), ms (see {@link ServerOptions.drainDelay}). @defaultValue 1000 */
+  drainDelay?: number;
+  /** Registration attempts at start. @defaultValue 3 */
+  registerAttempts?: number;
+  /** Whether start() fails when the registry cannot be reached (false: serve and keep retrying). @defaultValue true */
+  requireRegistration?: boolean;
   /** Wrap the whole client (once per call). First is outermost. */
   wrapClient?: readonly ClientWrapper[];
   /** Wrap each call attempt. First is outermost. */
@@ -118,11 +129,11 @@ export function createService(opts: ServiceOptions): Service {
 
   const server = createServer({
     name, registry, transport, broker, codecs, logger,
-    ...pick(opts, ['version', 'metadata', 'address', 'advertise', 'registerTtl', 'registerInterval', 'stopTimeout', 'wrapHandler', 'wrapSubscriber']),
+    ...pick(opts, ['version', 'metadata', 'address', 'advertise', 'registerTtl', 'registerInterval', 'stopTimeout', 'drainDelay', 'registerAttempts', 'requireRegistration', 'wrapHandler', 'wrapSubscriber']),
   });
   const client = composeWrappers(opts.wrapClient, createClient({
     selector, transport, broker, codecs,
-    ...pick(opts, ['contentType', 'timeout', 'retries', 'wrapCall']),
+    ...pick(opts, ['contentType', 'timeout', 'retries', 'attemptTimeout', 'retryBudget', 'wrapCall']),
   }));
   let started = false;
 

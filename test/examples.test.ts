@@ -17,3 +17,42 @@ test('examples/greeter: the demo starts a server and a client process and prints
   assert.match(stdout, /\[server\] greeter ready at 127\.0\.0\.1:\d+/);
   assert.match(stdout, /\[client\] Hello Grace/);
 });
+
+test('examples/observability: one call is traced across both services, logged, and counted on the metrics endpoint', async () => {
+  const { stdout } = await run(process.execPath, [example('observability/demo.js'), 'Grace'], { timeout: 30_000 });
+  assert.match(stdout, /\[call\] Hello Grace/);
+  assert.match(stdout, /\[call\] error .*"code":400/);
+  // The first call's three spans (call, attempt, handle) share one trace id.
+  const spans = [...stdout.matchAll(/^\[trace\] ([0-9a-f]{32}) (.+)$/gm)].map((m) => ({ traceId: m[1]!, name: m[2]! }));
+  const first = spans.filter((s) => s.traceId === spans[0]!.traceId).map((s) => s.name).sort();
+  assert.deepEqual(first, ['greeter.Greeter.Hello', 'greeter.Greeter.Hello', 'greeter.Greeter.Hello attempt']);
+  assert.match(stdout, /\[metrics\] micro_request_total\{[^}]*micro_endpoint="Greeter.Hello",micro_status="success"\} 1$/m);
+  assert.match(stdout, /\[metrics\] micro_request_total\{[^}]*micro_endpoint="Greeter.Hello",micro_status="failure"\} 1$/m);
+  assert.match(stdout, /\[metrics\] tsmicro_client_request_total\{[^}]*micro_status="success"\} 1$/m);
+});
+
+test('examples/resilience: idempotent calls survive a node killed mid-load', async () => {
+  await using dir = await makeTempDir('example-resilience');
+  const { stdout } = await run(process.execPath, [example('resilience/demo.js')], {
+    env: { ...process.env, TSMICRO_REGISTRY_DIR: dir.path },
+    timeout: 60_000,
+  });
+  assert.match(stdout, /^killing \S+$/m);
+  const calls = /^calls (\d+): ok (\d+), failed (\d+)$/m.exec(stdout);
+  assert.ok(calls, stdout);
+  assert.ok(Number(calls[1]) > 50, 'the load ran');
+  assert.equal(calls[3], '0', 'no call failed');
+  assert.match(stdout, /(ejected: true|gone from the registry)$/m);
+});
+
+test('examples/pubsub: a queue group shares the events, a broadcast subscriber sees them all (memory broker)', async () => {
+  const { stdout } = await run(process.execPath, [example('pubsub/main.js')], {
+    env: { ...process.env, NATS_URL: '', TSMICRO_LOG_LEVEL: 'warn' },
+    timeout: 30_000,
+  });
+  const packed = stdout.split('\n').filter((l) => / packs order \d+ \(book #\d+\) for tenant acme$/.test(l));
+  assert.equal(packed.length, 6);
+  assert.equal(new Set(packed.map((l) => l.split(' ')[3])).size, 6, 'each order packed once');
+  assert.equal(stdout.split('\n').filter((l) => /^audit saw order \d+$/.test(l)).length, 6);
+  assert.match(stdout, /done: 6 events, each packed once and audited once \(broker: memory\)/);
+});

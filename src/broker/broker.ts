@@ -9,7 +9,12 @@ export interface BrokerMessage {
   body: Uint8Array;
 }
 
-/** Handles one delivered message. Rejecting reports the failure; it never ends the subscription. */
+/**
+ * Handles one delivered message. Rejecting reports the failure; it never ends the subscription.
+ * A broker with acknowledgements (NATS JetStream) acks only after the promise resolved and
+ * redelivers after a rejection — except a rejection with a MicroError of code 400 (the message
+ * is malformed and would fail again), which it counts and drops.
+ */
 export type BrokerHandler = (message: BrokerMessage, topic: string) => Promise<void>;
 
 /** Options for {@link Broker.subscribe}. */

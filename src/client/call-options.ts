@@ -8,6 +8,7 @@ import type { CallOptions, ResolvedCallOptions } from './client.js';
 export interface CallDefaults {
   timeout: number;
   retries: number;
+  attemptTimeout: number;
   contentType: string;
 }
 
@@ -19,6 +20,7 @@ export function resolveCallOptions(defaults: CallDefaults, codecs: readonly Code
   const o = opts ?? {};
   const timeout = checkNumber('call.timeout', o.timeout, 0) ?? defaults.timeout;
   const retries = checkInteger('call.retries', o.retries, 0) ?? defaults.retries;
+  const attemptTimeout = checkNumber('call.attemptTimeout', o.attemptTimeout, 0) ?? defaults.attemptTimeout;
   checkStringRecord('call.metadata', o.metadata);
   const contentType = o.contentType ?? defaults.contentType;
   const codec = findCodec(codecs, contentType);
@@ -32,6 +34,7 @@ export function resolveCallOptions(defaults: CallDefaults, codecs: readonly Code
   const options: ResolvedCallOptions = {
     timeout,
     retries,
+    attemptTimeout,
     idempotent: o.idempotent ?? false,
     contentType: codec.contentType,
     filters: o.filters ?? [],

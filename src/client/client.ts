@@ -17,6 +17,12 @@ export interface CallOptions {
   timeout?: number;
   /** Extra attempts after the first, each on a node not yet tried. @defaultValue 2 */
   retries?: number;
+  /**
+   * Limit of each attempt, ms, within the call's budget; 0 for none. A node that does not answer
+   * in time fails with a transport 'timeout' fault: it counts against the node, and an idempotent
+   * call is retried on another node while budget remains. @defaultValue 0 (the budget alone)
+   */
+  attemptTimeout?: number;
   /** Metadata sent with the call, merged over the inbound metadata when called inside a handler. */
   metadata?: Record<string, string>;
   /** Explicit parent context; by default the current handler's context is used (AsyncLocalStorage). */
@@ -61,6 +67,8 @@ export interface Request {
 export interface ResolvedCallOptions {
   readonly timeout: number;
   readonly retries: number;
+  /** Limit of each attempt, ms; 0 for none. */
+  readonly attemptTimeout: number;
   readonly idempotent: boolean;
   readonly contentType: string;
   readonly address?: readonly string[];

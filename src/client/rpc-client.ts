@@ -3,7 +3,7 @@ import type { Broker } from '../broker/broker.js';
 import type { Codec } from '../codec/codec.js';
 import { findCodec } from '../codec/codec.js';
 import { composeWrappers } from '../compose.js';
-import { currentContext, deriveContext, remaining, DeadlineExceeded, type Context } from '../context.js';
+import { currentContext, deriveContext, remaining, type Context } from '../context.js';
 import { DEFAULTS } from '../defaults.js';
 import { CLIENT_ERROR_ID, InvalidOptionError, MicroError } from '../errors.js';
 import { EMPTY_METADATA, mergeMetadata, normalizeMetadata, type Metadata } from '../metadata.js';
@@ -14,7 +14,8 @@ import type { RequestHead, Transport } from '../transport/transport.js';
 import { backoffMs } from './backoff.js';
 import { resolveCallOptions, type CallDefaults } from './call-options.js';
 import type { CallFunc, CallOptions, CallWrapper, Client, ClientStream, PublishOptions, Request, ResolvedCallOptions } from './client.js';
-import { isRetryable } from './retry.js';
+import { attemptContext, attemptTimeoutError, budgetError, raceSignal, sleepWithin, spent } from './budget.js';
+import { isRetryable, RetryBudget, type RetryBudgetOptions } from './retry.js';
 import { codecStream } from './stream.js';
 
 /** Options for {@link createClient}. */
@@ -33,6 +34,13 @@ export interface ClientOptions {
   timeout?: number;
   /** Default extra attempts per call. @defaultValue 2 */
   retries?: number;
+  /** Default limit of each attempt, ms; 0 for none (see {@link CallOptions.attemptTimeout}). @defaultValue 0 */
+  attemptTimeout?: number;
+  /**
+   * Caps retries across all calls of this client so they never multiply the load on a sick
+   * system; `false` turns the cap off. @defaultValue `{ ratio: 0.2, minPerSec: 10, windowMs: 10000 }`
+   */
+  retryBudget?: RetryBudgetOptions | false;
   /** Wrappers around each attempt; the first is outermost. */
   wrapCall?: readonly CallWrapper[];
 }
@@ -52,8 +60,10 @@ export function createClient(opts: ClientOptions): Client {
   const defaults: CallDefaults = {
     timeout: checkNumber('timeout', opts.timeout, 0) ?? DEFAULTS.requestTimeoutMs,
     retries: checkInteger('retries', opts.retries, 0) ?? DEFAULTS.retries,
+    attemptTimeout: checkNumber('attemptTimeout', opts.attemptTimeout, 0) ?? 0,
     contentType: defaultCodec.contentType,
   };
+  const retryBudget = resolveRetryBudget(opts.retryBudget);
   const codecOf = (contentType: string): Codec => findCodec(codecs, contentType)!;
 
   /** One attempt on one node: encode, send, decode. What call wrappers wrap. */
@@ -82,26 +92,53 @@ export function createClient(opts: ClientOptions): Client {
       const next = await pick(service, options, ctx);
       const req: Request = { service, endpoint, body: request, contentType: options.contentType, stream: false };
       const tried = new Set<string>();
+      retryBudget?.recordCall();
+      let backoff = 0;
       for (let i = 0; ; i++) {
-        if (i > 0) await sleepWithin(backoffMs(i), ctx);
-        if (ctx.signal.aborted) throw budgetError(ctx, service, endpoint);
+        if (backoff > 0) await sleepWithin(backoff, ctx);
+        if (spent(ctx)) throw budgetError(ctx, service, endpoint);
         const node = next({ exclude: tried });
         tried.add(node.id);
+        const started = performance.now();
         try {
-          const rsp = await raceSignal(attempt(ctx, node, req, options), ctx.signal);
-          selector.mark(service, node);
+          const rsp = await attemptOn(node, req, options, ctx);
+          markNode(service, node, options, undefined, performance.now() - started);
           return rsp as Res;
-        } catch (thrown) {
-          const err = ctx.signal.aborted ? budgetError(ctx, service, endpoint, thrown) : MicroError.from(thrown, CLIENT_ERROR_ID);
-          selector.mark(service, node, err);
+        } catch (err) {
+          if (!MicroError.is(err)) throw err;
+          markNode(service, node, options, err, performance.now() - started);
           // A refused or reset connection is dead: the next call to this node dials afresh.
           if (err.fault && err.fault.reason !== 'timeout') transport.evict(node.address);
-          if (i >= options.retries || ctx.signal.aborted || !isRetryable(err, options.idempotent)) throw err;
+          if (i >= options.retries || spent(ctx) || !isRetryable(err, options.idempotent)) throw err;
+          // go-micro sleeps first and lets the deadline cut it; a backoff that cannot end inside
+          // the budget would only turn this error into a 408, so the call ends here instead.
+          backoff = backoffMs(i + 1);
+          if (backoff >= remaining(ctx)) throw err;
+          if (retryBudget && !retryBudget.tryRetry()) throw err;
         }
       }
     } finally {
       dispose();
     }
+  }
+
+  /** One attempt, bounded by the attempt limit and the call's budget; always rejects with a MicroError. */
+  async function attemptOn(node: Node, req: Request, options: ResolvedCallOptions, ctx: Context): Promise<unknown> {
+    const a = attemptContext(ctx, options.attemptTimeout);
+    try {
+      return await raceSignal(attempt(a.ctx, node, req, options), a.ctx.signal);
+    } catch (thrown) {
+      if (spent(ctx)) throw budgetError(ctx, req.service, req.endpoint, thrown);
+      if (a.ctx !== ctx && spent(a.ctx) && !(MicroError.is(thrown) && thrown.fault)) throw attemptTimeoutError(node.address, options.attemptTimeout, thrown);
+      throw MicroError.from(thrown, CLIENT_ERROR_ID);
+    } finally {
+      a.dispose();
+    }
+  }
+
+  /** Tells the selector how the attempt went; calls to given addresses bypassed it. */
+  function markNode(service: string, node: Node, options: ResolvedCallOptions, err: MicroError | undefined, latencyMs: number): void {
+    if (!options.address) selector.mark(service, node, err, latencyMs);
   }
 
   async function stream<Send, Recv>(service: string, endpoint: string, callOpts?: CallOptions): Promise<ClientStream<Send, Recv>> {
@@ -112,9 +149,21 @@ export function createClient(opts: ClientOptions): Client {
     try {
       const next = await pick(service, options, ctx);
       const node = next();
+      // The stream is in flight on its node until it ends; its errors are not attributed to the
+      // node (a stream fails for many reasons of its own), and its length is not a latency.
+      let marked = false;
+      const end = (): void => {
+        dispose();
+        if (!marked) { marked = true; markNode(service, node, options, undefined, NaN); }
+      };
       const head: RequestHead = { service, endpoint, contentType: options.contentType, metadata: ctx.metadata, deadline: ctx.deadline };
-      const frames = transport.dial(node.address).stream(head, ctx.signal);
-      return codecStream<Send, Recv>(frames, codecOf(options.contentType), endpoint, dispose);
+      try {
+        const frames = transport.dial(node.address).stream(head, ctx.signal);
+        return codecStream<Send, Recv>(frames, codecOf(options.contentType), endpoint, end);
+      } catch (err) {
+        end();
+        throw err;
+      }
     } catch (err) {
       dispose();
       throw MicroError.from(err, CLIENT_ERROR_ID);
@@ -169,47 +218,17 @@ function staticNext(service: string, addresses: readonly string[]): Next {
   return (pickOpts) => nodes.find((n) => !pickOpts?.exclude?.has(n.id)) ?? nodes[0]!;
 }
 
-/** 408 for a spent budget, or for a cancelled call. */
-function budgetError(ctx: Context, service: string, endpoint: string, cause?: unknown): MicroError {
-  const what = endpoint ? `${service} ${endpoint}` : service;
-  if (ctx.signal.reason instanceof DeadlineExceeded || remaining(ctx) === 0) {
-    return new MicroError(CLIENT_ERROR_ID, 408, `call timeout: deadline exceeded calling ${what}`, undefined, { cause });
-  }
-  return new MicroError(CLIENT_ERROR_ID, 408, `call cancelled: ${what}`, undefined, { cause });
-}
-
-/** Settles with `promise`, or rejects as soon as `signal` aborts (wrappers may not watch it). */
-function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
-      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
-    );
-  });
-}
-
-/** Sleeps `ms`, cut short when the call's budget ends. */
-function sleepWithin(ms: number, ctx: Context): Promise<void> {
-  const wait = Math.min(ms, remaining(ctx));
-  if (wait <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, wait);
-    function done(): void {
-      clearTimeout(timer);
-      ctx.signal.removeEventListener('abort', done);
-      resolve();
-    }
-    ctx.signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 function required<T>(name: string, value: T | undefined): T {
   if (value === undefined) throw new InvalidOptionError(name, 'is required');
   return value;
+}
+
+function resolveRetryBudget(o: RetryBudgetOptions | false | undefined): RetryBudget | undefined {
+  if (o === false) return undefined;
+  if (o !== undefined && (typeof o !== 'object' || o === null)) throw new InvalidOptionError('retryBudget', 'expected an object or false');
+  return new RetryBudget(
+    checkNumber('retryBudget.ratio', o?.ratio, 0) ?? DEFAULTS.retryBudgetRatio,
+    checkNumber('retryBudget.minPerSec', o?.minPerSec, 0) ?? DEFAULTS.retryBudgetMinPerSec,
+    checkNumber('retryBudget.windowMs', o?.windowMs, 1) ?? DEFAULTS.retryBudgetWindowMs,
+  );
 }

@@ -4,13 +4,31 @@ import type { Logger } from '../logger.js';
 interface Entry {
   services: Service[];
   fetchedAt: number;
+  /** When the last lookup failed while this entry was kept (stale on error); 0 when it did not. */
+  failedAt: number;
+  /**
+   * The registry says the service has no nodes any more, but these are kept: a registry that
+   * lost its data (directory removed, store wiped) looks just like that. Each is dropped as soon
+   * as it fails with a transport fault, so a service that really is gone ends after one failed
+   * attempt per node.
+   */
+  orphaned: boolean;
+}
+
+/** Tuning of a {@link ServiceCache}. */
+export interface ServiceCacheConfig {
+  /** Entry lifetime without a registry update, ms. */
+  ttlMs: number;
+  /** While lookups fail, stale entries are served without a new lookup for this long, ms. */
+  minRefreshMs: number;
 }
 
 /**
  * The selector's view of the registry: one entry per service, kept current by a registry watch
  * started on first lookup, re-fetched when older than the TTL, one lookup in flight per service,
- * and served stale while the registry is failing (go-micro registry/cache, without its goroutine
- * leaks: every watch ends on close()).
+ * and served stale while the registry is failing — without asking it again for `minRefreshMs`
+ * (go-micro registry/cache, without its goroutine leaks: every watch ends on close()). When the
+ * registry suddenly reports no nodes at all, the last known ones are kept (see `Entry.orphaned`).
  */
 export class ServiceCache {
   private readonly entries = new Map<string, Entry>();
@@ -20,14 +38,18 @@ export class ServiceCache {
 
   constructor(
     private readonly registry: Registry,
-    private readonly ttlMs: number,
+    private readonly config: ServiceCacheConfig,
     private readonly logger?: Logger,
   ) {}
 
-  /** The services (one per version) named `name`; from cache when fresh. */
+  /**
+   * The services (one per version) named `name`; from cache when fresh, or when the registry
+   * failed less than `minRefreshMs` ago. The array is replaced, never changed, on updates.
+   */
   async get(name: string): Promise<Service[]> {
     const entry = this.entries.get(name);
-    if (entry && Date.now() - entry.fetchedAt < this.ttlMs) return entry.services;
+    const now = Date.now();
+    if (entry && (now - entry.fetchedAt < this.config.ttlMs || now - entry.failedAt < this.config.minRefreshMs)) return entry.services;
     const pending = this.inflight.get(name);
     if (pending) return pending;
     const lookup = this.fetch(name, entry).finally(() => this.inflight.delete(name));
@@ -38,6 +60,22 @@ export class ServiceCache {
   /** Drops what is cached for `name` so the next lookup asks the registry. */
   invalidate(name: string): void {
     this.entries.delete(name);
+  }
+
+  /**
+   * A transport fault on `nodeId`: if the registry no longer lists the node (it is kept only as
+   * an orphan), forget it. Returns true when it was dropped.
+   */
+  dropOrphan(name: string, nodeId: string): boolean {
+    const entry = this.entries.get(name);
+    if (!entry?.orphaned) return false;
+    const services = entry.services
+      .map((s) => ({ ...s, nodes: s.nodes.filter((n) => n.id !== nodeId) }))
+      .filter((s) => s.nodes.length > 0);
+    if (nodeCount(services) === nodeCount(entry.services)) return false;
+    if (services.length === 0) this.entries.delete(name);
+    else entry.services = services;
+    return true;
   }
 
   close(): void {
@@ -51,12 +89,19 @@ export class ServiceCache {
     this.ensureWatch(name);
     try {
       const services = await this.registry.getService(name);
-      if (!this.closed) this.entries.set(name, { services, fetchedAt: Date.now() });
+      if (this.closed) return services;
+      if (nodeCount(services) === 0 && stale && nodeCount(stale.services) > 0) {
+        this.orphan(name, stale);
+        stale.fetchedAt = Date.now();
+        return stale.services;
+      }
+      this.entries.set(name, { services, fetchedAt: Date.now(), failedAt: 0, orphaned: false });
       return services;
     } catch (err) {
       if (!stale) throw err;
       // Stale on error: the last known nodes are better than none while the registry is down.
-      this.logger?.warn({ service: name, err }, 'registry lookup failed; serving cached nodes');
+      if (stale.failedAt === 0) this.logger?.warn({ service: name, err }, 'registry lookup failed; serving cached nodes');
+      stale.failedAt = Date.now();
       return stale.services;
     }
   }
@@ -93,9 +138,30 @@ export class ServiceCache {
   private apply(name: string, event: WatchEvent): void {
     const entry = this.entries.get(name);
     if (!entry) return; // nothing cached yet: the next lookup fetches the full list
-    entry.services = applyEvent(entry.services, event);
     entry.fetchedAt = Date.now();
+    entry.failedAt = 0;
+    if (entry.orphaned) {
+      if (event.action === 'delete') return;
+      // The registry is back: its nodes replace the orphans.
+      entry.services = applyEvent([], event);
+      entry.orphaned = false;
+      return;
+    }
+    const services = applyEvent(entry.services, event);
+    if (nodeCount(services) === 0 && nodeCount(entry.services) > 0) this.orphan(name, entry);
+    else entry.services = services;
   }
+
+  private orphan(name: string, entry: Entry): void {
+    if (!entry.orphaned) this.logger?.warn({ service: name }, 'registry lists no nodes any more; keeping the last known ones until they fail');
+    entry.orphaned = true;
+  }
+}
+
+function nodeCount(services: readonly Service[]): number {
+  let n = 0;
+  for (const s of services) n += s.nodes.length;
+  return n;
 }
 
 /** The service list after `event`: nodes merged by id on create/update, removed on delete. */

@@ -23,8 +23,41 @@ export interface PickOptions {
 /** Picks a node for one attempt. Throws a 503 MicroError when no node is available. */
 export type Next = (opts?: PickOptions) => Node;
 
-/** Builds a picker over a list of nodes. */
-export type Strategy = (nodes: readonly Node[]) => Next;
+/**
+ * What a selector has measured about a service's nodes, as strategies read it. Cheap to query:
+ * counters kept per node as attempts start ({@link Next}) and end ({@link Selector.mark}).
+ */
+export interface NodeStatsView {
+  /** Attempts on `nodeId` started and not yet marked. */
+  inflight(nodeId: string): number;
+  /** Moving average of the node's attempt latency, ms; undefined before its first marked attempt. */
+  latencyMs(nodeId: string): number | undefined;
+}
+
+/**
+ * Builds a picker over a list of nodes. `stats` is given by selectors that keep them (the
+ * default one does); strategies that need none ignore it, so go-micro-style `(nodes) => Next`
+ * functions are strategies too.
+ */
+export type Strategy = (nodes: readonly Node[], stats?: NodeStatsView) => Next;
+
+/** A node of a service as the selector sees it now: its load, latency and health. */
+export interface NodeStat {
+  readonly id: string;
+  readonly address: string;
+  /** Attempts in flight on this node from this selector's client. */
+  readonly inflight: number;
+  /** Moving average of attempt latency, ms; undefined before the first attempt ended. */
+  readonly latencyMs: number | undefined;
+  /** Transport faults in a row (reset by any answer from the node). */
+  readonly consecutiveFaults: number;
+  /** True while the node is ejected: it gets attempts only when no other node is left. */
+  readonly ejected: boolean;
+  /** When the current ejection ends, epoch ms; undefined when not ejected. */
+  readonly ejectedUntil: number | undefined;
+  /** Times this node has been ejected; each ejection lasts twice as long as the previous one. */
+  readonly ejections: number;
+}
 
 /** Chooses nodes for calls. */
 export interface Selector {
@@ -34,12 +67,16 @@ export interface Selector {
    */
   select(service: string, opts?: SelectOptions): Promise<Next>;
   /**
-   * Reports the outcome of an attempt on `node`: `err` undefined for success. Only transport
-   * faults (see {@link TransportFault}) count against a node; handler errors never do.
+   * Reports the outcome of an attempt on `node` picked by this selector's {@link Next}: `err`
+   * undefined for success. Only transport faults (a MicroError with `fault`) count against a
+   * node; handler errors never do. `latencyMs` is how long the attempt took, when measured.
+   * Call it exactly once per pick: the node's in-flight count is picks minus marks.
    */
-  mark(service: string, node: Node, err?: unknown): void;
+  mark(service: string, node: Node, err?: unknown, latencyMs?: number): void;
   /** Forgets what was learned about `service`'s nodes. */
   reset(service: string): void;
+  /** What the selector knows of `service`'s nodes now (for metrics, tests and debugging). */
+  stats?(service: string): NodeStat[];
   /** Stops watches and timers. */
   close(): Promise<void>;
 }

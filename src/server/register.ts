@@ -10,6 +10,11 @@ export interface RegistrarOptions {
   ttlMs: number;
   intervalMs: number;
   attempts: number;
+  /**
+   * When true, start() rejects after `attempts` failures. When false it resolves anyway: the
+   * server serves, and each heartbeat tries again until the registry answers.
+   */
+  required: boolean;
   logger: Logger;
 }
 
@@ -22,10 +27,17 @@ export interface RegistrarOptions {
 export class Registrar {
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
+  /** The last registration attempt failed: the next success is logged as a recovery. */
+  private failing = false;
+  /** Some registration succeeded: the registry (and so clients) may know this node. */
+  everRegistered = false;
 
   constructor(private readonly o: RegistrarOptions) {}
 
-  /** Registers, retrying up to `attempts` times; rejects with the last error. Then starts the heartbeat. */
+  /**
+   * Registers, retrying up to `attempts` times with backoff; then starts the heartbeat. Rejects
+   * with the last error when every attempt failed and registration is `required`.
+   */
   async start(): Promise<void> {
     let lastErr: unknown;
     for (let i = 0; i < this.o.attempts; i++) {
@@ -39,7 +51,11 @@ export class Registrar {
         this.o.logger.warn({ err, attempt: i + 1 }, 'registration failed');
       }
     }
-    if (lastErr !== undefined) throw lastErr;
+    if (lastErr !== undefined) {
+      if (this.o.required) throw lastErr;
+      this.failing = true;
+      this.o.logger.error({ err: lastErr }, 'registration failed; serving unregistered and retrying on every heartbeat');
+    }
     if (this.o.intervalMs > 0) {
       this.timer = setInterval(() => this.beat(), this.o.intervalMs);
       this.timer.unref();
@@ -61,11 +77,17 @@ export class Registrar {
   private beat(): void {
     if (this.beating) return; // a slow registry must not stack up beats
     this.beating = this.register()
-      .catch((err: unknown) => this.o.logger.warn({ err }, 'heartbeat registration failed; serving on'))
+      .catch((err: unknown) => {
+        this.failing = true;
+        this.o.logger.warn({ err }, 'heartbeat registration failed; serving on');
+      })
       .finally(() => { this.beating = undefined; });
   }
 
-  private register(): Promise<void> {
-    return this.o.registry.register(this.o.service(), { ttlMs: this.o.ttlMs });
+  private async register(): Promise<void> {
+    await this.o.registry.register(this.o.service(), { ttlMs: this.o.ttlMs });
+    this.everRegistered = true;
+    if (this.failing) this.o.logger.info({ ttlMs: this.o.ttlMs }, 'registration restored');
+    this.failing = false;
   }
 }

@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import { checkAddress, checkComponent, checkInteger, checkNumber, checkString, checkStringRecord } from '../options.js';
 import type { Node, Registry, Service } from '../registry/registry.js';
 import type { Listener, Transport } from '../transport/transport.js';
+import { InflightDispatcher } from './inflight.js';
 import { Registrar } from './register.js';
 import { Router } from './router.js';
 import { deliver, subscriberEndpoints, type SubscriberEntry } from './subscriber.js';
@@ -41,6 +42,22 @@ export interface ServerOptions {
   registerInterval?: number;
   /** How long stop() lets in-flight requests finish before closing hard, ms. @defaultValue 10000 */
   stopTimeout?: number;
+  /**
+   * Pause between deregistering and closing the listener on stop(), ms: clients whose cache
+   * still lists this node keep being served while their registry watch tells them it left.
+   * Skipped when the node was never registered. go-micro has none.
+   * @defaultValue `DEFAULTS.drainDelayMs` (1000)
+   */
+  drainDelay?: number;
+  /** Registration attempts at start, with backoff between them. @defaultValue `DEFAULTS.registerAttempts` (3) */
+  registerAttempts?: number;
+  /**
+   * Whether start() fails when every registration attempt failed (the registry is unreachable).
+   * With false, the server starts serving unregistered and each heartbeat tries again, so it
+   * appears once the registry is back.
+   * @defaultValue true
+   */
+  requireRegistration?: boolean;
   /** Wrappers around every handler call; the first is outermost. */
   wrapHandler?: readonly HandlerWrapper[];
   /** Wrappers around every subscriber call; the first is outermost. */
@@ -66,8 +83,15 @@ export function createServer(opts: ServerOptions): Server {
     throw new InvalidOptionError('registerInterval', `must be > 0 and below registerTtl (${ttlMs} ms) so the entry is renewed before it expires, got ${intervalMs}`);
   }
   const stopTimeout = checkInteger('stopTimeout', opts.stopTimeout, 0) ?? DEFAULTS.stopTimeoutMs;
+  const drainDelay = checkNumber('drainDelay', opts.drainDelay, 0) ?? DEFAULTS.drainDelayMs;
+  const attempts = checkInteger('registerAttempts', opts.registerAttempts, 1) ?? DEFAULTS.registerAttempts;
+  if (opts.requireRegistration !== undefined && typeof opts.requireRegistration !== 'boolean') {
+    throw new InvalidOptionError('requireRegistration', 'expected a boolean');
+  }
+  const requireRegistration = opts.requireRegistration ?? true;
   const logger = opts.logger.child({ service: name });
   const router = new Router(name, opts.codecs, opts.wrapHandler ?? []);
+  const inflight = new InflightDispatcher(router);
   const pending: SubscriberEntry[] = [];
   const subscriptions: Subscription[] = [];
   let listener: Listener | undefined;
@@ -103,7 +127,7 @@ export function createServer(opts: ServerOptions): Server {
       if (state !== 'new') throw new Error(`server ${name} cannot start: it is ${state}`);
       state = 'starting';
       try {
-        listener = await transport.listen(listenAddress, router);
+        listener = await transport.listen(listenAddress, inflight);
         node = {
           id: `${name}-${id}`,
           address: advertise ?? advertisable(listener.address),
@@ -113,7 +137,7 @@ export function createServer(opts: ServerOptions): Server {
         for (const sub of pending) {
           subscriptions.push(await broker.subscribe(sub.topic, (m) => deliver(sub, m, opts.codecs, logger), sub.queue !== undefined ? { queue: sub.queue } : {}));
         }
-        registrar = new Registrar({ registry, service, ttlMs, intervalMs, attempts: DEFAULTS.registerAttempts, logger });
+        registrar = new Registrar({ registry, service, ttlMs, intervalMs, attempts, required: requireRegistration, logger });
         await registrar.start();
         state = 'started';
         logger.info({ node: node.id, address: node.address, transport: transport.name, registry: registry.name }, 'server started');
@@ -127,11 +151,14 @@ export function createServer(opts: ServerOptions): Server {
     async stop(): Promise<void> {
       if (state !== 'started') return;
       state = 'stopping';
-      // Leave the registry first so callers stop picking this node, then drain.
+      // Leave the registry first so callers stop picking this node; keep serving while their
+      // caches learn it; then stop accepting and let in-flight requests finish (up to stopTimeout).
       await registrar?.stop();
+      if (registrar?.everRegistered && drainDelay > 0) await new Promise((r) => setTimeout(r, drainDelay));
+      const running = inflight.count;
       await release();
       state = 'stopped';
-      logger.info({ node: node?.id }, 'server stopped');
+      logger.info({ node: node?.id, inflightAtClose: running, cutOff: inflight.count }, 'server stopped');
     },
   };
 

@@ -1,5 +1,6 @@
 import type { BrokerMessage } from '../broker/broker.js';
 import type { Codec } from '../codec/codec.js';
+import { MicroError, SERVER_ERROR_ID } from '../errors.js';
 import { findCodec } from '../codec/codec.js';
 import type { Logger } from '../logger.js';
 import { normalizeMetadata } from '../metadata.js';
@@ -16,19 +17,20 @@ export interface SubscriberEntry {
 /**
  * Delivers one broker message to a subscriber: picks the codec from the `Content-Type` header
  * (go-micro's), decodes, runs the wrapped subscriber. Failures are logged and rethrown, so a
- * broker with acknowledgements can redeliver; the subscription itself stays.
+ * broker with acknowledgements can redeliver; the subscription itself stays. A body no codec can
+ * read is rethrown as MicroError 400, which such a broker drops instead of redelivering forever.
  */
 export async function deliver(sub: SubscriberEntry, message: BrokerMessage, codecs: readonly Codec[], logger: Logger): Promise<void> {
   const contentType = headerOf(message.header, 'content-type') ?? codecs[0]!.contentType;
   const ctx: SubscriberContext = { topic: sub.topic, metadata: normalizeMetadata(message.header) };
   try {
     const codec = findCodec(codecs, contentType);
-    if (!codec) throw new Error(`unsupported content type ${contentType}`);
+    if (!codec) throw MicroError.badRequest(SERVER_ERROR_ID, `unsupported content type ${contentType} on ${sub.topic}`);
     let body: unknown;
     try {
       body = codec.decode(message.body, { endpoint: sub.topic, kind: 'event' });
     } catch (err) {
-      throw new Error(`malformed event on ${sub.topic}: ${(err as Error).message}`, { cause: err });
+      throw new MicroError(SERVER_ERROR_ID, 400, `malformed event on ${sub.topic}: ${(err as Error).message}`, undefined, { cause: err });
     }
     const msg: ServerMessage = { topic: sub.topic, contentType, header: message.header, body };
     await sub.run(msg, ctx);

@@ -14,6 +14,11 @@ export interface DuplexHooks {
   toError(err: unknown): MicroError;
   /** Aborts the call; the peer should see `err`. */
   cancel(err?: Error): void;
+  /**
+   * Called when the readable side ended: resolves with an error when that end was not a
+   * half-close but the call dying, so iteration throws it instead of ending cleanly.
+   */
+  checkEnd?(): Promise<MicroError | undefined>;
 }
 
 /**
@@ -72,7 +77,8 @@ export function duplexFrameStream(duplex: Duplex, hooks: DuplexHooks): FrameStre
       } catch (err) {
         throw failure ?? hooks.toError(err);
       }
-      if (failure) throw failure;
+      const ended = failure ?? await hooks.checkEnd?.();
+      if (ended) throw ended;
     },
   };
 }

@@ -1,4 +1,5 @@
 import { Client, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import { DEFAULTS } from '../defaults.js';
 
 /** What every channel of a pool is built with. */
 export interface ChannelPoolConfig {
@@ -6,6 +7,12 @@ export interface ChannelPoolConfig {
   options: ChannelOptions;
   /** A channel unused (no call in flight) this long is closed, ms. */
   idleMs: number;
+  /**
+   * Most channels kept at once; opening one more first closes the least recently used idle
+   * channel (busy ones are never closed, so the pool may exceed this while all are busy).
+   * @defaultValue `DEFAULTS.poolMaxChannels` (1 000)
+   */
+  maxChannels?: number;
 }
 
 /** A channel lent to one call; `release()` when the call has ended. */
@@ -36,6 +43,7 @@ export class ChannelPool {
   acquire(address: string): ChannelLease {
     let entry = this.entries.get(address);
     if (!entry) {
+      this.makeRoom();
       entry = { client: new Client(address, this.config.credentials, this.config.options), active: 0, lastUsed: Date.now() };
       this.entries.set(address, entry);
       this.startSweeper();
@@ -73,6 +81,17 @@ export class ChannelPool {
   /** Number of open channels (for tests and metrics). */
   get size(): number {
     return this.entries.size;
+  }
+
+  /** At the limit, closes the least recently used idle channel (a scan, only when full). */
+  private makeRoom(): void {
+    const max = this.config.maxChannels ?? DEFAULTS.poolMaxChannels;
+    if (this.entries.size < max) return;
+    let oldest: [string, Entry] | undefined;
+    for (const e of this.entries) {
+      if (e[1].active === 0 && (!oldest || e[1].lastUsed < oldest[1].lastUsed)) oldest = e;
+    }
+    if (oldest) this.evict(oldest[0]);
   }
 
   private startSweeper(): void {

@@ -138,13 +138,29 @@ type Serve = (head: InboundHead, frames: FrameStream, signal: AbortSignal) => Pr
 function streamFunc(serve: Serve): handleBidiStreamingCall<Buffer, Buffer> {
   return (call) => {
     const inbound = openInbound(call);
-    const fail = (err: unknown): void => { call.emit('error', statusFromError(serverError(err))); };
+    // The error this side ended the call with; later sends reject with it.
+    let sent: MicroError | undefined;
+    const fail = (err: unknown): void => {
+      sent ??= serverError(err);
+      // grpc-js's way to end a server stream with a status: an 'error' event carrying it.
+      call.emit('error', statusFromError(sent));
+    };
     // grpc-js types its streams as Readable & Writable intersections; the objects are Duplexes.
     const frames = duplexFrameStream(call as unknown as Duplex, {
-      toError: (err) => (call.cancelled ? cancelledByClient() : serverError(err)),
+      toError: (err) => sent ?? (call.cancelled ? cancelledByClient() : serverError(err)),
       // A status error is the only way a gRPC server aborts a call; grpc-js sends it once
       // queued messages are out.
       cancel: (err) => fail(err ?? new MicroError(SERVER_ERROR_ID, 408, 'stream cancelled by the server')),
+      // A grpc-js (Node http2) client cancels by ending its side (END_STREAM) and then sending
+      // RST_STREAM, so the handler first sees an end of input just like a half-close, and
+      // grpc-js marks the call cancelled only when the reset arrives. When both frames came in
+      // one read (the usual case) the reset has been processed by the next setImmediate, and
+      // iteration throws instead of ending cleanly. Best effort: frames that arrive apart still
+      // look like a half-close, which no server can tell apart (grpc-go's Recv returns EOF too).
+      checkEnd: async () => {
+        await new Promise((resolve) => setImmediate(resolve));
+        return call.cancelled ? cancelledByClient() : undefined;
+      },
     });
     settle(() => serve(inbound.head, frames, inbound.signal)).then(
       () => { inbound.end(); if (!call.writableEnded) call.end(); },

@@ -108,7 +108,7 @@ class GrpcConnection implements Connection {
       return Promise.reject(err);
     }
     const lease = this.pool.acquire(this.address);
-    return new Promise((resolve, reject) => {
+    return new Promise<Uint8Array>((resolve, reject) => {
       const onAbort = (): void => call.cancel();
       const call = lease.client.makeUnaryRequest(methodPath(head.service, head.endpoint), toBuffer, identity, toBuffer(body), metadata, { deadline: head.deadline }, (err, value) => {
         lease.release();
@@ -117,6 +117,10 @@ class GrpcConnection implements Connection {
         else reject(signal?.aborted ? cancelledError(signal.reason) : errorFromStatus(err, err));
       });
       signal?.addEventListener('abort', onAbort, { once: true });
+    }).catch((err: unknown) => {
+      // Also covers grpc-js throwing synchronously in the executor; release() is idempotent.
+      lease.release();
+      throw MicroError.from(err, CLIENT_ERROR_ID);
     });
   }
 

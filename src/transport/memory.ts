@@ -131,14 +131,16 @@ class Exchange {
     this.fail(cancelledError(this.signal?.reason), new MicroError(SERVER_ERROR_ID, 408, 'call cancelled by the client'));
   };
 
-  /** Node timers cap at ~24.8 days; re-arm until the deadline has really passed. */
+  /**
+   * Node timers cap at ~24.8 days; re-arm until the deadline has really passed. Not unref'd: it
+   * stands in for the socket a real call holds open, and is cleared when the call ends.
+   */
   private arm(): void {
     if (!Number.isFinite(this.deadline)) return;
     this.timer = setTimeout(() => {
       if (Date.now() < this.deadline) return this.arm();
       this.fail(fault(408, 'deadline exceeded', { beforeHandler: false, reason: 'timeout' }), new DeadlineExceeded());
     }, clampTimeout(this.deadline - Date.now()));
-    this.timer.unref();
   }
 }
 

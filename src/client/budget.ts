@@ -1,0 +1,75 @@
+import { DeadlineExceeded, deriveContext, remaining, type Context } from '../context.js';
+import { CLIENT_ERROR_ID, MicroError } from '../errors.js';
+
+/**
+ * The deadline side of a call: when its budget counts as spent, the 408 it then fails with, the
+ * per-attempt limit inside it, and waiting that never outlasts it.
+ */
+
+/**
+ * True once the call may start nothing more: cancelled, or its deadline reached. The last
+ * millisecond counts as spent because the budget travels in whole milliseconds, so the peer's
+ * (or grpc-js's) timer may fire up to 1 ms before ours.
+ */
+export function spent(ctx: Context): boolean {
+  return ctx.signal.aborted || remaining(ctx) <= 1;
+}
+
+/** 408 for a spent budget, or for a cancelled call. */
+export function budgetError(ctx: Context, service: string, endpoint: string, cause?: unknown): MicroError {
+  const what = endpoint ? `${service} ${endpoint}` : service;
+  if (ctx.signal.reason instanceof DeadlineExceeded || remaining(ctx) <= 1) {
+    return new MicroError(CLIENT_ERROR_ID, 408, `call timeout: deadline exceeded calling ${what}`, undefined, { cause });
+  }
+  return new MicroError(CLIENT_ERROR_ID, 408, `call cancelled: ${what}`, undefined, { cause });
+}
+
+/**
+ * The context of one attempt: the call's, or a child cut at `attemptTimeoutMs` when that is
+ * sooner (the transport then carries the shorter deadline to the peer).
+ */
+export function attemptContext(ctx: Context, attemptTimeoutMs: number): { ctx: Context; dispose: () => void } {
+  if (attemptTimeoutMs <= 0 || attemptTimeoutMs >= remaining(ctx)) return { ctx, dispose: noop };
+  return deriveContext(ctx, attemptTimeoutMs, ctx.metadata);
+}
+
+/** The transport fault an attempt fails with when its own limit (not the call's) ran out. */
+export function attemptTimeoutError(node: string, ms: number, cause: unknown): MicroError {
+  return new MicroError(CLIENT_ERROR_ID, 408, `attempt timeout: no answer from ${node} within ${ms} ms`, undefined, {
+    cause,
+    fault: { beforeHandler: false, reason: 'timeout' },
+  });
+}
+
+/** Settles with `promise`, or rejects as soon as `signal` aborts (wrappers may not watch it). */
+export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
+    );
+  });
+}
+
+/** Sleeps `ms`, cut short when the call's budget ends. */
+export function sleepWithin(ms: number, ctx: Context): Promise<void> {
+  const wait = Math.min(ms, remaining(ctx));
+  if (wait <= 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, wait);
+    function done(): void {
+      clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', done);
+      resolve();
+    }
+    ctx.signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function noop(): void {}
