@@ -165,17 +165,27 @@ export function createService(opts: ServiceOptions): Service {
   }
 
   async function run(): Promise<void> {
-    if (!started) await start();
-    await new Promise<void>((resolve) => {
+    // Listen for stop signals before starting: a SIGTERM that arrives while the service starts
+    // (or right after it printed that it is ready) must stop it gracefully, not kill it.
+    let release = (): void => {};
+    const stopRequested = new Promise<void>((resolve) => {
       const done = (): void => {
         for (const sig of STOP_SIGNALS) process.off(sig, done);
         opts.signal?.removeEventListener('abort', done);
         resolve();
       };
+      release = done;
       if (opts.handleSignals ?? true) for (const sig of STOP_SIGNALS) process.once(sig, done);
       if (opts.signal?.aborted) done();
       else opts.signal?.addEventListener('abort', done, { once: true });
     });
+    try {
+      if (!started) await start();
+    } catch (err) {
+      release();
+      throw err;
+    }
+    await stopRequested;
     await stop();
   }
 

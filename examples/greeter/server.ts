@@ -5,7 +5,12 @@ import { createService, MicroError } from 'tsmicro';
 interface HelloRequest { name: string }
 interface HelloResponse { msg: string }
 
-const service = createService({ name: 'greeter', version: '1.0.0' });
+const service = createService({
+  name: 'greeter', version: '1.0.0',
+  // An afterStart hook runs inside run(), whose Ctrl-C/SIGTERM handlers are already in place:
+  // whoever reads this line may stop the service at once, and it stops gracefully.
+  afterStart: [() => { console.log(`greeter ready at ${service.server.node?.address}`); }],
+});
 
 service.handle('Greeter', {
   async Hello(req: HelloRequest): Promise<HelloResponse> {
@@ -14,6 +19,4 @@ service.handle('Greeter', {
   },
 });
 
-await service.start();
-console.log(`greeter ready at ${service.server.node?.address}`);
 await service.run();
