@@ -31,11 +31,11 @@ export function natsServerBinary(): string | undefined {
 
 /**
  * Why a NATS suite cannot run here, or false when it can. With CI=true a missing binary throws:
- * CI must run every suite (`.ci/nats.sh` installs it).
+ * CI must run every suite (`.ci/services.sh` installs it).
  */
 export function natsSkipReason(): string | false {
   if (natsServerBinary()) return false;
-  const reason = 'no nats-server binary on PATH or in /usr/sbin: apt-get install -y nats-server (or run .ci/nats.sh)';
+  const reason = 'no nats-server binary on PATH or in /usr/sbin: apt-get install -y nats-server (or run .ci/services.sh)';
   if (process.env.CI === 'true') throw new Error(`CI=true and ${reason}`);
   return reason;
 }
