@@ -35,7 +35,7 @@ export type { LocalRegistryOptions } from './registry/local.js';
 
 export type { Selector, SelectOptions, Next, PickOptions, Strategy, Filter, NodeStat, NodeStatsView } from './selector/selector.js';
 export { registrySelector } from './selector/registry-selector.js';
-export type { RegistrySelectorOptions, EjectionOptions } from './selector/registry-selector.js';
+export type { RegistrySelectorOptions, EjectionOptions, EjectionEvent } from './selector/registry-selector.js';
 export { random, roundRobin, leastRequest, weighted } from './selector/strategy.js';
 export type { StrategyName } from './selector/strategy.js';
 export { byVersion, byMetadata, byEndpoint, canary } from './selector/filter.js';

@@ -21,6 +21,14 @@ export interface EjectionOptions {
   maxShare?: number;
 }
 
+/** A node taken out of rotation, as {@link RegistrySelectorOptions.onEject} reports it. */
+export interface EjectionEvent {
+  service: string;
+  node: Node;
+  /** How long it stays out, ms (grows on repeat offences). */
+  ms: number;
+}
+
 /** Options for {@link registrySelector}. */
 export interface RegistrySelectorOptions {
   /** Where services are looked up. */
@@ -40,6 +48,11 @@ export interface RegistrySelectorOptions {
   cacheMinRefreshMs?: number;
   /** Outlier ejection: nodes failing with transport faults are taken out for a while. */
   ejection?: EjectionOptions;
+  /**
+   * Called on every ejection, e.g. `prometheusMetrics().ejection` to count them. A hook that
+   * throws is logged and ignored: reporting must not break selection.
+   */
+  onEject?: (event: EjectionEvent) => void;
   /** Where cache and ejection warnings go. */
   logger?: Logger;
 }
@@ -58,6 +71,8 @@ export function registrySelector(opts: RegistrySelectorOptions): Selector {
   const cache = new ServiceCache(registry, { ttlMs, minRefreshMs }, opts.logger);
   const blacklist = new Blacklist(resolveEjection(opts.ejection));
   const stats = new NodeStats();
+  if (opts.onEject !== undefined && typeof opts.onEject !== 'function') throw new InvalidOptionError('selector.onEject', 'expected a function');
+  const onEject = opts.onEject;
   // The last full node list seen per service: when the cache hands out a new one, stats of nodes
   // that left are dropped (so memory follows the registry, not its history).
   const seen = new Map<string, Service[]>();
@@ -101,6 +116,11 @@ export function registrySelector(opts: RegistrySelectorOptions): Selector {
       const ejectedFor = blacklist.record(service, node.id, outcome);
       if (ejectedFor !== undefined) {
         opts.logger?.warn({ service, node: node.id, address: node.address, ms: ejectedFor }, 'node ejected after repeated transport faults');
+        try {
+          onEject?.({ service, node, ms: ejectedFor });
+        } catch (err) {
+          opts.logger?.warn({ err, service }, 'onEject hook failed');
+        }
       }
     },
 

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import type { CallOptions, CallWrapper, ClientWrapper, PublishOptions } from '../client/client.js';
 import { WRAPPER_DEFAULTS } from '../defaults.js';
 import { InvalidOptionError } from '../errors.js';
+import type { EjectionEvent } from '../selector/registry-selector.js';
 import { checkComponent } from '../options.js';
 import type { HandlerWrapper, SubscriberWrapper } from '../server/server.js';
 import type { BreakerState } from './breaker.js';
@@ -26,7 +27,10 @@ export interface Metrics {
   readonly client: ClientWrapper;
   /** Counts attempts, and retries (attempts after a call's first). */
   readonly call: CallWrapper;
-  /** go-micro's server metrics: `micro_request_total`, `micro_request_duration_seconds`; plus handlers in flight. */
+  /**
+   * go-micro's server metrics: `micro_request_total`, `micro_latency_microseconds`,
+   * `micro_request_duration_seconds`; plus handlers in flight.
+   */
   readonly handler: HandlerWrapper;
   /** Counts delivered events per topic and outcome. */
   readonly subscriber: SubscriberWrapper;
@@ -34,6 +38,8 @@ export interface Metrics {
   readonly registry: Registry;
   /** Records a breaker's state (0 closed, 1 half-open, 2 open): pass as `circuitBreaker({ onStateChange: metrics.breakerState })`. */
   readonly breakerState: (key: string, state: BreakerState) => void;
+  /** Counts node ejections: pass as `registrySelector({ registry, onEject: metrics.ejection })`. */
+  readonly ejection: (event: EjectionEvent) => void;
   /** A `node:http` request listener answering every request with the metrics in Prometheus text format. */
   metricsHandler(): (req: IncomingMessage, res: ServerResponse) => void;
 }
@@ -42,8 +48,9 @@ const BREAKER_STATE_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0,
 
 /**
  * Prometheus metrics on prom-client (go-micro's `wrapper/monitoring/prometheus`): go-micro's names
- * where it has them (`micro_request_total`, `micro_request_duration_seconds`, `micro_` labels),
- * `tsmicro_*` for what go-micro does not measure (client side, retries, in flight, breaker state).
+ * where it has them (`micro_request_total`, `micro_latency_microseconds`,
+ * `micro_request_duration_seconds`, `micro_` labels), `tsmicro_*` for what go-micro does not
+ * measure (client side, retries, in flight, breaker state, ejections).
  */
 export function prometheusMetrics(opts: MetricsOptions = {}): Metrics {
   const registry = checkComponent('registry', opts.registry, ['metrics', 'registerMetric']) ?? new Registry();
@@ -55,6 +62,8 @@ export function prometheusMetrics(opts: MetricsOptions = {}): Metrics {
 
   const serverLabels = ['micro_name', 'micro_version', 'micro_id', 'micro_endpoint'] as const;
   const requests = new Counter({ name: 'micro_request_total', help: 'Requests handled, by endpoint and outcome.', labelNames: [...serverLabels, 'micro_status'], registers });
+  // go-micro keeps this summary beside the histogram; dashboards built on it keep working.
+  const latency = new Summary({ name: 'micro_latency_microseconds', help: 'Time to handle a request, microseconds.', labelNames: serverLabels, registers });
   const duration = new Histogram({ name: 'micro_request_duration_seconds', help: 'Time to handle a request, seconds.', labelNames: serverLabels, buckets, registers });
   const serverInFlight = new Gauge({ name: 'tsmicro_server_in_flight', help: 'Requests being handled.', labelNames: ['micro_name', 'micro_endpoint'], registers });
   const events = new Counter({ name: 'tsmicro_subscriber_messages_total', help: 'Events delivered to subscribers, by topic and outcome.', labelNames: ['micro_topic', 'micro_status'], registers });
@@ -66,6 +75,7 @@ export function prometheusMetrics(opts: MetricsOptions = {}): Metrics {
   const attempts = new Counter({ name: 'tsmicro_client_attempts_total', help: 'Attempts sent (first tries and retries).', labelNames: clientLabels, registers });
   const retries = new Counter({ name: 'tsmicro_client_retries_total', help: 'Attempts after the first of a call.', labelNames: clientLabels, registers });
   const publishes = new Counter({ name: 'tsmicro_publish_total', help: 'Events published, by topic and outcome.', labelNames: ['micro_topic', 'micro_status'], registers });
+  const ejections = new Counter({ name: 'tsmicro_selector_ejections_total', help: 'Nodes taken out of rotation after repeated transport faults.', labelNames: ['micro_service'], registers });
   const breakers = new Gauge({ name: 'tsmicro_breaker_state', help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open.', labelNames: ['breaker'], registers });
   const attemptOf = attemptCounter();
 
@@ -112,11 +122,14 @@ export function prometheusMetrics(opts: MetricsOptions = {}): Metrics {
         return await outcome(next(req, ctx), (s) => requests.inc({ ...labels, micro_status: s }));
       } finally {
         serverInFlight.dec({ micro_name: ctx.service, micro_endpoint: ctx.endpoint });
-        duration.observe(labels, secondsSince(start));
+        const seconds = secondsSince(start);
+        duration.observe(labels, seconds);
+        latency.observe(labels, seconds * 1e6);
       }
     },
     subscriber: (next) => (msg, ctx) => outcome(next(msg, ctx), (s) => events.inc({ micro_topic: ctx.topic, micro_status: s })),
     breakerState: (key, state) => breakers.set({ breaker: key }, BREAKER_STATE_VALUE[state]),
+    ejection: (e) => ejections.inc({ micro_service: e.service }),
     metricsHandler: () => (_req, res) => {
       registry.metrics().then(
         (text) => { res.writeHead(200, { 'content-type': registry.contentType }); res.end(text); },

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import { MicroError } from '../../src/index.js';
+import { MicroError, registrySelector } from '../../src/index.js';
 import { circuitBreaker } from '../../src/wrappers/breaker.js';
 import { prometheusMetrics } from '../../src/wrappers/metrics.js';
 import { cluster } from '../helpers/services.js';
@@ -72,6 +72,8 @@ test('metrics scraped from the exposed endpoint match the counted calls exactly'
     assert.equal(value(s, 'micro_request_total'), ok + 1 + failed);
     assert.equal(value(s, 'micro_request_duration_seconds_count', { micro_endpoint: 'M.Ok' }), ok + 1);
     assert.equal(value(s, 'micro_request_duration_seconds_bucket', { micro_endpoint: 'M.Ok', le: '+Inf' }), ok + 1);
+    assert.equal(value(s, 'micro_latency_microseconds_count', { micro_endpoint: 'M.Ok' }), ok + 1);
+    assert.ok(value(s, 'micro_latency_microseconds_sum', { micro_endpoint: 'M.Ok' }) > 0);
     assert.equal(value(s, 'tsmicro_server_in_flight'), 0);
 
     assert.equal(value(s, 'tsmicro_client_request_total', { micro_service: 'm', micro_endpoint: 'M.Ok', micro_status: 'success' }), ok + 1);
@@ -105,6 +107,29 @@ test('each metrics instance has its own registry: two services in one process ne
     await c.service({ name: 'caller' }).client.call('solo', 'S.Ping', {});
     assert.equal(value(parse(await one.registry.metrics()), 'micro_request_total'), 1);
     assert.equal(value(parse(await two.registry.metrics()), 'micro_request_total'), 0);
+  } finally {
+    await c.stopAll();
+  }
+});
+
+test('node ejections are counted: a registered node that refuses connections is ejected once', async () => {
+  const c = cluster();
+  const metrics = prometheusMetrics();
+  try {
+    const server = c.service({ name: 'ej' });
+    server.handle('E', { async Ping() { return {}; } });
+    await server.start();
+    // A second node for the same service, registered but dead: every dial is refused.
+    const dead = { id: 'ej-dead', address: await refusedAddress(), metadata: {} };
+    await c.registry.register({ name: 'ej', version: '', endpoints: [], nodes: [dead] }, { ttlMs: 60_000 });
+    const selector = registrySelector({ registry: c.registry, strategy: 'roundRobin', ejection: { afterFaults: 2, baseMs: 60_000 }, onEject: metrics.ejection });
+    const client = c.service({ name: 'caller', selector }).client;
+    // Refusals are retried on the live node, so every call succeeds while the dead one is ejected.
+    for (let i = 0; i < 20; i++) await client.call('ej', 'E.Ping', {});
+    const s = parse(await metrics.registry.metrics());
+    assert.equal(value(s, 'tsmicro_selector_ejections_total', { micro_service: 'ej' }), 1);
+    assert.equal(selector.stats?.('ej').find((n) => n.id === 'ej-dead')?.ejected, true);
+    await selector.close();
   } finally {
     await c.stopAll();
   }
