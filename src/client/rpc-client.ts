@@ -76,7 +76,7 @@ export function createClient(opts: ClientOptions): Client {
       throw MicroError.badRequest(CLIENT_ERROR_ID, `cannot encode request for ${req.endpoint}: ${(err as Error).message}`);
     }
     const head: RequestHead = { service: req.service, endpoint: req.endpoint, contentType: o.contentType, metadata: ctx.metadata, deadline: ctx.deadline };
-    const reply = await transport.dial(node.address).call(head, body, ctx.signal);
+    const reply = await transport.dial(node.address, node.metadata).call(head, body, ctx.signal);
     try {
       return codec.decode(reply, { endpoint: req.endpoint, kind: 'response' });
     } catch (err) {
@@ -158,7 +158,7 @@ export function createClient(opts: ClientOptions): Client {
       };
       const head: RequestHead = { service, endpoint, contentType: options.contentType, metadata: ctx.metadata, deadline: ctx.deadline };
       try {
-        const frames = transport.dial(node.address).stream(head, ctx.signal);
+        const frames = transport.dial(node.address, node.metadata).stream(head, ctx.signal);
         return codecStream<Send, Recv>(frames, codecOf(options.contentType), endpoint, end);
       } catch (err) {
         end();
