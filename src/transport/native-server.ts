@@ -5,7 +5,7 @@ import { InvalidOptionError, MicroError, SERVER_ERROR_ID } from '../errors.js';
 import { joinHostPort, parseAddress } from '../options.js';
 import { serverError, unaryOverStream } from './frame-stream.js';
 import {
-  FrameReader, HEAD_ALLOWANCE, Kind, MalformedHeadError, bodyFrame, emptyFrame, readHead, u32Frame,
+  FrameReader, HEAD_ALLOWANCE, Kind, MalformedHeadError, bodyFrame, emptyFrame, readHead, u32Frame, FrameWriter,
   type DecodedHead, type FrameSink,
 } from './native-frame.js';
 import { StreamEnd } from './native-stream.js';
@@ -114,6 +114,7 @@ function onDeadline(conn: ServerConn, call: ServerCall, deadline: number): void 
 class ServerConn implements FrameSink {
   private readonly calls = new Map<number, ServerCall>();
   private readonly reader: FrameReader;
+  private readonly out: FrameWriter;
   private readonly remote: string | undefined;
   private readonly max: number;
   private dead = false;
@@ -121,6 +122,7 @@ class ServerConn implements FrameSink {
   constructor(private readonly socket: net.Socket, private readonly listener: NativeListener) {
     this.max = listener.config.maxMessageBytes;
     this.reader = new FrameReader(this, this.max + HEAD_ALLOWANCE);
+    this.out = new FrameWriter(socket);
     this.remote = socket.remoteAddress === undefined ? undefined : joinHostPort(socket.remoteAddress, socket.remotePort ?? 0);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.reader.push(chunk));
@@ -164,12 +166,16 @@ class ServerConn implements FrameSink {
     this.dead = true;
     this.reader.stop();
     for (const call of [...this.calls.values()]) this.end(call, reason);
-    this.socket.destroy();
+    // Frames written this tick are still queued: flush them (a reply that just finished must
+    // reach the client), end the socket, and destroy it if the peer does not close its side.
+    this.out.flush();
+    this.socket.end();
+    setTimeout(destroySocket, 1_000, this.socket).unref();
     this.listener.forget(this);
   }
 
   write(frame: Buffer): boolean {
-    return this.dead ? false : this.socket.write(frame);
+    return this.dead ? false : this.out.write(frame);
   }
 
   /** Ends `call` from outside its handler: the client gets `sent`, the handler's signal aborts with `reason`. */
@@ -296,7 +302,9 @@ class ServerConn implements FrameSink {
     try {
       served = kind === 'stream'
         ? dispatcher.stream(inbound(head, this.remote), frames, call.controller.signal)
-        : unaryOverStream(dispatcher, inbound(head, this.remote), frames, call.controller.signal);
+        : kind === 'unary'
+          ? unaryFromStream(dispatcher, inbound(head, this.remote), frames, call.controller.signal)
+          : unaryOverStream(dispatcher, inbound(head, this.remote), frames, call.controller.signal);
     } catch (err) {
       served = Promise.reject(err);
     }
@@ -323,6 +331,20 @@ class ServerConn implements FrameSink {
       this.socket.once('close', onClose);
     });
   }
+}
+
+/**
+ * A unary endpoint opened as a stream: its one request is the first message, as over gRPC, and
+ * a stream that closes without one is a 400 (grpc-js too refuses a unary call with no message).
+ */
+async function unaryFromStream(dispatcher: Dispatcher, head: InboundHead, frames: FrameStream, signal: AbortSignal): Promise<void> {
+  const first = await frames[Symbol.asyncIterator]().next();
+  if (first.done === true) throw MicroError.badRequest(SERVER_ERROR_ID, `${head.endpoint} is unary and the stream sent no request message`);
+  await frames.send(await dispatcher.unary(head, first.value, signal));
+}
+
+function destroySocket(socket: net.Socket): void {
+  socket.destroy();
 }
 
 /** The head a handler sees. */

@@ -5,7 +5,7 @@ import { CLIENT_ERROR_ID, MicroError, SERVER_ERROR_ID, type TransportFault } fro
 import { parseAddress } from '../options.js';
 import { cancelledError } from './frame-stream.js';
 import {
-  FrameReader, HEAD_ALLOWANCE, HeadTooLargeError, Kind, bodyFrame, emptyFrame, headFrame, u32Frame,
+  FrameReader, HEAD_ALLOWANCE, HeadTooLargeError, Kind, bodyFrame, emptyFrame, headFrame, u32Frame, FrameWriter,
   type FrameSink,
 } from './native-frame.js';
 import { StreamEnd } from './native-stream.js';
@@ -51,6 +51,7 @@ function onCallTimeout(call: PendingCall, deadline: number): void {
 export class Session implements FrameSink {
   private readonly socket: net.Socket;
   private readonly reader: FrameReader;
+  private readonly out: FrameWriter;
   private readonly calls = new Map<number, PendingCall>();
   private nextId = 1;
   private connected = false;
@@ -72,6 +73,7 @@ export class Session implements FrameSink {
       ? tls.connect({ servername: net.isIP(host) ? undefined : host, ...config.tls, host, port })
       : net.connect({ host, port, noDelay: true });
     this.socket.setNoDelay(true);
+    this.out = new FrameWriter(this.socket);
     this.socket.once(config.tls ? 'secureConnect' : 'connect', () => { this.connected = true; });
     this.socket.on('data', (chunk: Buffer) => { this.lastSeen = Date.now(); this.reader.push(chunk); });
     this.socket.on('error', (err: NodeJS.ErrnoException) => this.die(this.connected
@@ -101,7 +103,7 @@ export class Session implements FrameSink {
     }
     const promise = new Promise<Uint8Array>((resolve, reject) => { call.resolve = resolve; call.reject = reject; });
     this.track(call, head.deadline, signal);
-    this.socket.write(frame);
+    this.out.write(frame);
     return promise;
   }
 
@@ -119,7 +121,7 @@ export class Session implements FrameSink {
     call.resolve = () => end.finish();
     call.reject = (err) => end.fail(err);
     this.track(call, head.deadline, signal);
-    this.socket.write(frame);
+    this.out.write(frame);
     return {
       send: (body) => end.send(body),
       closeSend: () => {
@@ -217,7 +219,7 @@ export class Session implements FrameSink {
   }
 
   private write(frame: Buffer): boolean {
-    return this.dead ? false : this.socket.write(frame);
+    return this.dead ? false : this.out.write(frame);
   }
 
   private drained(): Promise<void> {
