@@ -75,6 +75,10 @@ export const DEFAULTS = Object.freeze({
   retryBudgetWindowMs: 10_000,
   /** Weight of a node whose metadata has no valid `weight` (weighted strategy): every node counts alike. */
   nodeWeight: 1,
+  /** Native transport: ping a connection silent this long; short enough to find a dead peer behind a NAT or load balancer well before its idle cut-off (often 60 s+). */
+  nativeKeepaliveMs: 30_000,
+  /** Native transport: drop a connection whose ping is unanswered this long (gRPC's keepalive timeout is 20 s). */
+  nativeKeepaliveTimeoutMs: 20_000,
   /** Most channels the gRPC pool keeps at once; past it the least recently used idle one is closed, bounding sockets when a client talks to many nodes. */
   poolMaxChannels: 1_000,
 });

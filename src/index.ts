@@ -45,6 +45,10 @@ export type { Transport, Listener, Connection, Dispatcher, FrameStream, RequestH
 export { grpcTransport } from './transport/grpc.js';
 export type { GrpcTransportOptions } from './transport/grpc.js';
 export { memoryTransport } from './transport/memory.js';
+export { nativeTransport } from './transport/native.js';
+export type { NativeTransportOptions } from './transport/native.js';
+export { dualPathTransport, NATIVE_PORT_KEY } from './transport/dual-path.js';
+export type { DualPathOptions } from './transport/dual-path.js';
 
 export type { Codec, CodecHint } from './codec/codec.js';
 export { jsonCodec } from './codec/json.js';

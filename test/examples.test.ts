@@ -56,3 +56,11 @@ test('examples/pubsub: a queue group shares the events, a broadcast subscriber s
   assert.equal(stdout.split('\n').filter((l) => /^audit saw order \d+$/.test(l)).length, 6);
   assert.match(stdout, /done: 6 events, each packed once and audited once \(broker: memory\)/);
 });
+
+test('examples/transports: one node serves gRPC and native; each client takes its path', async () => {
+  const { stdout } = await run(process.execPath, [example('transports/demo.js')], { timeout: 30_000 });
+  assert.match(stdout, /^\[server\] gRPC at 127\.0\.0\.1:\d+, native on port \d+$/m);
+  assert.match(stdout, /^\[native\] Hello Ada$/m);
+  assert.match(stdout, /^\[grpc\] Hello Grace$/m);
+  assert.match(stdout, /^\[native-only\] Hello Linus$/m);
+});

@@ -76,7 +76,7 @@ export function createClient(opts: ClientOptions): Client {
       throw MicroError.badRequest(CLIENT_ERROR_ID, `cannot encode request for ${req.endpoint}: ${(err as Error).message}`);
     }
     const head: RequestHead = { service: req.service, endpoint: req.endpoint, contentType: o.contentType, metadata: ctx.metadata, deadline: ctx.deadline };
-    const reply = await transport.dial(node.address).call(head, body, ctx.signal);
+    const reply = await transport.dial(node.address, node.metadata).call(head, body, ctx.signal);
     try {
       return codec.decode(reply, { endpoint: req.endpoint, kind: 'response' });
     } catch (err) {
@@ -84,6 +84,7 @@ export function createClient(opts: ClientOptions): Client {
     }
   };
   const attempt = composeWrappers(opts.wrapCall, attemptOnNode);
+  const hasWrappers = (opts.wrapCall?.length ?? 0) > 0;
 
   async function call<Res, Req>(service: string, endpoint: string, request: Req, callOpts?: CallOptions): Promise<Res> {
     const { options } = resolveCallOptions(defaults, codecs, callOpts);
@@ -126,7 +127,9 @@ export function createClient(opts: ClientOptions): Client {
   async function attemptOn(node: Node, req: Request, options: ResolvedCallOptions, ctx: Context): Promise<unknown> {
     const a = attemptContext(ctx, options.attemptTimeout);
     try {
-      return await raceSignal(attempt(a.ctx, node, req, options), a.ctx.signal);
+      // Transports honour the signal themselves; the race is only for wrappers that may not
+      // (it costs a promise, two closures and a listener per call).
+      return await (hasWrappers ? raceSignal(attempt(a.ctx, node, req, options), a.ctx.signal) : attempt(a.ctx, node, req, options));
     } catch (thrown) {
       if (spent(ctx)) throw budgetError(ctx, req.service, req.endpoint, thrown);
       if (a.ctx !== ctx && spent(a.ctx) && !(MicroError.is(thrown) && thrown.fault)) throw attemptTimeoutError(node.address, options.attemptTimeout, thrown);
@@ -158,7 +161,7 @@ export function createClient(opts: ClientOptions): Client {
       };
       const head: RequestHead = { service, endpoint, contentType: options.contentType, metadata: ctx.metadata, deadline: ctx.deadline };
       try {
-        const frames = transport.dial(node.address).stream(head, ctx.signal);
+        const frames = transport.dial(node.address, node.metadata).stream(head, ctx.signal);
         return codecStream<Send, Recv>(frames, codecOf(options.contentType), endpoint, end);
       } catch (err) {
         end();

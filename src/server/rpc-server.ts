@@ -131,7 +131,7 @@ export function createServer(opts: ServerOptions): Server {
         node = {
           id: `${name}-${id}`,
           address: advertise ?? advertisable(listener.address),
-          metadata: { ...labels, broker: broker.name, registry: registry.name, server: transport.name, transport: transport.name, protocol: transport.name },
+          metadata: { ...labels, ...listener.metadata, broker: broker.name, registry: registry.name, server: transport.name, transport: transport.name, protocol: transport.name },
         };
         await broker.connect();
         for (const sub of pending) {

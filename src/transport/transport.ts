@@ -5,8 +5,9 @@ import type { Metadata } from '../metadata.js';
  * registries or handlers: a request is a head (endpoint, metadata, deadline) and body bytes; an
  * error is a {@link MicroError} on both ends, whatever the wire form.
  *
- * Two wire paths implement this interface: `grpc` (standard gRPC, for go-micro and any gRPC
- * peer) and `memory` (in-process); a native multiplexed transport slots in beside them.
+ * Implementations: `grpc` (standard gRPC, for go-micro and any gRPC peer), `native` (tsmicro's
+ * own multiplexed binary frames, the fast path between tsmicro services), `dualPath` (both at
+ * once) and `memory` (in-process).
  */
 
 /** Everything about a request except its body. */
@@ -72,6 +73,11 @@ export interface Listener {
   /** The bound address, `host:port` (the real port when listening on port 0). */
   readonly address: string;
   /**
+   * Extra node metadata the server advertises for this listener (a dual-path listener puts its
+   * second, native port here). Optional: most transports have none.
+   */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /**
    * Stops accepting new requests, lets in-flight ones finish for up to `graceMs`, then closes
    * every connection.
    */
@@ -93,8 +99,12 @@ export interface Transport {
   readonly name: string;
   /** Listens on `address` (`host:port`, port 0 for any free port). */
   listen(address: string, dispatcher: Dispatcher, opts?: ListenOptions): Promise<Listener>;
-  /** The connection for `address`, from the pool; cheap to call per request. */
-  dial(address: string): Connection;
+  /**
+   * The connection for `address`, from the pool; cheap to call per request. `metadata` is the
+   * node's registry metadata when the client knows it: a transport that can reach a node over
+   * more than one wire (`dualPath`) picks by it; others ignore it.
+   */
+  dial(address: string, metadata?: Readonly<Record<string, string>>): Connection;
   /** Closes the pooled connection(s) to `address`, e.g. after the node died. */
   evict(address: string): void;
   /** Closes every client connection. Listeners are closed through their own `close()`. */

@@ -1,0 +1,142 @@
+// The benchmark runner (`npm run bench`): for every target and concurrency, a server process and
+// a client process (bench/server.ts, bench/client.ts), warm-up, then a measured window; then the
+// in-process measurements (bench/micro.ts). Prints a table and writes the JSON to bench/results/.
+//
+// Environment: BENCH_SECONDS (measured window per point, default 10), BENCH_WARMUP_SECONDS
+// (default 2), BENCH_CONCURRENCY (default "1,16,128"), BENCH_TARGETS (comma list, default all),
+// BENCH_MICRO (0 to skip the in-process part), BENCH_RESULTS_DIR (default bench/results).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { PAYLOAD_BYTES, TARGETS } from './targets.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const seconds = Number(process.env.BENCH_SECONDS ?? '10');
+const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? '2');
+const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,16,128').split(',').map(Number);
+const targets = process.env.BENCH_TARGETS ? process.env.BENCH_TARGETS.split(',') : [...TARGETS];
+const resultsDir = process.env.BENCH_RESULTS_DIR ?? path.join(root, 'bench', 'results');
+const pointTimeoutMs = (seconds + warmup) * 1000 + 60_000;
+
+interface Point {
+  target: string;
+  concurrency: number;
+  perSec: number;
+  p50us: number;
+  p99us: number;
+  clientCpuMs: number;
+  serverCpuMs: number;
+  /** CPU µs per call, both processes. */
+  cpuUsPerCall: number;
+  calls: number;
+  errors: number;
+  firstError?: string | undefined;
+  skipped?: string;
+}
+
+/** A child whose stdout lines can be awaited. */
+function child(args: string[], env: NodeJS.ProcessEnv): { proc: ChildProcess; line: (re: RegExp) => Promise<RegExpMatchArray>; stderr: () => string } {
+  const proc = spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let err = '';
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => { err = (err + d).slice(-4000); });
+  const seen: string[] = [];
+  const waiters: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
+  createInterface({ input: proc.stdout! }).on('line', (l) => {
+    seen.push(l);
+    for (let i = 0; i < waiters.length; i++) {
+      const m = l.match(waiters[i]!.re);
+      if (m) { waiters[i]!.resolve(m); waiters.splice(i, 1); return; }
+    }
+  });
+  let exited = false;
+  proc.on('exit', () => { exited = true; });
+  const line = (re: RegExp): Promise<RegExpMatchArray> => new Promise((resolve, reject) => {
+    for (const l of seen) { const m = l.match(re); if (m) { seen.splice(seen.indexOf(l), 1); resolve(m); return; } }
+    if (exited) { reject(new Error(`process exited before printing ${re}: ${err}`)); return; }
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re}: ${err}`)), pointTimeoutMs);
+    proc.once('exit', () => { clearTimeout(timer); reject(new Error(`process exited before printing ${re}: ${err}`)); });
+    waiters.push({ re, resolve: (m) => { clearTimeout(timer); resolve(m); } });
+  });
+  return { proc, line, stderr: () => err };
+}
+
+async function point(target: string, concurrency: number): Promise<Point> {
+  const registryDir = mkdtempSync(path.join(os.tmpdir(), 'tsmicro-bench-'));
+  const env = { ...process.env, BENCH_REGISTRY_DIR: registryDir };
+  const server = child([path.join(here, 'server.js'), target], env);
+  let client: ReturnType<typeof child> | undefined;
+  try {
+    const [, address] = await server.line(/^ready (\S+)$/);
+    client = child([path.join(here, 'client.js'), target, address!, String(concurrency), String(warmup), String(seconds)], env);
+    await client.line(/^measuring$/);
+    server.proc.stdin!.write('mark\n');
+    await client.line(/^done$/);
+    server.proc.stdin!.write('report\n');
+    const [, cpu] = await server.line(/^cpu (\d+)$/);
+    const [json] = await client.line(/^\{.*\}$/);
+    const r = JSON.parse(json!) as Omit<Point, 'target' | 'concurrency' | 'serverCpuMs' | 'cpuUsPerCall'>;
+    const serverCpuMs = Number(cpu) / 1000;
+    return { target, concurrency, ...r, serverCpuMs, cpuUsPerCall: r.calls > 0 ? ((r.clientCpuMs + serverCpuMs) * 1000) / r.calls : 0 };
+  } catch (err) {
+    return { target, concurrency, perSec: 0, p50us: 0, p99us: 0, clientCpuMs: 0, serverCpuMs: 0, cpuUsPerCall: 0, calls: 0, errors: 0, skipped: (err as Error).message.split('\n')[0]!.slice(0, 300) };
+  } finally {
+    server.proc.stdin!.end('quit\n');
+    client?.proc.kill('SIGKILL');
+    const killer = setTimeout(() => server.proc.kill('SIGKILL'), 3_000);
+    await new Promise((r) => (server.proc.exitCode !== null ? r(undefined) : server.proc.once('exit', r)));
+    clearTimeout(killer);
+    rmSync(registryDir, { recursive: true, force: true });
+  }
+}
+
+const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+const points: Point[] = [];
+for (const c of concurrencies) {
+  for (const t of targets) {
+    const p = await point(t, c);
+    points.push(p);
+    process.stderr.write(`${t} c=${c}: ${p.skipped ? `skipped (${p.skipped})` : `${fmt(p.perSec)} calls/s`}\n`);
+  }
+}
+
+let micro: Record<string, unknown> | undefined;
+if (process.env.BENCH_MICRO !== '0') {
+  const m = child(['--expose-gc', path.join(here, 'micro.js')], process.env);
+  micro = JSON.parse((await m.line(/^\{.*\}$/))[0]!) as Record<string, unknown>;
+}
+
+const at = (t: string, c: number): Point | undefined => points.find((p) => p.target === t && p.concurrency === c && !p.skipped);
+const ratio = (a: number | undefined, b: number | undefined): number | undefined => (a !== undefined && b ? a / b : undefined);
+const ratios: Record<string, number | undefined> = {};
+for (const c of concurrencies) {
+  ratios[`native/moleculer-tcp c=${c}`] = ratio(at('tsmicro-native', c)?.perSec, at('moleculer-tcp', c)?.perSec);
+  ratios[`native/tcp-floor c=${c}`] = ratio(at('tsmicro-native', c)?.perSec, at('tcp-floor', c)?.perSec);
+  ratios[`tsmicro-grpc/raw-grpc-js c=${c}`] = ratio(at('tsmicro-grpc', c)?.perSec, at('raw-grpc-js', c)?.perSec);
+}
+const p50a = at('tsmicro-grpc', 1)?.p50us;
+const p50b = at('raw-grpc-js', 1)?.p50us;
+
+console.log(`\nRPC round trips, ${PAYLOAD_BYTES.length}-byte payload, client and server in separate processes, ${seconds} s per point after ${warmup} s warm-up (${os.cpus().length} cores, Node ${process.version})\n`);
+console.log('| target | in flight | calls/s | p50 µs | p99 µs | client CPU ms | server CPU ms | CPU µs/call |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+for (const p of points) {
+  if (p.skipped) { console.log(`| ${p.target} | ${p.concurrency} | skipped: ${p.skipped} | | | | | |`); continue; }
+  console.log(`| ${p.target} | ${p.concurrency} | ${fmt(p.perSec)} | ${fmt(p.p50us)} | ${fmt(p.p99us)} | ${fmt(p.clientCpuMs)} | ${fmt(p.serverCpuMs)} | ${fmt(p.cpuUsPerCall, 1)} |${p.errors ? ` ${p.errors} errors: ${p.firstError}` : ''}`);
+}
+console.log('\n| ratio (within this run) | value |\n|---|---:|');
+for (const [k, v] of Object.entries(ratios)) console.log(`| ${k} | ${v === undefined ? 'n/a' : fmt(v, 2)} |`);
+if (p50a !== undefined && p50b !== undefined) console.log(`| tsmicro-grpc p50 − raw-grpc-js p50, c=1 | ${fmt(p50a - p50b)} µs |`);
+if (micro) console.log(`\nIn-process: ${JSON.stringify(micro)}`);
+
+mkdirSync(resultsDir, { recursive: true });
+const file = path.join(resultsDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+writeFileSync(file, `${JSON.stringify({
+  date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadavg: os.loadavg(),
+  payloadBytes: PAYLOAD_BYTES.length, seconds, warmup, points, ratios, grpcP50DeltaUs: p50a !== undefined && p50b !== undefined ? p50a - p50b : undefined, micro,
+}, null, 2)}\n`);
+console.log(`\nresults: ${path.relative(process.cwd(), file)}`);

@@ -1,0 +1,202 @@
+// The systems compared by the benchmark, each as a server half and a client half that run in
+// separate processes (bench/server.ts, bench/client.ts). Every target echoes the same payload:
+// a JSON object of about 100 bytes (raw targets send its bytes as they are).
+import net from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import { createService, localRegistry, type Service, type Transport } from '../src/index.js';
+import { grpcTransport } from '../src/transport/grpc.js';
+import { nativeTransport } from '../src/transport/native.js';
+import { pino } from 'pino';
+
+/** The request every target sends: ~100 bytes once JSON-encoded. */
+export const PAYLOAD = { id: 42, name: 'bench', data: 'x'.repeat(64) };
+export const PAYLOAD_BYTES = Buffer.from(JSON.stringify(PAYLOAD));
+
+export type TargetName = 'tcp-floor' | 'tsmicro-native' | 'tsmicro-grpc' | 'raw-grpc-js' | 'moleculer-tcp' | 'moleculer-nats';
+export const TARGETS: readonly TargetName[] = ['tcp-floor', 'tsmicro-native', 'tsmicro-grpc', 'raw-grpc-js', 'moleculer-tcp', 'moleculer-nats'];
+
+export interface ServerHalf {
+  /** What the client needs to reach the server (an address, a registry dir, a namespace). */
+  address: string;
+  close(): Promise<void>;
+}
+
+export interface ClientHalf {
+  /** One request/response round trip. */
+  call(): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+interface Target {
+  server(): Promise<ServerHalf>;
+  client(address: string): Promise<ClientHalf>;
+}
+
+const silent = () => pino({ level: 'silent' });
+
+/** A tsmicro service over `transport`, found through a local registry directory shared by both processes. */
+function tsmicroTarget(makeTransport: () => Transport): Target {
+  return {
+    async server() {
+      const dir = process.env.BENCH_REGISTRY_DIR!;
+      const service = createService({ name: 'bench', registry: localRegistry({ dir }), transport: makeTransport(), logger: silent(), drainDelay: 0 });
+      service.handle('Bench', { async Echo(req: unknown) { return req; } });
+      await service.start();
+      return { address: dir, close: () => service.stop() };
+    },
+    async client(dir) {
+      const service: Service = createService({ name: 'bench-client', registry: localRegistry({ dir }), transport: makeTransport(), logger: silent() });
+      const client = service.client;
+      return { call: () => client.call('bench', 'Bench.Echo', PAYLOAD), close: () => service.stop() };
+    },
+  };
+}
+
+/**
+ * The floor: Node TCP with the least framing that still multiplexes (u32 length, u32 id, body)
+ * over one connection, the server echoing each frame.
+ */
+const tcpFloor: Target = {
+  async server() {
+    const server = net.createServer({ noDelay: true }, (socket) => {
+      let pending: Buffer | undefined;
+      socket.on('data', (chunk: Buffer) => {
+        let buf = pending ? Buffer.concat([pending, chunk]) : chunk;
+        let off = 0;
+        while (buf.length - off >= 8) {
+          const len = buf.readUInt32BE(off);
+          if (buf.length - off < 4 + len) break;
+          socket.write(buf.subarray(off, off + 4 + len));
+          off += 4 + len;
+        }
+        pending = off < buf.length ? buf.subarray(off) : undefined;
+        buf = Buffer.alloc(0);
+      });
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`, close: () => new Promise((r) => server.close(() => r())) };
+  },
+  async client(address) {
+    const [host, port] = address.split(':') as [string, string];
+    const socket = net.connect({ host, port: Number(port), noDelay: true });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const waiting = new Map<number, () => void>();
+    let nextId = 0;
+    let pending: Buffer | undefined;
+    socket.on('data', (chunk: Buffer) => {
+      const buf = pending ? Buffer.concat([pending, chunk]) : chunk;
+      let off = 0;
+      while (buf.length - off >= 8) {
+        const len = buf.readUInt32BE(off);
+        if (buf.length - off < 4 + len) break;
+        const id = buf.readUInt32BE(off + 4);
+        const done = waiting.get(id);
+        waiting.delete(id);
+        done?.();
+        off += 4 + len;
+      }
+      pending = off < buf.length ? buf.subarray(off) : undefined;
+    });
+    return {
+      call: () => new Promise<void>((resolve) => {
+        const id = nextId++ >>> 0;
+        const frame = Buffer.allocUnsafe(8 + PAYLOAD_BYTES.length);
+        frame.writeUInt32BE(4 + PAYLOAD_BYTES.length, 0);
+        frame.writeUInt32BE(id, 4);
+        PAYLOAD_BYTES.copy(frame, 8);
+        waiting.set(id, resolve);
+        socket.write(frame);
+      }),
+      close: async () => { socket.destroy(); },
+    };
+  },
+};
+
+const identity = (b: Buffer): Buffer => b;
+
+/** @grpc/grpc-js with no framework around it: bytes in, the same bytes out. */
+const rawGrpc: Target = {
+  async server() {
+    const server = new grpc.Server();
+    server.register('/bench.Bench/Echo', (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, call.request), identity, identity, 'unary');
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    return { address: `127.0.0.1:${port}`, close: () => new Promise((r) => server.tryShutdown(() => r())) };
+  },
+  async client(address) {
+    const client = new grpc.Client(address, grpc.credentials.createInsecure());
+    return {
+      call: () => new Promise((resolve, reject) => {
+        client.makeUnaryRequest('/bench.Bench/Echo', identity, identity, PAYLOAD_BYTES, (err, value) => (err ? reject(err) : resolve(value)));
+      }),
+      close: async () => client.close(),
+    };
+  },
+};
+
+interface MoleculerBroker {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  createService(schema: unknown): void;
+  waitForServices(name: string): Promise<void>;
+  call(action: string, params: unknown): Promise<unknown>;
+}
+
+async function moleculerBroker(options: Record<string, unknown>): Promise<MoleculerBroker> {
+  const { ServiceBroker } = (await import('moleculer')).default as unknown as { ServiceBroker: new (o: unknown) => MoleculerBroker };
+  return new ServiceBroker({ logger: false, metrics: false, tracing: false, ...options });
+}
+
+/** Moleculer with its TCP transporter (its fastest), discovery pinned to the server's port. */
+const moleculerTcp: Target = {
+  async server() {
+    const port = await freePort();
+    const broker = await moleculerBroker({ nodeID: `bench-server-${process.pid}`, transporter: { type: 'TCP', options: { udpDiscovery: false, port } } });
+    broker.createService({ name: 'bench', actions: { echo: (ctx: { params: unknown }) => ctx.params } });
+    await broker.start();
+    return { address: `127.0.0.1:${port}/bench-server-${process.pid}`, close: () => broker.stop() };
+  },
+  async client(address) {
+    const broker = await moleculerBroker({ nodeID: `bench-client-${process.pid}`, transporter: { type: 'TCP', options: { udpDiscovery: false, urls: [address] } } });
+    await broker.start();
+    await broker.waitForServices('bench');
+    return { call: () => broker.call('bench.echo', PAYLOAD), close: () => broker.stop() };
+  },
+};
+
+/** Moleculer over NATS (a nats-server at 127.0.0.1:4222), in a namespace of its own. */
+const moleculerNats: Target = {
+  async server() {
+    const namespace = `bench-${process.pid}`;
+    const broker = await moleculerBroker({ namespace, nodeID: `bench-server-${process.pid}`, transporter: process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222' });
+    broker.createService({ name: 'bench', actions: { echo: (ctx: { params: unknown }) => ctx.params } });
+    await broker.start();
+    return { address: namespace, close: () => broker.stop() };
+  },
+  async client(namespace) {
+    const broker = await moleculerBroker({ namespace, nodeID: `bench-client-${process.pid}`, transporter: process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222' });
+    await broker.start();
+    await broker.waitForServices('bench');
+    return { call: () => broker.call('bench.echo', PAYLOAD), close: () => broker.stop() };
+  },
+};
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+export function target(name: string): Target {
+  switch (name) {
+    case 'tcp-floor': return tcpFloor;
+    case 'tsmicro-native': return tsmicroTarget(() => nativeTransport());
+    case 'tsmicro-grpc': return tsmicroTarget(() => grpcTransport());
+    case 'raw-grpc-js': return rawGrpc;
+    case 'moleculer-tcp': return moleculerTcp;
+    case 'moleculer-nats': return moleculerNats;
+    default: throw new Error(`unknown bench target ${name}`);
+  }
+}

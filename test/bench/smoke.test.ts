@@ -1,0 +1,44 @@
+// Keeps the benchmark harness from rotting: a tiny run of every target (but NATS, which needs a
+// server) and of the in-process measurements, checked for shape, never for speed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeTempDir } from '../helpers/tmp.js';
+
+const runner = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
+
+interface Results {
+  points: { target: string; concurrency: number; calls: number; errors: number; perSec: number; p50us: number; skipped?: string }[];
+  micro: { selector: { pickPerSec: number }; watch: { updateMs: number }; idleConnectionBytes: { native: number; grpc: number }; firstCallMs: { native: number; grpc: number } };
+}
+
+test('bench: a tiny run measures every target and writes the results JSON', async () => {
+  await using dir = await makeTempDir('bench');
+  const targets = ['tcp-floor', 'tsmicro-native', 'tsmicro-grpc', 'raw-grpc-js', 'moleculer-tcp'];
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, [runner], {
+      env: {
+        ...process.env, BENCH_SECONDS: '0.2', BENCH_WARMUP_SECONDS: '0.1', BENCH_CONCURRENCY: '1', BENCH_TARGETS: targets.join(','),
+        BENCH_MICRO_SECONDS: '0.05', BENCH_IDLE_CONNECTIONS: '10', BENCH_RESULTS_DIR: dir.path,
+      },
+      timeout: 60_000,
+    }, (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)));
+  });
+  assert.match(stdout, /\| target \| in flight \| calls\/s \| p50 µs/);
+  const files = readdirSync(dir.path).filter((f) => f.endsWith('.json'));
+  assert.equal(files.length, 1);
+  const results = JSON.parse(readFileSync(path.join(dir.path, files[0]!), 'utf8')) as Results;
+  assert.deepEqual(results.points.map((p) => p.target), targets);
+  for (const p of results.points) {
+    assert.equal(p.skipped, undefined, `${p.target}: ${p.skipped}`);
+    assert.equal(p.errors, 0, p.target);
+    assert.ok(p.calls > 0 && p.perSec > 0 && p.p50us > 0, JSON.stringify(p));
+  }
+  assert.ok(results.micro.selector.pickPerSec > 0);
+  assert.ok(results.micro.watch.updateMs > 0);
+  assert.ok(results.micro.idleConnectionBytes.native > 0 && results.micro.idleConnectionBytes.grpc > 0);
+  assert.ok(results.micro.firstCallMs.native > 0 && results.micro.firstCallMs.grpc > 0);
+});

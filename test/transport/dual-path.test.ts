@@ -1,0 +1,86 @@
+// Dual-path nodes: one service serves gRPC (for go-micro peers) and native (for tsmicro) at
+// once; each client takes the path it can, over real sockets.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createService, memoryRegistry, streaming, type Service } from '../../src/index.js';
+import { NATIVE_PORT_KEY, dualPathTransport } from '../../src/transport/dual-path.js';
+import { grpcTransport } from '../../src/transport/grpc.js';
+import { nativeTransport } from '../../src/transport/native.js';
+import type { Connection, Transport } from '../../src/transport/transport.js';
+import { quietLogger } from '../helpers/services.js';
+
+/** A transport that records which addresses it was asked to dial (observation only; the wire is real). */
+function recording(inner: Transport): Transport & { dialled: string[] } {
+  const dialled: string[] = [];
+  return {
+    name: inner.name,
+    dialled,
+    listen: (a, d, o) => inner.listen(a, d, o),
+    dial: (a: string): Connection => { dialled.push(a); return inner.dial(a); },
+    evict: (a) => inner.evict(a),
+    close: () => inner.close(),
+  };
+}
+
+test('dual path: the node advertises gRPC as its address and the native port in metadata; each client uses its fastest path', async (t) => {
+  const registry = memoryRegistry();
+  const server = createService({ name: 'dual', registry, transport: dualPathTransport(), logger: quietLogger() });
+  server.handle('Greeter', { async Hello(req: { name: string }) { return { msg: `Hello ${req.name}` }; } });
+  await server.start();
+  const services: Service[] = [server];
+  t.after(async () => { for (const s of services.reverse()) await s.stop(); });
+
+  const [node] = (await registry.getService('dual'))[0]!.nodes;
+  assert.ok(node);
+  assert.equal(node.metadata.protocol, 'grpc', 'go-micro peers must see a gRPC node');
+  assert.match(node.metadata[NATIVE_PORT_KEY] ?? '', /^[1-9]\d*$/);
+  assert.notEqual(node.metadata[NATIVE_PORT_KEY], node.address.split(':').pop());
+
+  // A tsmicro client with both paths dials the native port.
+  const fast = recording(nativeTransport());
+  const slow = recording(grpcTransport());
+  const dual = createService({ name: 'caller-dual', registry, transport: dualPathTransport({ grpc: slow, native: fast }), logger: quietLogger() });
+  services.push(dual);
+  assert.deepEqual(await dual.client.call('dual', 'Greeter.Hello', { name: 'native' }), { msg: 'Hello native' });
+  assert.deepEqual(fast.dialled, [`127.0.0.1:${node.metadata[NATIVE_PORT_KEY]}`]);
+  assert.deepEqual(slow.dialled, []);
+
+  // A gRPC-only client (what a go-micro peer is) reaches the same node at its address.
+  const grpcOnly = createService({ name: 'caller-grpc', registry, transport: grpcTransport(), logger: quietLogger() });
+  services.push(grpcOnly);
+  assert.deepEqual(await grpcOnly.client.call('dual', 'Greeter.Hello', { name: 'grpc' }), { msg: 'Hello grpc' });
+});
+
+test('dual path: a client with both paths calls a gRPC-only node over gRPC', async (t) => {
+  const registry = memoryRegistry();
+  const server = createService({ name: 'plain', registry, transport: grpcTransport(), logger: quietLogger() });
+  server.handle('Greeter', { async Hello(req: { name: string }) { return { msg: `Hi ${req.name}` }; } });
+  await server.start();
+  const fast = recording(nativeTransport());
+  const slow = recording(grpcTransport());
+  const client = createService({ name: 'caller', registry, transport: dualPathTransport({ grpc: slow, native: fast }), logger: quietLogger() });
+  t.after(async () => { await client.stop(); await server.stop(); });
+  assert.deepEqual(await client.client.call('plain', 'Greeter.Hello', { name: 'go' }), { msg: 'Hi go' });
+  assert.deepEqual(fast.dialled, []);
+  assert.deepEqual(slow.dialled, [server.server.node!.address]);
+});
+
+test('dual path: streams take the native path too', async (t) => {
+  const registry = memoryRegistry();
+  const server = createService({ name: 'dual-stream', registry, transport: dualPathTransport(), logger: quietLogger() });
+  server.handle('Echo', {
+    Chat: streaming(async (stream) => { for await (const m of stream) await stream.send(m); }),
+  });
+  await server.start();
+  const fast = recording(nativeTransport());
+  const client = createService({ name: 'caller', registry, transport: dualPathTransport({ native: fast }), logger: quietLogger() });
+  t.after(async () => { await client.stop(); await server.stop(); });
+  const stream = await client.client.stream<{ n: number }, { n: number }>('dual-stream', 'Echo.Chat');
+  await stream.send({ n: 1 });
+  await stream.send({ n: 2 });
+  stream.closeSend();
+  const got: number[] = [];
+  for await (const m of stream) got.push(m.n);
+  assert.deepEqual(got, [1, 2]);
+  assert.equal(fast.dialled.length, 1);
+});
