@@ -56,3 +56,12 @@ test('examples/pubsub: a queue group shares the events, a broadcast subscriber s
   assert.equal(stdout.split('\n').filter((l) => /^audit saw order \d+$/.test(l)).length, 6);
   assert.match(stdout, /done: 6 events, each packed once and audited once \(broker: memory\)/);
 });
+
+test('examples/streaming: server, client and bidi streams, cancel, and an error mid-stream', async () => {
+  await using dir = await makeTempDir('example-streaming');
+  const { stdout } = await run(process.execPath, [example('streaming/main.js')], {
+    env: { ...process.env, TSMICRO_REGISTRY_DIR: dir.path },
+    timeout: 30_000,
+  });
+  assert.equal(stdout, ['countdown: 3 2 1 0', 'sum: 55', 'echo: HELLO', 'echo: STREAMS', 'error: 400 too far to count', ''].join('\n'));
+});
