@@ -64,3 +64,12 @@ test('examples/transports: one node serves gRPC and native; each client takes it
   assert.match(stdout, /^\[grpc\] Hello Grace$/m);
   assert.match(stdout, /^\[native-only\] Hello Linus$/m);
 });
+
+test('examples/streaming: server, client and bidi streams, cancel, and an error mid-stream', async () => {
+  await using dir = await makeTempDir('example-streaming');
+  const { stdout } = await run(process.execPath, [example('streaming/main.js')], {
+    env: { ...process.env, TSMICRO_REGISTRY_DIR: dir.path },
+    timeout: 30_000,
+  });
+  assert.equal(stdout, ['countdown: 3 2 1 0', 'sum: 55', 'echo: HELLO', 'echo: STREAMS', 'error: 400 too far to count', ''].join('\n'));
+});

@@ -20,8 +20,13 @@ export interface GrpcServerConfig {
   options: ChannelOptions;
 }
 
-/** The content type go-micro assumes when a request names none (reference §5.2). */
+/** The content type go-micro assumes when a request names none (reference §5.2): protobuf. */
 const DEFAULT_CONTENT_TYPE = 'application/grpc';
+/**
+ * grpc-js drops the standard `content-type` header from the metadata it hands to handlers; the
+ * server copies it under this key first (see DispatchingServer) so the codec can be negotiated.
+ */
+const CONTENT_TYPE_COPY = 'x-tsmicro-grpc-content-type';
 
 /** Binds a gRPC server on `address` that answers every path through `dispatcher`. */
 export async function listenGrpc(address: string, dispatcher: Dispatcher, config: GrpcServerConfig): Promise<Listener> {
@@ -72,13 +77,23 @@ const identity: Serialize = (value) => value;
 class DispatchingServer extends Server {
   constructor(options: ChannelOptions, route: (path: string) => Handler) {
     super(options);
-    const self = this as unknown as { _retrieveHandler?: unknown };
-    if (typeof self._retrieveHandler !== 'function') {
-      throw new Error('@grpc/grpc-js no longer has Server#_retrieveHandler; tsmicro\'s gRPC transport must be updated for this grpc-js version');
+    const self = this as unknown as { _retrieveHandler?: unknown; _verifyContentType?: VerifyContentType };
+    const verify = self._verifyContentType;
+    if (typeof self._retrieveHandler !== 'function' || typeof verify !== 'function') {
+      throw new Error('@grpc/grpc-js no longer has Server#_retrieveHandler/_verifyContentType; tsmicro\'s gRPC transport must be updated for this grpc-js version');
     }
     self._retrieveHandler = route;
+    // Runs on the request headers before grpc-js turns them into metadata without content-type.
+    self._verifyContentType = function (this: unknown, stream, headers) {
+      const ct = headers['content-type'];
+      if (typeof ct === 'string') headers[CONTENT_TYPE_COPY] = ct;
+      else delete headers[CONTENT_TYPE_COPY];
+      return verify.call(this, stream, headers);
+    };
   }
 }
+
+type VerifyContentType = (stream: unknown, headers: Record<string, string | string[] | undefined>) => boolean;
 
 /**
  * The lookup: one handler object per kind, shared by all paths (paths are caller-chosen and
@@ -180,6 +195,8 @@ type InboundCall = ServerUnaryCall<Buffer, Buffer> | ServerDuplexStream<Buffer, 
 function openInbound(call: InboundCall): { head: InboundHead; signal: AbortSignal; end(): void } {
   const { service, endpoint } = parseMethodPath(call.getPath()) ?? { service: '', endpoint: call.getPath() };
   const md = plainMetadata(call.metadata);
+  const contentType = negotiate(md[CONTENT_TYPE_COPY], md['x-content-type']);
+  delete md[CONTENT_TYPE_COPY];
   const now = Date.now();
   // go-micro clients send their budget twice: grpc-timeout and `timeout` (ns); the smaller wins.
   // No deadline at all stays Infinity, as the interface allows (a long-lived stream).
@@ -194,7 +211,7 @@ function openInbound(call: InboundCall): { head: InboundHead; signal: AbortSigna
   const head: InboundHead = {
     service,
     endpoint,
-    contentType: md['x-content-type'] || DEFAULT_CONTENT_TYPE,
+    contentType,
     metadata: normalizeMetadata(md),
     deadline,
     ...(remote ? { remote } : {}),
@@ -208,6 +225,17 @@ function openInbound(call: InboundCall): { head: InboundHead; signal: AbortSigna
       call.off('cancelled', onCancelled);
     },
   };
+}
+
+/**
+ * The request's codec, as a go-micro server picks it but for the one header @grpc/grpc-js cannot
+ * change: a specific `content-type` (`application/grpc+json`, sent by grpc-go and go-micro
+ * clients) wins; plain `application/grpc` — which grpc-js clients, tsmicro's included, always
+ * send — defers to go-micro's `x-content-type`; with neither, protobuf, as every gRPC client means.
+ */
+export function negotiate(header: string | undefined, xContentType: string | undefined): string {
+  if (header !== undefined && /^application\/grpc\+/i.test(header)) return header;
+  return xContentType || DEFAULT_CONTENT_TYPE;
 }
 
 /** grpc-js metadata as plain strings: repeated values joined with ", " (as go-micro); binary keys skipped. */

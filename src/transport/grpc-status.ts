@@ -1,8 +1,9 @@
-import { status as GrpcStatus, type StatusObject } from '@grpc/grpc-js';
+import { Metadata, status as GrpcStatus, type StatusObject } from '@grpc/grpc-js';
 import {
   CLIENT_ERROR_ID, MicroError, codeFromGrpcStatus, grpcStatusFromCode,
   type MicroErrorJSON, type TransportFault,
 } from '../errors.js';
+import { DETAILS_KEY, decodeErrorDetails, encodeErrorDetails } from './grpc-error-details.js';
 
 /**
  * MicroError ⇄ gRPC status, both directions (reference §5.4). The server puts go-micro's error
@@ -12,20 +13,26 @@ import {
 
 /**
  * The status a server sends for `err`: code from the shared table, go-micro's JSON as the
- * message. The one place a MicroError becomes a status, so `grpc-status-details-bin` (the
- * `errors.Error` detail Go peers read first) is added here, as trailing metadata.
+ * message, and the same error as the `errors.Error` detail of `grpc-status-details-bin` (what Go
+ * peers read first, and what any gRPC client can decode with the standard Status type).
  */
 export function statusFromError(err: MicroError): Partial<StatusObject> {
-  return { code: grpcStatusFromCode(err.code), details: JSON.stringify(err.toJSON()) };
+  const code = grpcStatusFromCode(err.code);
+  const json = err.toJSON();
+  const message = JSON.stringify(json);
+  const metadata = new Metadata();
+  metadata.set(DETAILS_KEY, encodeErrorDetails(code, message, json));
+  return { code, details: message, metadata };
 }
 
 /** A status as grpc-js reports it on the client (ServiceError or the 'status' event). */
-export type ReceivedStatus = Pick<StatusObject, 'code' | 'details'> & { metadata?: { getMap(): Record<string, unknown> } | null };
+export type ReceivedStatus = Pick<StatusObject, 'code' | 'details'> & { metadata?: { getMap(): Record<string, unknown>; get?(key: string): unknown[] } | null };
 
 /**
  * Turns a non-OK status the client received into a MicroError.
  *
- * 1. go-micro JSON in the message with a code > 0 → that error, exactly (the peer's answer).
+ * 1. The `errors.Error` detail of `grpc-status-details-bin`, else go-micro JSON in the message
+ *    with a code > 0 → that error, exactly (the peer's answer; go-micro reads them in that order).
  * 2. RESOURCE_EXHAUSTED saying "larger than": grpc-js's own size checks, on either side
  *    ("Attempted to send message with a size larger than N", "Received message larger than
  *    max", "Sent message larger than max") → 413, not a fault: another node would refuse too.
@@ -36,7 +43,7 @@ export type ReceivedStatus = Pick<StatusObject, 'code' | 'details'> & { metadata
  */
 export function errorFromStatus(st: ReceivedStatus, cause?: unknown): MicroError {
   const options = cause === undefined ? {} : { cause };
-  const wire = parseMicroJSON(st.details);
+  const wire = detailsOf(st) ?? parseMicroJSON(st.details);
   if (wire) return MicroError.fromJSON(wire);
   if (st.code === GrpcStatus.RESOURCE_EXHAUSTED && /larger than/i.test(st.details)) {
     return new MicroError(CLIENT_ERROR_ID, 413, st.details, undefined, options);
@@ -84,6 +91,12 @@ export function faultOf(st: ReceivedStatus): TransportFault | undefined {
     return { beforeHandler: false, reason: 'reset' };
   }
   return undefined;
+}
+
+/** The go-micro error in the status's `grpc-status-details-bin` trailer, if any. */
+function detailsOf(st: ReceivedStatus): MicroErrorJSON | undefined {
+  const raw = st.metadata?.get?.(DETAILS_KEY)[0];
+  return raw instanceof Uint8Array ? decodeErrorDetails(raw) : undefined;
 }
 
 /** go-micro's error JSON when `text` is one with a positive code, else undefined. */

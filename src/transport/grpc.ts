@@ -63,6 +63,10 @@ class GrpcTransport implements Transport {
       idleMs: poolIdleMs,
       options: {
         ...KEEPALIVE_OPTIONS,
+        // The client retries itself, on another node and within the budget. grpc-js's own retry
+        // machinery would keep every message of a stream for replay and rescan that buffer on
+        // each write (seen as most of the CPU of a long stream).
+        'grpc.enable_retries': 0,
         ...opts.channelOptions,
         // Subchannels are otherwise shared process-wide: two transports (two services in one
         // process, or a test's client and server) would share sockets and evict each other's.
