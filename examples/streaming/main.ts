@@ -1,4 +1,4 @@
-// Streaming, all three shapes, over gRPC between two services on the embedded defaults:
+// Streaming, all three shapes, between two services on the embedded defaults:
 // `node main.js`. One `streaming()` handler serves each shape; the caller decides how it talks.
 import { createService, MicroError, streaming } from 'tsmicro';
 

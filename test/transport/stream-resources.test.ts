@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { MicroError, streaming, type Service } from '../../src/index.js';
+import { grpcTransport, MicroError, nativeTransport, streaming, type Service, type Transport } from '../../src/index.js';
 import { cluster } from '../helpers/services.js';
 
-// Streams over real gRPC sockets between two services in this process, so both ends' resources
-// can be counted: memory while 100,000 messages flow, and what 1,000 cancelled streams leave.
+// Streams over real sockets between two services in this process, so both ends' resources can be
+// counted: memory while 100,000 messages flow, and what 1,000 cancelled streams leave — on each
+// transport that carries streams between processes.
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -23,10 +24,13 @@ function resources(): Map<string, number> {
   return out;
 }
 
-async function echoPair(): Promise<{ c: ReturnType<typeof cluster>; caller: Service; open: () => number }> {
+const TRANSPORTS: [string, () => Transport][] = [['grpc', () => grpcTransport()], ['native', () => nativeTransport()]];
+
+async function echoPair(makeTransport: () => Transport): Promise<{ c: ReturnType<typeof cluster>; caller: Service; open: () => number; close(): Promise<void> }> {
   const c = cluster();
   let open = 0;
-  const server = c.service({ name: 'echo' });
+  const transports = [makeTransport(), makeTransport()];
+  const server = c.service({ name: 'echo', transport: transports[0]! });
   server.handle('Echo', {
     Chat: streaming<{ i: number }, { i: number }>(async (s) => {
       open++;
@@ -38,11 +42,20 @@ async function echoPair(): Promise<{ c: ReturnType<typeof cluster>; caller: Serv
     }),
   });
   await server.start();
-  return { c, caller: c.service({ name: 'caller' }), open: () => open };
+  return {
+    c,
+    caller: c.service({ name: 'caller', transport: transports[1]! }),
+    open: () => open,
+    async close() {
+      await c.stopAll();
+      await Promise.all(transports.map((t) => t.close()));
+    },
+  };
 }
 
-test('a bidi stream of 100,000 small messages completes with flat memory (backpressure both ways)', async (t) => {
-  const { c, caller } = await echoPair();
+for (const [name, makeTransport] of TRANSPORTS) {
+test(`${name}: a bidi stream of 100,000 small messages completes with flat memory (backpressure both ways)`, async (t) => {
+  const { caller, close } = await echoPair(makeTransport);
   try {
     const stream = await caller.client.stream<{ i: number }, { i: number }>('echo', 'Echo.Chat');
     const total = 100_000;
@@ -65,12 +78,12 @@ test('a bidi stream of 100,000 small messages completes with flat memory (backpr
     // Unbounded buffering of 100,000 messages would hold several MiB per 20,000; flat stays well under.
     assert.ok(growth < 8, `heap grew ${growth.toFixed(1)} MiB while streaming`);
   } finally {
-    await c.stopAll();
+    await close();
   }
 });
 
-test('1,000 streams opened and cancelled leave no open handler, socket or channel behind', async (t) => {
-  const { c, caller, open } = await echoPair();
+test(`${name}: 1,000 streams opened and cancelled leave no open handler, socket or channel behind`, async (t) => {
+  const { caller, open, close } = await echoPair(makeTransport);
   try {
     // Warm up: one connection and one stream, so the baseline has the channel in it.
     const warm = await caller.client.stream<{ i: number }, { i: number }>('echo', 'Echo.Chat');
@@ -98,6 +111,7 @@ test('1,000 streams opened and cancelled leave no open handler, socket or channe
     for (const [kind, n] of after) assert.ok(n <= (before.get(kind) ?? 0), `${kind}: ${before.get(kind) ?? 0} before, ${n} after`);
     assert.ok(heapAfter - heapBefore < 8, `heap grew ${(heapAfter - heapBefore).toFixed(1)} MiB`);
   } finally {
-    await c.stopAll();
+    await close();
   }
 });
+}
