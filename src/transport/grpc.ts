@@ -4,13 +4,14 @@ import {
 } from '@grpc/grpc-js';
 import type { Duplex } from 'node:stream';
 import { DEFAULTS } from '../defaults.js';
-import { CLIENT_ERROR_ID, MicroError } from '../errors.js';
+import { CLIENT_ERROR_ID, InvalidOptionError, MicroError } from '../errors.js';
 import { isReservedKey } from '../metadata.js';
 import { checkComponent, checkInteger } from '../options.js';
 import { cancelledError, duplexFrameStream, toBuffer, view } from './frame-stream.js';
 import { ChannelPool } from './grpc-pool.js';
 import { listenGrpc } from './grpc-server.js';
 import { errorFromStatus } from './grpc-status.js';
+import { explainTlsFailures, grpcTlsCredentials, type TlsOptions } from './tls.js';
 import type { Connection, Dispatcher, FrameStream, ListenOptions, Listener, RequestHead, Transport } from './transport.js';
 
 /** Options for {@link grpcTransport}. */
@@ -30,6 +31,12 @@ export interface GrpcTransportOptions {
   channelOptions?: ChannelOptions;
   /** Extra grpc-js server options; the size limits always win. */
   serverOptions?: ChannelOptions;
+  /**
+   * TLS (or mutual TLS with `requireClientCert`) for both client channels and servers, from PEM
+   * given inline or as files; see {@link TlsOptions}. Not combinable with `channelCredentials` /
+   * `serverCredentials`. @defaultValue plaintext
+   */
+  tls?: TlsOptions;
 }
 
 /**
@@ -50,14 +57,27 @@ export function grpcTransport(opts: GrpcTransportOptions = {}): Transport {
   const poolIdleMs = checkInteger('grpcTransport.poolIdleMs', opts.poolIdleMs, 1) ?? DEFAULTS.poolIdleMs;
   checkComponent('grpcTransport.channelCredentials', opts.channelCredentials, ['compose']);
   checkComponent('grpcTransport.serverCredentials', opts.serverCredentials, ['_isSecure']);
-  return new GrpcTransport(maxMessageBytes, poolIdleMs, opts);
+  if (opts.tls === undefined) return new GrpcTransport(maxMessageBytes, poolIdleMs, opts);
+  if (opts.channelCredentials || opts.serverCredentials) {
+    throw new InvalidOptionError('grpcTransport.tls', 'give tls or channelCredentials/serverCredentials, not both');
+  }
+  const tls = grpcTlsCredentials(opts.tls, 'grpcTransport.tls');
+  return new GrpcTransport(maxMessageBytes, poolIdleMs, {
+    ...opts,
+    channelCredentials: tls.channel,
+    channelOptions: { ...opts.channelOptions, ...tls.channelOptions },
+    ...(tls.server ? { serverCredentials: tls.server } : { listenError: 'grpcTransport.tls has no cert and key: this transport can dial but not listen' }),
+  });
 }
+
+/** The options after the TLS hook: `listenError` set when TLS was asked for without a server certificate. */
+type ResolvedOptions = GrpcTransportOptions & { listenError?: string };
 
 class GrpcTransport implements Transport {
   readonly name = 'grpc';
   private readonly pool: ChannelPool;
 
-  constructor(private readonly maxMessageBytes: number, poolIdleMs: number, private readonly opts: GrpcTransportOptions) {
+  constructor(private readonly maxMessageBytes: number, poolIdleMs: number, private readonly opts: ResolvedOptions) {
     this.pool = new ChannelPool({
       credentials: opts.channelCredentials ?? grpcCredentials.createInsecure(),
       idleMs: poolIdleMs,
@@ -75,6 +95,7 @@ class GrpcTransport implements Transport {
 
   listen(address: string, dispatcher: Dispatcher, opts: ListenOptions = {}): Promise<Listener> {
     const maxMessageBytes = checkInteger('listen.maxMessageBytes', opts.maxMessageBytes, 1) ?? this.maxMessageBytes;
+    if (this.opts.listenError) return Promise.reject(new InvalidOptionError('grpcTransport.tls', this.opts.listenError));
     return listenGrpc(address, dispatcher, {
       credentials: this.opts.serverCredentials ?? ServerCredentials.createInsecure(),
       maxMessageBytes,
@@ -83,7 +104,8 @@ class GrpcTransport implements Transport {
   }
 
   dial(address: string): Connection {
-    return new GrpcConnection(address, this.pool);
+    const conn = new GrpcConnection(address, this.pool);
+    return this.opts.tls ? explainTlsFailures(conn) : conn;
   }
 
   evict(address: string): void {
@@ -185,3 +207,4 @@ function isServiceError(err: unknown): err is ServiceError {
 }
 
 const identity = (value: Buffer): Buffer => value;
+export type { Pem, TlsOptions } from './tls.js';
