@@ -132,7 +132,7 @@ class GrpcConnection implements Connection {
     const lease = this.pool.acquire(this.address);
     return new Promise<Uint8Array>((resolve, reject) => {
       const onAbort = (): void => call.cancel();
-      const call = lease.client.makeUnaryRequest(methodPath(head.service, head.endpoint), toBuffer, identity, toBuffer(body), metadata, { deadline: head.deadline }, (err, value) => {
+      const call = lease.client.makeUnaryRequest(methodPath(head.service, head.endpoint), toBuffer, identity, toBuffer(body), metadata, { deadline: wireDeadline(head.deadline) }, (err, value) => {
         lease.release();
         signal?.removeEventListener('abort', onAbort);
         if (!err) resolve(value ? view(value) : new Uint8Array(0));
@@ -150,7 +150,7 @@ class GrpcConnection implements Connection {
     if (signal?.aborted) throw cancelledError(signal.reason);
     const metadata = outboundMetadata(head);
     const lease = this.pool.acquire(this.address);
-    const call = lease.client.makeBidiStreamRequest(methodPath(head.service, head.endpoint), toBuffer, identity, metadata, { deadline: head.deadline });
+    const call = lease.client.makeBidiStreamRequest(methodPath(head.service, head.endpoint), toBuffer, identity, metadata, { deadline: wireDeadline(head.deadline) });
     // Set once the stream was cancelled from this side: what iteration and sends then throw.
     let cancelled: MicroError | undefined;
     const onAbort = (): void => { cancelled ??= cancelledError(signal?.reason); call.cancel(); };
@@ -199,6 +199,16 @@ function outboundMetadata(head: RequestHead): GrpcMetadata {
   }
   md.set('x-content-type', head.contentType);
   return md;
+}
+
+/**
+ * grpc-timeout can say at most 99,999,999 hours (~11,000 years); grpc-js throws on a deadline
+ * beyond that from inside the call, where nothing catches it: the call never settles. Such a
+ * deadline means "none", so it is sent as none (the `timeout` metadata still carries it).
+ */
+const MAX_WIRE_TIMEOUT_MS = 99_999_999 * 3_600_000;
+function wireDeadline(deadline: number): number {
+  return deadline - Date.now() >= MAX_WIRE_TIMEOUT_MS ? Infinity : deadline;
 }
 
 function isServiceError(err: unknown): err is ServiceError {
