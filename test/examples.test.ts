@@ -56,3 +56,12 @@ test('examples/pubsub: a queue group shares the events, a broadcast subscriber s
   assert.equal(stdout.split('\n').filter((l) => /^audit saw order \d+$/.test(l)).length, 6);
   assert.match(stdout, /done: 6 events, each packed once and audited once \(broker: memory\)/);
 });
+
+test('examples/security: mutual TLS and JWT auth let in the trusted caller only', async () => {
+  const { stdout } = await run(process.execPath, [example('security/demo.js')], { env: { ...process.env, TSMICRO_LOG_LEVEL: 'silent' }, timeout: 60_000 });
+  // The caller's spoofed x-auth-subject: root is replaced by the verified subject.
+  assert.match(stdout, /^\[trusted\] read s3cr3t as ada$/m);
+  assert.match(stdout, /^\[no token\] refused: 401 /m);
+  assert.match(stdout, /^\[no scope\] refused: 403 .*secrets:read/m);
+  assert.match(stdout, /^\[no client certificate\] refused: 503 TLS connection to 127\.0\.0\.1:\d+ failed/m);
+});
