@@ -51,11 +51,17 @@ export interface LoadOptions {
   attemptTimeout: number;
   /** Budget per call, ms. */
   timeout: number;
+  /**
+   * Where each op goes instead of the returned array (a long load must not keep them all: that
+   * would be the test's own memory growing, and the churn check measures the heap).
+   */
+  sink?: (op: Op) => void;
 }
 
-/** Runs the mixed load from `client` until the time or the op count is used up. */
+/** Runs the mixed load from `client` until the time or the op count is used up; returns the ops (none with a sink). */
 export async function mixedLoad(client: Service, o: LoadOptions): Promise<Op[]> {
   const ops: Op[] = [];
+  const record = o.sink ?? ((op: Op) => { ops.push(op); });
   const end = Date.now() + o.durationMs;
   let n = 0;
   const one = async (i: number): Promise<void> => {
@@ -70,9 +76,9 @@ export async function mixedLoad(client: Service, o: LoadOptions): Promise<Op[]> 
       } else {
         await client.client.call('chaos', 'Echo.Call', { n: i }, { idempotent: o.idempotent, timeout: o.timeout, attemptTimeout: o.attemptTimeout, retries: 3 });
       }
-      ops.push({ kind, start, end: Date.now(), ok: true });
+      record({ kind, start, end: Date.now(), ok: true });
     } catch (err) {
-      ops.push({ kind, start, end: Date.now(), ok: false, code: MicroError.is(err) ? err.code : 0 });
+      record({ kind, start, end: Date.now(), ok: false, code: MicroError.is(err) ? err.code : 0 });
     }
   };
   const worker = async (): Promise<void> => {
@@ -136,6 +142,40 @@ export function report(scenario: string, ops: readonly Op[], faultAt: number, fa
   // CHAOS_REPORT collects the numbers of a run in one file (JSON lines).
   if (process.env.CHAOS_REPORT) for (const r of out) appendFileSync(process.env.CHAOS_REPORT, `${JSON.stringify(r)}\n`);
   return out;
+}
+
+/**
+ * A bounded summary of a long load: counts, every failure, and a uniform sample of at most
+ * `size` successful ops per kind (reservoir sampling) for the latency percentiles.
+ */
+export class Tally {
+  private readonly totals = new Map<Op['kind'], number>();
+  private readonly kept: Op[] = [];
+  private readonly samples = new Map<Op['kind'], Op[]>();
+  private readonly okSeen = new Map<Op['kind'], number>();
+
+  constructor(private readonly size = 5_000) {}
+
+  readonly add = (op: Op): void => {
+    this.totals.set(op.kind, (this.totals.get(op.kind) ?? 0) + 1);
+    if (!op.ok) { this.kept.push(op); return; }
+    const seen = (this.okSeen.get(op.kind) ?? 0) + 1;
+    this.okSeen.set(op.kind, seen);
+    const sample = this.samples.get(op.kind) ?? [];
+    this.samples.set(op.kind, sample);
+    if (sample.length < this.size) sample.push(op);
+    else { const j = Math.floor(Math.random() * seen); if (j < this.size) sample[j] = op; }
+  };
+
+  /** Reports as {@link report} would for all ops (success counts exact, latencies from the sample). */
+  report(scenario: string, faultAt: number, faultEnd: number): Report[] {
+    const sampled = [...this.kept, ...[...this.samples.values()].flat()];
+    return report(scenario, sampled, faultAt, faultEnd).map((r) => {
+      const total = this.totals.get(r.kind) ?? 0;
+      const failed = r.total - r.ok;
+      return { ...r, total, ok: total - failed, successPct: Number((((total - failed) / total) * 100).toFixed(3)) };
+    });
+  }
 }
 
 /** One line per report, for t.diagnostic. */
