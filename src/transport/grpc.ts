@@ -14,6 +14,8 @@ import { errorFromStatus } from './grpc-status.js';
 import { explainTlsFailures, grpcTlsCredentials, type TlsOptions } from './tls.js';
 import type { Connection, Dispatcher, FrameStream, ListenOptions, Listener, RequestHead, Transport } from './transport.js';
 
+export type { Pem, TlsOptions } from './tls.js';
+
 /** Options for {@link grpcTransport}. */
 export interface GrpcTransportOptions {
   /**
@@ -217,4 +219,3 @@ function isServiceError(err: unknown): err is ServiceError {
 }
 
 const identity = (value: Buffer): Buffer => value;
-export type { Pem, TlsOptions } from './tls.js';

@@ -2,6 +2,7 @@ import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey,
 import type { CallOptions, ClientWrapper } from '../client/client.js';
 import { runWithContext, type HandlerContext } from '../context.js';
 import { InvalidOptionError, MicroError } from '../errors.js';
+import { checkNumber } from '../options.js';
 import type { Metadata } from '../metadata.js';
 import type { HandlerWrapper } from '../server/server.js';
 
@@ -80,7 +81,7 @@ export function authHandler(opts: AuthHandlerOptions): HandlerWrapper {
   const rules = checkRules(opts.rules ?? []);
   const defaultAccess = checkAccess('defaultAccess', opts.defaultAccess) ?? 'authenticated';
   const verifyOptions: JWTVerifyOptions = {
-    clockTolerance: opts.clockToleranceSec ?? 5,
+    clockTolerance: checkNumber('clockToleranceSec', opts.clockToleranceSec) ?? 5,
     ...(opts.issuer !== undefined ? { issuer: [opts.issuer].flat() } : {}),
     ...(opts.audience !== undefined ? { audience: [opts.audience].flat() } : {}),
     ...(opts.algorithms ? { algorithms: [...opts.algorithms] } : typeof opts.key === 'string' || opts.key instanceof Uint8Array ? { algorithms: ['HS256'] } : {}),
@@ -126,7 +127,15 @@ export function authClient(opts: AuthClientOptions): ClientWrapper {
   if (typeof token !== 'function' && (typeof token !== 'string' || token === '')) throw new InvalidOptionError('token', 'expected a non-empty string or a function');
   const withToken = async (callOpts: CallOptions | undefined): Promise<CallOptions> => {
     if (callOpts?.metadata?.[AUTHORIZATION_KEY] !== undefined || callOpts?.metadata?.Authorization !== undefined) return callOpts ?? {};
-    const value = typeof token === 'function' ? await token() : token;
+    let value: unknown = token;
+    if (typeof token === 'function') {
+      try {
+        value = await token();
+      } catch (err) {
+        // The caller's token source failed: a typed error, as every failure of a call is.
+        throw new MicroError(AUTH_ERROR_ID, 401, `no token: ${err instanceof Error ? err.message : String(err)}`, undefined, { cause: err });
+      }
+    }
     if (typeof value !== 'string' || value === '') throw MicroError.unauthorized(AUTH_ERROR_ID, 'the token function gave no token');
     return { ...callOpts, metadata: { ...callOpts?.metadata, [AUTHORIZATION_KEY]: `Bearer ${value}` } };
   };

@@ -144,9 +144,18 @@ test('public keys (ES256) verify too', async () => {
   assert.equal((await failure(caller(hs).client.call('es-accounts', 'Accounts.Who', {}))).code, 401);
 });
 
+test('a token source that fails or gives nothing is a 401 before anything is sent', async () => {
+  const broken = caller(async () => { throw new Error('token service down'); });
+  const err = await failure(broken.client.call('accounts', 'Accounts.Who', {}));
+  assert.equal(err.code, 401);
+  assert.match(err.detail, /token service down/);
+  assert.equal((await failure(caller(async () => '').client.call('accounts', 'Accounts.Who', {}))).code, 401);
+});
+
 test('bad auth options are InvalidOptionErrors', () => {
   assert.throws(() => authHandler({ key: 'short' }), InvalidOptionError);
   assert.throws(() => authHandler({ key: SECRET, rules: [{ endpoint: 'Bad' }] }), InvalidOptionError);
   assert.throws(() => authHandler({ key: SECRET, rules: [{ endpoint: '*', access: 'open' as never }] }), InvalidOptionError);
   assert.throws(() => authClient({ token: '' }), InvalidOptionError);
+  assert.throws(() => authHandler({ key: SECRET, clockToleranceSec: -1 }), InvalidOptionError);
 });
