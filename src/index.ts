@@ -43,7 +43,7 @@ export type { RetryBudgetOptions } from './client/retry.js';
 
 export type { Transport, Listener, Connection, Dispatcher, FrameStream, RequestHead, InboundHead, EndpointKind, ListenOptions } from './transport/transport.js';
 export { grpcTransport } from './transport/grpc.js';
-export type { GrpcTransportOptions } from './transport/grpc.js';
+export type { GrpcTransportOptions, Pem, TlsOptions } from './transport/grpc.js';
 export { memoryTransport } from './transport/memory.js';
 export { nativeTransport } from './transport/native.js';
 export type { NativeTransportOptions } from './transport/native.js';

@@ -123,7 +123,7 @@ export function createService(opts: ServiceOptions): Service {
   const logger = opts.logger ?? defaultLogger();
   // What this service creates it also closes; instances passed in belong to the caller.
   const owned: (() => Promise<void>)[] = [];
-  const registry = checkComponent('registry', opts.registry, ['register', 'getService']) ?? own(localRegistry(), (r) => r.close());
+  const registry = checkComponent('registry', opts.registry, ['register', 'getService']) ?? own(localRegistry({ logger }), (r) => r.close());
   const transport = checkComponent('transport', opts.transport, ['listen', 'dial']) ?? own(dualPathTransport(), (t) => t.close());
   const broker = checkComponent('broker', opts.broker, ['publish', 'subscribe']) ?? own(memoryBroker(), (b) => b.disconnect());
   const selector = checkComponent('selector', opts.selector, ['select', 'mark']) ?? own(registrySelector({ registry, logger }), (s) => s.close());

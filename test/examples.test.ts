@@ -73,3 +73,12 @@ test('examples/streaming: server, client and bidi streams, cancel, and an error 
   });
   assert.equal(stdout, ['countdown: 3 2 1 0', 'sum: 55', 'echo: HELLO', 'echo: STREAMS', 'error: 400 too far to count', ''].join('\n'));
 });
+
+test('examples/security: mutual TLS and JWT auth let in the trusted caller only', async () => {
+  const { stdout } = await run(process.execPath, [example('security/demo.js')], { env: { ...process.env, TSMICRO_LOG_LEVEL: 'silent' }, timeout: 60_000 });
+  // The caller's spoofed x-auth-subject: root is replaced by the verified subject.
+  assert.match(stdout, /^\[trusted\] read s3cr3t as ada$/m);
+  assert.match(stdout, /^\[no token\] refused: 401 /m);
+  assert.match(stdout, /^\[no scope\] refused: 403 .*secrets:read/m);
+  assert.match(stdout, /^\[no client certificate\] refused: 503 TLS connection to 127\.0\.0\.1:\d+ failed/m);
+});

@@ -1,3 +1,4 @@
+import { ErrorCode, nkeyAuthenticator, type ConnectionOptions } from 'nats';
 import { NATS_DEFAULTS } from '../defaults.js';
 import { InvalidOptionError } from '../errors.js';
 import { defaultLogger, type Logger } from '../logger.js';
@@ -33,11 +34,22 @@ export interface NatsBrokerOptions {
    * @defaultValue none (core NATS, at most once, as go-micro)
    */
   jetstream?: NatsDurableOptions;
+  /** Credentials, for a server with authorization on. @defaultValue none */
+  auth?: NatsAuthOptions;
   /** Where connection events and bad messages are logged. @defaultValue pino on stderr */
   logger?: Logger;
   /** Called when a handler rejects (after the broker counted it). @defaultValue none */
   onError?: (err: unknown, topic: string) => void;
 }
+
+/**
+ * How the broker authenticates: one of user and password, a token, or an NKey seed (the server
+ * then holds the user's public key). A refused login is MicroError 401 `tsmicro.broker`.
+ */
+export type NatsAuthOptions =
+  | { user: string; pass: string }
+  | { token: string }
+  | { nkeySeed: string };
 
 /** {@link NatsBrokerOptions} with every default filled in. */
 export interface ResolvedNatsOptions {
@@ -49,6 +61,7 @@ export interface ResolvedNatsOptions {
   maxReconnectAttempts: number;
   outageBufferBytes: number;
   durable: DurableConfig | undefined;
+  auth: NatsAuthOptions | undefined;
   logger: Logger;
   onError: ((err: unknown, topic: string) => void) | undefined;
 }
@@ -73,6 +86,7 @@ export function resolveNatsOptions(opts: NatsBrokerOptions): ResolvedNatsOptions
     maxReconnectAttempts,
     outageBufferBytes: checkInteger('natsBroker.outageBufferBytes', opts.outageBufferBytes, 0) ?? d.outageBufferBytes,
     durable: resolveDurable(opts.jetstream),
+    auth: resolveAuth(opts.auth),
     logger: checkComponent('natsBroker.logger', opts.logger, ['warn', 'error']) ?? defaultLogger({ component: 'broker/nats' }),
     onError: checkFunction('natsBroker.onError', opts.onError),
   };
@@ -101,4 +115,35 @@ function checkMaxDeliver(value: unknown): number | undefined {
   const n = checkInteger('natsBroker.jetstream.maxDeliver', value, -1);
   if (n === 0) throw new InvalidOptionError('natsBroker.jetstream.maxDeliver', 'must be -1 (never give up) or ≥ 1');
   return n;
+}
+
+function resolveAuth(auth: NatsAuthOptions | undefined): NatsAuthOptions | undefined {
+  if (auth === undefined) return undefined;
+  if (typeof auth !== 'object' || auth === null) throw new InvalidOptionError('natsBroker.auth', 'expected { user, pass }, { token } or { nkeySeed }');
+  const kinds = ['user' in auth, 'token' in auth, 'nkeySeed' in auth].filter(Boolean).length;
+  if (kinds !== 1) throw new InvalidOptionError('natsBroker.auth', 'give exactly one of { user, pass }, { token } or { nkeySeed }');
+  if ('user' in auth) {
+    checkString('natsBroker.auth.user', auth.user);
+    if (typeof auth.pass !== 'string') throw new InvalidOptionError('natsBroker.auth.pass', 'expected a string');
+    return { user: auth.user, pass: auth.pass };
+  }
+  if ('token' in auth) return { token: checkString('natsBroker.auth.token', auth.token)! };
+  const seed = checkString('natsBroker.auth.nkeySeed', auth.nkeySeed)!;
+  // A user seed is base32 starting with "SU"; anything else is a mistake nats.js would only report on connect.
+  if (!/^SU[A-Z2-7]{56}$/.test(seed)) throw new InvalidOptionError('natsBroker.auth.nkeySeed', 'expected a user NKey seed (58 characters starting with "SU")');
+  return { nkeySeed: seed };
+}
+
+/** The nats.js connect options for `auth`. */
+export function natsAuth(auth: NatsAuthOptions | undefined): Pick<ConnectionOptions, 'user' | 'pass' | 'token' | 'authenticator'> {
+  if (!auth) return {};
+  if ('user' in auth) return { user: auth.user, pass: auth.pass };
+  if ('token' in auth) return { token: auth.token };
+  return { authenticator: nkeyAuthenticator(new TextEncoder().encode(auth.nkeySeed)) };
+}
+
+/** True for nats.js's "the server refused these credentials" errors. */
+export function isAuthError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === ErrorCode.AuthorizationViolation || code === ErrorCode.AuthenticationExpired || code === ErrorCode.AuthenticationTimeout;
 }

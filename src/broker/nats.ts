@@ -4,11 +4,11 @@ import { checkString } from '../options.js';
 import type { Broker, BrokerHandler, BrokerMessage, SubscribeOptions, Subscription } from './broker.js';
 import { decodeEnvelope, encodeEnvelope } from './envelope.js';
 import { ensureStream, startDurable, subjectMatches, type Outcome } from './nats-durable.js';
-import { resolveNatsOptions, type NatsBrokerOptions } from './nats-options.js';
+import { isAuthError, natsAuth, resolveNatsOptions, type NatsBrokerOptions } from './nats-options.js';
 import { BROKER_ERROR_ID, OutageGate } from './nats-outage.js';
 
 export type { NatsDurableOptions } from './nats-durable.js';
-export type { NatsBrokerOptions } from './nats-options.js';
+export type { NatsAuthOptions, NatsBrokerOptions } from './nats-options.js';
 export { BROKER_ERROR_ID } from './nats-outage.js';
 export { decodeEnvelope, encodeEnvelope, MalformedEnvelopeError } from './envelope.js';
 
@@ -59,6 +59,7 @@ export function natsBroker(opts: NatsBrokerOptions = {}): NatsBroker {
   function connected(): Promise<Conn> {
     conn ??= open().catch((err: unknown) => {
       conn = undefined;
+      if (isAuthError(err)) throw new MicroError(BROKER_ERROR_ID, 401, `NATS at ${o.servers.join(', ')} refused the credentials: ${(err as Error).message}`, undefined, { cause: err });
       throw MicroError.is(err) ? err : new MicroError(BROKER_ERROR_ID, 503, `cannot connect to NATS at ${o.servers.join(', ')}: ${(err as Error).message}`, undefined, { cause: err });
     });
     return conn;
@@ -71,6 +72,7 @@ export function natsBroker(opts: NatsBrokerOptions = {}): NatsBroker {
       ...(o.name !== undefined ? { name: o.name } : {}),
       timeout: o.connectTimeoutMs,
       maxReconnectAttempts: o.maxReconnectAttempts,
+      ...natsAuth(o.auth),
       // Exponential backoff with jitter instead of nats.js's fixed wait, so a fleet does not
       // reconnect in lockstep and a long outage is not polled every 2 s forever.
       reconnectDelayHandler: () => {

@@ -39,34 +39,37 @@ export interface EntryFile extends NodeRecord {
  * Reads one service directory into `into`: live entries kept, dead owners' entries removed,
  * unusable ones skipped. False when the directory does not exist.
  */
-export async function readServiceDir(dir: string, self: Owner, into: RecordMap): Promise<boolean> {
+/** Told about each entry file that is skipped as unusable, and why (for a log line). */
+export type SkipReporter = (file: string, reason: string) => void;
+
+export async function readServiceDir(dir: string, self: Owner, into: RecordMap, skipped?: SkipReporter): Promise<boolean> {
   const files = await readdir(dir).catch(missingAs(undefined));
   if (files === undefined) return false;
   const now = Date.now();
   for (const f of files.filter(isEntryName).sort()) {
     const text = await readFile(path.join(dir, f), 'utf8').catch(missingAs(undefined));
-    if (take(dir, f, text, now, self, into)) await unlink(path.join(dir, f)).catch(() => {});
+    if (take(dir, f, text, now, self, into, skipped)) await unlink(path.join(dir, f)).catch(() => {});
   }
   return true;
 }
 
 /** The synchronous twin of {@link readServiceDir}, for a watch's first snapshot. */
-export function readServiceDirSync(dir: string, self: Owner, into: RecordMap): void {
+export function readServiceDirSync(dir: string, self: Owner, into: RecordMap, skipped?: SkipReporter): void {
   const now = Date.now();
   for (const f of (trySync(() => readdirSync(dir)) ?? []).filter(isEntryName).sort()) {
     const text = trySync(() => readFileSync(path.join(dir, f), 'utf8'));
-    if (take(dir, f, text, now, self, into)) void unlink(path.join(dir, f)).catch(() => {});
+    if (take(dir, f, text, now, self, into, skipped)) void unlink(path.join(dir, f)).catch(() => {});
   }
 }
 
 /** Reads every service directory; returns their paths, or undefined when `root` does not exist. */
-export async function readAllDirs(root: string, self: Owner, into: RecordMap, onDir?: (dir: string) => void): Promise<string[] | undefined> {
+export async function readAllDirs(root: string, self: Owner, into: RecordMap, onDir?: (dir: string) => void, skipped?: SkipReporter): Promise<string[] | undefined> {
   const entries = await readdir(root, { withFileTypes: true }).catch(missingAs(undefined));
   if (entries === undefined) return undefined;
   const dirs = entries.filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => path.join(root, d.name)).sort();
   for (const dir of dirs) {
     onDir?.(dir);
-    await readServiceDir(dir, self, into);
+    await readServiceDir(dir, self, into, skipped);
   }
   return dirs;
 }
@@ -80,10 +83,15 @@ export function listDirsSync(root: string): string[] {
  * Adds the entry in `dir/file` to `into` when it is live. Returns true when its owner process
  * has exited, so the caller removes the file. Corrupt, expired or misplaced entries are skipped.
  */
-export function take(dir: string, file: string, text: string | undefined, now: number, self: Owner, into: RecordMap): boolean {
-  const e = text === undefined ? undefined : parseEntry(text);
+export function take(dir: string, file: string, text: string | undefined, now: number, self: Owner, into: RecordMap, skipped?: SkipReporter): boolean {
+  if (text === undefined) return false; // removed while listing: normal
+  const e = parseEntry(text);
+  if (!e) { skipped?.(path.join(dir, file), 'not a registry entry (bad JSON or missing fields)'); return false; }
   // An entry must sit where its names put it: lookups and deregister go by path.
-  if (!e || encodeName(e.service.name) !== path.basename(dir) || entryName(e.node.id) !== file) return false;
+  if (encodeName(e.service.name) !== path.basename(dir) || entryName(e.node.id) !== file) {
+    skipped?.(path.join(dir, file), `names service ${JSON.stringify(e.service.name).slice(0, 80)} node ${JSON.stringify(e.node.id).slice(0, 80)}, which belong elsewhere`);
+    return false;
+  }
   if (!ownerAlive(e.owner, self)) return true;
   if (e.expiresAt === 0 || e.expiresAt > now) into.set(recordKey(e.service.name, e.node.id), { service: e.service, node: e.node });
   return false;

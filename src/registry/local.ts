@@ -3,7 +3,8 @@ import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULTS } from '../defaults.js';
 import { InvalidOptionError } from '../errors.js';
-import { checkNumber, checkString } from '../options.js';
+import type { Logger } from '../logger.js';
+import { checkComponent, checkNumber, checkString } from '../options.js';
 import type { RegisterOptions, Registry, Service, WatchOptions, Watcher } from './registry.js';
 import {
   MAX_TIMER_MS, SnapshotWatch, checkRegistration, closedError, failedWatcher, groupRecords, toRecords, type RecordMap,
@@ -27,6 +28,11 @@ export interface LocalRegistryOptions {
    * @defaultValue `DEFAULTS.localSweepMs` (1 000)
    */
   sweepMs?: number;
+  /**
+   * Where a warning goes for each entry file skipped as corrupt or misplaced (once per file and
+   * reason). `createService` passes its own. @defaultValue none (skipped silently)
+   */
+  logger?: Logger;
 }
 
 /**
@@ -42,8 +48,12 @@ export function localRegistry(opts: LocalRegistryOptions = {}): Registry {
   if (sweepMs === 0) throw new InvalidOptionError('sweepMs', 'must be > 0, got 0');
   const chosen = dir ?? (process.env.TSMICRO_REGISTRY_DIR || undefined);
   const root = path.resolve(chosen ?? defaultDir());
-  return new LocalRegistry(root, Math.min(sweepMs ?? DEFAULTS.localSweepMs, MAX_TIMER_MS), chosen ? undefined : path.dirname(root));
+  const logger = checkComponent('logger', opts.logger, ['warn']);
+  return new LocalRegistry(root, Math.min(sweepMs ?? DEFAULTS.localSweepMs, MAX_TIMER_MS), chosen ? undefined : path.dirname(root), logger);
 }
+
+/** Most skipped files remembered (so each is logged once); a directory full of junk cannot grow it past this. */
+const MAX_SKIPS_REMEMBERED = 10_000;
 
 class LocalRegistry implements Registry {
   readonly name = 'local';
@@ -52,7 +62,19 @@ class LocalRegistry implements Registry {
   private closed = false;
   private userDirChecked = false;
 
-  constructor(readonly root: string, private readonly sweepMs: number, private readonly userDir: string | undefined) {}
+  private readonly skips = new Set<string>();
+
+  constructor(readonly root: string, private readonly sweepMs: number, private readonly userDir: string | undefined, private readonly logger?: Logger) {}
+
+  /** Logs a skipped entry file once per file and reason. */
+  readonly skipped = (file: string, reason: string): void => {
+    if (!this.logger) return;
+    const key = `${file}\u0000${reason}`;
+    if (this.skips.has(key)) return;
+    if (this.skips.size >= MAX_SKIPS_REMEMBERED) this.skips.clear();
+    this.skips.add(key);
+    this.logger.warn({ file, reason }, 'local registry entry skipped');
+  };
 
   async register(service: Service, opts?: RegisterOptions): Promise<void> {
     const ttl = checkRegistration(service, opts);
@@ -74,13 +96,13 @@ class LocalRegistry implements Registry {
 
   async getService(name: string): Promise<Service[]> {
     const out: RecordMap = new Map();
-    await this.io('getService', async () => name !== '' && readServiceDir(this.serviceDir(name), this.self, out));
+    await this.io('getService', async () => name !== '' && readServiceDir(this.serviceDir(name), this.self, out, this.skipped));
     return groupRecords(out.values());
   }
 
   async listServices(): Promise<Service[]> {
     const out: RecordMap = new Map();
-    await this.io('listServices', () => readAllDirs(this.root, this.self, out));
+    await this.io('listServices', () => readAllDirs(this.root, this.self, out, undefined, this.skipped));
     return groupRecords(out.values());
   }
 
@@ -161,10 +183,10 @@ class DirWatch {
   start(): RecordMap {
     const out: RecordMap = new Map();
     this.arm(this.reg.prepare(this.base));
-    if (!this.all) readServiceDirSync(this.base, this.reg.self, out);
+    if (!this.all) readServiceDirSync(this.base, this.reg.self, out, this.reg.skipped);
     else for (const dir of listDirsSync(this.base)) {
       this.arm(dir);
-      readServiceDirSync(dir, this.reg.self, out);
+      readServiceDirSync(dir, this.reg.self, out, this.reg.skipped);
     }
     return out;
   }
@@ -172,10 +194,10 @@ class DirWatch {
   async scan(): Promise<RecordMap> {
     const out: RecordMap = new Map();
     if (!this.all) {
-      if (!(await readServiceDir(this.base, this.reg.self, out))) this.rearm(this.base);
+      if (!(await readServiceDir(this.base, this.reg.self, out, this.reg.skipped))) this.rearm(this.base);
       return out;
     }
-    const dirs = await readAllDirs(this.base, this.reg.self, out, (dir) => this.arm(dir));
+    const dirs = await readAllDirs(this.base, this.reg.self, out, (dir) => this.arm(dir), this.reg.skipped);
     if (dirs === undefined) this.rearm(this.base);
     for (const [dir, w] of this.fsWatchers) {
       if (dir !== this.base && !dirs?.includes(dir)) {

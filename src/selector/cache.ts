@@ -1,5 +1,6 @@
 import type { Registry, Service, WatchEvent } from '../registry/registry.js';
 import type { Logger } from '../logger.js';
+import { EntrySanitizer } from './sanitize.js';
 
 interface Entry {
   services: Service[];
@@ -35,12 +36,16 @@ export class ServiceCache {
   private readonly inflight = new Map<string, Promise<Service[]>>();
   private readonly watches = new Map<string, { stop(): void }>();
   private closed = false;
+  /** Every list and event from the registry passes through it: corrupt nodes never get cached. */
+  private readonly sanitizer: EntrySanitizer;
 
   constructor(
     private readonly registry: Registry,
     private readonly config: ServiceCacheConfig,
     private readonly logger?: Logger,
-  ) {}
+  ) {
+    this.sanitizer = new EntrySanitizer(logger);
+  }
 
   /**
    * The services (one per version) named `name`; from cache when fresh, or when the registry
@@ -88,7 +93,7 @@ export class ServiceCache {
   private async fetch(name: string, stale: Entry | undefined): Promise<Service[]> {
     this.ensureWatch(name);
     try {
-      const services = await this.registry.getService(name);
+      const services = this.sanitizer.clean(name, await this.registry.getService(name));
       if (this.closed) return services;
       if (nodeCount(services) === 0 && stale && nodeCount(stale.services) > 0) {
         this.orphan(name, stale);
@@ -135,9 +140,13 @@ export class ServiceCache {
     void loop();
   }
 
-  private apply(name: string, event: WatchEvent): void {
+  private apply(name: string, raw: WatchEvent): void {
     const entry = this.entries.get(name);
     if (!entry) return; // nothing cached yet: the next lookup fetches the full list
+    const service = this.sanitizer.service(name, raw.service);
+    // A delete left with no nodes would read as "the whole version is gone": only when it said so.
+    if (!service || (raw.action === 'delete' && service.nodes.length === 0 && Array.isArray(raw.service.nodes) && raw.service.nodes.length > 0)) return;
+    const event: WatchEvent = service === raw.service ? raw : { ...raw, service };
     entry.fetchedAt = Date.now();
     entry.failedAt = 0;
     if (entry.orphaned) {

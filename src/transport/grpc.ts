@@ -4,14 +4,17 @@ import {
 } from '@grpc/grpc-js';
 import type { Duplex } from 'node:stream';
 import { DEFAULTS } from '../defaults.js';
-import { CLIENT_ERROR_ID, MicroError } from '../errors.js';
+import { CLIENT_ERROR_ID, InvalidOptionError, MicroError } from '../errors.js';
 import { isReservedKey } from '../metadata.js';
 import { checkComponent, checkInteger } from '../options.js';
 import { cancelledError, duplexFrameStream, toBuffer, view } from './frame-stream.js';
 import { ChannelPool } from './grpc-pool.js';
 import { listenGrpc } from './grpc-server.js';
 import { errorFromStatus } from './grpc-status.js';
+import { explainTlsFailures, grpcTlsCredentials, type TlsOptions } from './tls.js';
 import type { Connection, Dispatcher, FrameStream, ListenOptions, Listener, RequestHead, Transport } from './transport.js';
+
+export type { Pem, TlsOptions } from './tls.js';
 
 /** Options for {@link grpcTransport}. */
 export interface GrpcTransportOptions {
@@ -30,6 +33,12 @@ export interface GrpcTransportOptions {
   channelOptions?: ChannelOptions;
   /** Extra grpc-js server options; the size limits always win. */
   serverOptions?: ChannelOptions;
+  /**
+   * TLS (or mutual TLS with `requireClientCert`) for both client channels and servers, from PEM
+   * given inline or as files; see {@link TlsOptions}. Not combinable with `channelCredentials` /
+   * `serverCredentials`. @defaultValue plaintext
+   */
+  tls?: TlsOptions;
 }
 
 /**
@@ -50,14 +59,27 @@ export function grpcTransport(opts: GrpcTransportOptions = {}): Transport {
   const poolIdleMs = checkInteger('grpcTransport.poolIdleMs', opts.poolIdleMs, 1) ?? DEFAULTS.poolIdleMs;
   checkComponent('grpcTransport.channelCredentials', opts.channelCredentials, ['compose']);
   checkComponent('grpcTransport.serverCredentials', opts.serverCredentials, ['_isSecure']);
-  return new GrpcTransport(maxMessageBytes, poolIdleMs, opts);
+  if (opts.tls === undefined) return new GrpcTransport(maxMessageBytes, poolIdleMs, opts);
+  if (opts.channelCredentials || opts.serverCredentials) {
+    throw new InvalidOptionError('grpcTransport.tls', 'give tls or channelCredentials/serverCredentials, not both');
+  }
+  const tls = grpcTlsCredentials(opts.tls, 'grpcTransport.tls');
+  return new GrpcTransport(maxMessageBytes, poolIdleMs, {
+    ...opts,
+    channelCredentials: tls.channel,
+    channelOptions: { ...opts.channelOptions, ...tls.channelOptions },
+    ...(tls.server ? { serverCredentials: tls.server } : { listenError: 'grpcTransport.tls has no cert and key: this transport can dial but not listen' }),
+  });
 }
+
+/** The options after the TLS hook: `listenError` set when TLS was asked for without a server certificate. */
+type ResolvedOptions = GrpcTransportOptions & { listenError?: string };
 
 class GrpcTransport implements Transport {
   readonly name = 'grpc';
   private readonly pool: ChannelPool;
 
-  constructor(private readonly maxMessageBytes: number, poolIdleMs: number, private readonly opts: GrpcTransportOptions) {
+  constructor(private readonly maxMessageBytes: number, poolIdleMs: number, private readonly opts: ResolvedOptions) {
     this.pool = new ChannelPool({
       credentials: opts.channelCredentials ?? grpcCredentials.createInsecure(),
       idleMs: poolIdleMs,
@@ -79,6 +101,7 @@ class GrpcTransport implements Transport {
 
   listen(address: string, dispatcher: Dispatcher, opts: ListenOptions = {}): Promise<Listener> {
     const maxMessageBytes = checkInteger('listen.maxMessageBytes', opts.maxMessageBytes, 1) ?? this.maxMessageBytes;
+    if (this.opts.listenError) return Promise.reject(new InvalidOptionError('grpcTransport.tls', this.opts.listenError));
     return listenGrpc(address, dispatcher, {
       credentials: this.opts.serverCredentials ?? ServerCredentials.createInsecure(),
       maxMessageBytes,
@@ -87,7 +110,8 @@ class GrpcTransport implements Transport {
   }
 
   dial(address: string): Connection {
-    return new GrpcConnection(address, this.pool);
+    const conn = new GrpcConnection(address, this.pool);
+    return this.opts.tls ? explainTlsFailures(conn) : conn;
   }
 
   evict(address: string): void {
@@ -114,7 +138,7 @@ class GrpcConnection implements Connection {
     const lease = this.pool.acquire(this.address);
     return new Promise<Uint8Array>((resolve, reject) => {
       const onAbort = (): void => call.cancel();
-      const call = lease.client.makeUnaryRequest(methodPath(head.service, head.endpoint), toBuffer, identity, toBuffer(body), metadata, { deadline: head.deadline }, (err, value) => {
+      const call = lease.client.makeUnaryRequest(methodPath(head.service, head.endpoint), toBuffer, identity, toBuffer(body), metadata, { deadline: wireDeadline(head.deadline) }, (err, value) => {
         lease.release();
         signal?.removeEventListener('abort', onAbort);
         if (!err) resolve(value ? view(value) : new Uint8Array(0));
@@ -132,7 +156,7 @@ class GrpcConnection implements Connection {
     if (signal?.aborted) throw cancelledError(signal.reason);
     const metadata = outboundMetadata(head);
     const lease = this.pool.acquire(this.address);
-    const call = lease.client.makeBidiStreamRequest(methodPath(head.service, head.endpoint), toBuffer, identity, metadata, { deadline: head.deadline });
+    const call = lease.client.makeBidiStreamRequest(methodPath(head.service, head.endpoint), toBuffer, identity, metadata, { deadline: wireDeadline(head.deadline) });
     // Set once the stream was cancelled from this side: what iteration and sends then throw.
     let cancelled: MicroError | undefined;
     const onAbort = (): void => { cancelled ??= cancelledError(signal?.reason); call.cancel(); };
@@ -181,6 +205,16 @@ function outboundMetadata(head: RequestHead): GrpcMetadata {
   }
   md.set('x-content-type', head.contentType);
   return md;
+}
+
+/**
+ * grpc-timeout can say at most 99,999,999 hours (~11,000 years); grpc-js throws on a deadline
+ * beyond that from inside the call, where nothing catches it: the call never settles. Such a
+ * deadline means "none", so it is sent as none (the `timeout` metadata still carries it).
+ */
+const MAX_WIRE_TIMEOUT_MS = 99_999_999 * 3_600_000;
+function wireDeadline(deadline: number): number {
+  return deadline - Date.now() >= MAX_WIRE_TIMEOUT_MS ? Infinity : deadline;
 }
 
 function isServiceError(err: unknown): err is ServiceError {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { accessSync, constants } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,18 +51,28 @@ export interface NatsServer extends AsyncDisposable {
   start(): Promise<void>;
 }
 
-/** Starts nats-server with JetStream on a free loopback port; `await using` stops it and removes its store. */
-export async function startNatsServer(): Promise<NatsServer> {
+/**
+ * Starts nats-server with JetStream on a free loopback port; `await using` stops it and removes
+ * its store. `args` are extra command-line flags (e.g. `--user`/`--pass`), `config` the text of
+ * a configuration file (e.g. an `authorization` block) written next to the store.
+ */
+export async function startNatsServer(opts: { args?: string[]; config?: string } = {}): Promise<NatsServer> {
   const bin = natsServerBinary();
   if (!bin) throw new Error(natsSkipReason() || 'nats-server missing');
   const store = await mkdtemp(path.join(os.tmpdir(), 'tsmicro-nats-'));
   const port = await freePort();
+  const extra = [...(opts.args ?? [])];
+  if (opts.config !== undefined) {
+    const file = path.join(store, 'nats.conf');
+    await writeFile(file, opts.config);
+    extra.push('-c', file);
+  }
   let child: ChildProcess | undefined;
   let log = '';
 
   const start = async (): Promise<void> => {
     log = '';
-    const c = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const c = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
     child = c;
     live.add(c);
     c.stderr!.setEncoding('utf8').on('data', (d: string) => { log = (log + d).slice(-10_000); });

@@ -84,8 +84,11 @@ export async function findNats(): Promise<string | undefined> {
   return (await canConnect(u.hostname, Number(u.port || 4222))) ? url : undefined;
 }
 
-/** Starts a Consul dev agent of its own, on free loopback ports; ready when it has a leader. */
-export async function startConsul(): Promise<RealServer> {
+/**
+ * Starts a Consul dev agent of its own, on free loopback ports; ready when it has a leader.
+ * `hcl`: extra agent configuration (e.g. ACLs); `token`: the token readiness checks send.
+ */
+export async function startConsul(opts: { hcl?: string; token?: string } = {}): Promise<RealServer> {
   const bin = await consulBinary();
   if (!bin) throw new Error('no consul binary');
   const [http, server, lan, wan] = await freePorts(4);
@@ -93,11 +96,16 @@ export async function startConsul(): Promise<RealServer> {
     'agent', '-dev', '-bind', '127.0.0.1', '-client', '127.0.0.1', '-node', `test-${http}`,
     '-http-port', String(http), '-dns-port', '-1', '-grpc-port', '-1', '-grpc-tls-port', '-1',
     '-server-port', String(server), '-serf-lan-port', String(lan), '-serf-wan-port', String(wan), '-log-level', 'warn',
+    ...(opts.hcl ? ['-hcl', opts.hcl] : []),
   ];
   const address = `127.0.0.1:${http}`;
   return managed(bin, () => args, address, async () => {
-    const res = await fetch(`http://${address}/v1/status/leader`, { signal: AbortSignal.timeout(2_000) });
-    return res.ok && (await res.text()).replace(/"/g, '').length > 0;
+    const res = await fetch(`http://${address}/v1/status/leader`, { signal: AbortSignal.timeout(2_000), ...(opts.token ? { headers: { 'X-Consul-Token': opts.token } } : {}) });
+    if (!res.ok || (await res.text()).replace(/"/g, '').length === 0) return false;
+    if (!opts.token) return true;
+    // With ACLs the agent answers before its token system is up; wait until the token works.
+    const self = await fetch(`http://${address}/v1/acl/token/self`, { signal: AbortSignal.timeout(2_000), headers: { 'X-Consul-Token': opts.token } });
+    return self.ok;
   }, undefined);
 }
 
