@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { MicroError, type RegistryService as Service, type WatchEvent } from '../../src/index.js';
+import { MicroError, type RegistryService as Service } from '../../src/index.js';
 import { consulRegistry } from '../../src/registry/consul.js';
 import { skipReason, startConsul, type RealServer } from '../helpers/servers.js';
-import { waitFor, watchIsLive } from '../server/real-registry.js';
+import { assertWatchLifecycle, waitFor } from '../server/real-registry.js';
 
 const skip = await skipReason('consul');
 
@@ -112,31 +112,7 @@ describe('consul registry (real agent)', { skip }, () => {
   });
 
   test('watch reports create, update and delete of one service, and stops promptly', async () => {
-    const r = consulRegistry({ address: consul.address });
-    const events: string[] = [];
-    const w = r.watch({ service: 'watched' });
-    const svc = { ...greeter('watched-1', 5140), name: 'watched' };
-    let ended = false;
-    const reader = (async () => {
-      for await (const e of w as AsyncIterable<WatchEvent>) events.push(`${e.action} ${e.service.version} ${e.service.nodes.map((n) => `${n.id}@${n.address}`).join(',')}`);
-      ended = true;
-    })();
-    try {
-      await watchIsLive(r, 'watched', events);
-      await r.register(svc, { ttlMs: 30_000 });
-      await waitFor(() => events.length >= 1, 10_000, 'create');
-      await r.register({ ...svc, nodes: [{ ...svc.nodes[0]!, address: '127.0.0.1:5141' }] }, { ttlMs: 30_000 });
-      await waitFor(() => events.length >= 2, 10_000, 'update');
-      await r.deregister(svc);
-      await waitFor(() => events.length >= 3, 10_000, 'delete');
-      assert.deepEqual(events, ['create 1.0.0 watched-1@127.0.0.1:5140', 'update 1.0.0 watched-1@127.0.0.1:5141', 'delete 1.0.0 watched-1@127.0.0.1:5141']);
-      w.stop();
-      await reader;
-      assert.equal(ended, true);
-    } finally {
-      w.stop();
-      await r.close();
-    }
+    await assertWatchLifecycle(consulRegistry({ address: consul.address }), { ...greeter('watched-1', 5140), name: 'watched' }, '127.0.0.1:5141');
   });
 
   test('watch without a service is refused with a 400, as go-micro v5 refuses it', async () => {
