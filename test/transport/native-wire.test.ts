@@ -3,7 +3,6 @@
 // many calls; streams apply backpressure; keepalive drops a silent peer; TLS works.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { once } from 'node:events';
 import { MicroError, SERVER_ERROR_ID } from '../../src/errors.js';
@@ -12,10 +11,8 @@ import { Kind, headFrame } from '../../src/transport/native-frame.js';
 import type { Listener, Transport } from '../../src/transport/transport.js';
 import { echoDispatcher, type EchoDispatcher } from '../fixtures/transport-echo.js';
 import { echoHead } from '../fixtures/transport-conformance.js';
+import { makeTestPki } from '../helpers/certs.js';
 
-const TLS_DIR = new URL('../../../test/fixtures/tls/', import.meta.url);
-const CERT = readFileSync(new URL('cert.pem', TLS_DIR));
-const KEY = readFileSync(new URL('key.pem', TLS_DIR));
 
 async function rig(t: TestContext, opts: NativeTransportOptions = {}): Promise<{ transport: Transport; listener: Listener; dispatcher: EchoDispatcher }> {
   const transport = nativeTransport(opts);
@@ -187,7 +184,8 @@ test('native: keepalive keeps a quiet connection to a live server', async (t) =>
 });
 
 test('native: TLS with node:tls options, and a plaintext client cannot talk to a TLS server', async (t) => {
-  const transport = nativeTransport({ tls: { server: { key: KEY, cert: CERT }, client: { ca: CERT, servername: 'localhost' } } });
+  await using pki = await makeTestPki();
+  const transport = nativeTransport({ tls: { server: { key: pki.server.key, cert: pki.server.cert }, client: { ca: pki.ca.cert, servername: 'localhost' } } });
   const listener = await transport.listen('127.0.0.1:0', echoDispatcher());
   const plain = nativeTransport();
   t.after(async () => { await listener.close(); await transport.close(); await plain.close(); });
@@ -204,7 +202,8 @@ test('native: TLS with node:tls options, and a plaintext client cannot talk to a
 });
 
 test('native: a client that does not trust the server certificate is refused before any handler runs', async (t) => {
-  const server = nativeTransport({ tls: { server: { key: KEY, cert: CERT } } });
+  await using pki = await makeTestPki();
+  const server = nativeTransport({ tls: { server: { key: pki.server.key, cert: pki.server.cert } } });
   const dispatcher = echoDispatcher();
   const listener = await server.listen('127.0.0.1:0', dispatcher);
   const client = nativeTransport({ tls: { client: {} } });
