@@ -100,6 +100,23 @@ describe('tsmicro client → go-micro gRPC server (real Consul)', { skip }, () =
       },
     );
   });
+
+  // Last: stops the Go server.
+  test('a go-micro server that stops deregisters; tsmicro then finds no node and says so', async () => {
+    assert.equal((await peer.stop()), 0, peer.stderr());
+    assert.deepEqual(await registry.getService('go.interop'), []);
+    const call = (): Promise<unknown> => caller.client.call('go.interop', 'Greeter.Upper', encodeStringValue('gone'), { ...BYTES, timeout: 10_000 });
+    // The selector keeps last-known nodes when a registry turns empty until they fail, so the
+    // first call may still reach the dead address (refused, 503); the next one finds none.
+    const first = await call().then(() => undefined, (err: unknown) => err);
+    assert.ok(MicroError.is(first), String(first));
+    assert.ok(first.code === 503 || first.code === 500, JSON.stringify(first.toJSON()));
+    await assert.rejects(call(), (err: unknown) => {
+      assert.ok(MicroError.is(err), String(err));
+      assert.deepEqual(err.toJSON(), { id: 'go.micro.client', code: 503, detail: 'service go.interop: not found', status: 'Service Unavailable' });
+      return true;
+    });
+  });
 });
 
 /** What the Go handler does: a–z upper-cased, every other byte (UTF-8 included) untouched. */
