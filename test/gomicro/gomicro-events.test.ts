@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { createService, type Service } from '../../src/index.js';
 import { natsBroker, type NatsBroker } from '../../src/broker/nats.js';
 import { consulRegistry } from '../../src/registry/consul.js';
-import { gomicroSkipReason, runPeer, startPeer, type Peer } from '../helpers/gomicro.js';
+import { gomicroSkipReason, probeUntilSeen, runPeer, startPeer, type Peer } from '../helpers/gomicro.js';
 import { natsSkipReason, startNatsServer, waitUntil, type NatsServer } from '../helpers/nats.js';
 import { skipReason, startConsul, type RealServer } from '../helpers/servers.js';
 
@@ -31,6 +31,7 @@ describe('go-micro ⇄ tsmicro service events over NATS', { skip }, () => {
     svc = createService({ name: 'ts.events', broker, registry: consulRegistry({ address: consul.address }), address: '127.0.0.1:0', handleSignals: false });
     svc.subscribe<unknown>('interop.to.ts', (body, ctx) => { received.push({ body, metadata: { ...ctx.metadata } }); });
     await svc.start();
+    await probeUntilSeen(goServer, () => svc.client.publish('interop.to.go', {}, { metadata: { probe: '1' } }));
   });
   after(async () => {
     await svc?.stop();

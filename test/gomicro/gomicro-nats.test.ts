@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { BrokerMessage } from '../../src/index.js';
 import { natsBroker, type NatsBroker } from '../../src/broker/nats.js';
-import { gomicroSkipReason, runPeer, startPeer } from '../helpers/gomicro.js';
+import { gomicroSkipReason, probeUntilSeen, runPeer, startPeer } from '../helpers/gomicro.js';
 import { natsSkipReason, startNatsServer, waitUntil, type NatsServer } from '../helpers/nats.js';
 
 // go-micro's NATS broker (test/gomicro/peer) and tsmicro's exchange messages on one topic through
@@ -55,6 +55,7 @@ describe('go-micro NATS broker ⇄ tsmicro NATS broker (real nats-server)', { sk
   test(`tsmicro publisher → go-micro subscriber: ${COUNT} messages, headers and bodies exact`, async () => {
     await using peer = await startPeer('subscribe', ['--nats', nats.url, '--topic', 'interop.ts2go', '--count', String(COUNT), '--wait', '60s']);
     await peer.waitFor((l) => l.event === 'subscribed');
+    await probeUntilSeen(peer, () => broker.publish('interop.ts2go', { header: { probe: '1' }, body: new Uint8Array(0) }));
     const sent: BrokerMessage[] = [];
     for (let i = 0; i < COUNT; i++) {
       const m = { header: { seq: String(i), origin: 'ts', 'Micro-Topic': 'interop.ts2go' }, body: new Uint8Array([...Buffer.from(`ts-${i}`), 0x00, 0xff, i % 256]) };
@@ -62,8 +63,8 @@ describe('go-micro NATS broker ⇄ tsmicro NATS broker (real nats-server)', { sk
       await broker.publish('interop.ts2go', m);
     }
     const done = await peer.waitFor((l) => l.event === 'done' || l.event === 'timeout', 90_000);
-    assert.deepEqual(done, { event: 'done', received: COUNT });
     const received = peer.lines.filter((l) => l.event === 'message') as { header: Record<string, string>; body: string }[];
+    assert.deepEqual(done, { event: 'done', received: COUNT }, `seqs received: ${received.map((m) => m.header.seq).join(',')}`);
     assert.equal(received.length, COUNT);
     // One tsmicro connection to one Go subscription: NATS keeps the order.
     received.forEach((m, i) => {

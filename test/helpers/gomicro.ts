@@ -140,3 +140,20 @@ export async function runPeer(mode: 'call' | 'publish' | 'subscribe' | 'event', 
   if (code !== 0) throw new Error(`peer ${mode} ${args.join(' ')} exited ${code}; lines: ${JSON.stringify(peer.lines)}; stderr:\n${peer.stderr()}`);
   return peer.lines;
 }
+
+/**
+ * Waits until a Go subscriber really has its subscription: go-micro's NATS broker does not flush
+ * the SUB, so a peer that says "subscribed" may not be known to the server yet, and messages
+ * published in that gap are lost (NATS core has no buffering for absent interest). `sendProbe`
+ * publishes one message with a `probe` header, every 100 ms, until the peer reports a probe
+ * (bounded in count and time). The peer never counts probes.
+ */
+export async function probeUntilSeen(peer: Peer, sendProbe: () => Promise<void>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; i < 1_000 && Date.now() < deadline; i++) {
+    if (peer.lines.some((l) => l.event === 'probe')) return;
+    await sendProbe();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!peer.lines.some((l) => l.event === 'probe')) throw new Error(`the Go subscriber saw no probe within ${timeoutMs} ms; stderr:\n${peer.stderr()}`);
+}

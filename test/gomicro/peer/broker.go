@@ -65,7 +65,8 @@ func runPublish(args []string) error {
 }
 
 // runSubscribe prints every message received on --topic as
-// `{"header":{...},"body":"<base64>"}` and exits after --count messages or --wait.
+// `{"event":"message","header":{...},"body":"<base64>"}` and exits after --count messages (probes
+// aside) or --wait.
 func runSubscribe(args []string) error {
 	fs := flag.NewFlagSet("subscribe", flag.ContinueOnError)
 	url := fs.String("nats", "nats://127.0.0.1:4222", "NATS URL")
@@ -81,8 +82,19 @@ func runSubscribe(args []string) error {
 	}
 	defer b.Disconnect()
 	got := make(chan struct{}, *count+1000)
+	probed := false // handler calls of one NATS subscription never overlap
 	sub, err := b.Subscribe(*topic, func(e broker.Event) error {
 		m := e.Message()
+		// go-micro's Subscribe does not flush the SUB to the server, so "subscribed" below does
+		// not mean the server knows yet: a publisher first sends messages with a `probe` header
+		// until one shows up here. They are reported once and never counted.
+		if m.Header["probe"] != "" {
+			if !probed {
+				probed = true
+				emit(map[string]any{"event": "probe"})
+			}
+			return nil
+		}
 		emit(map[string]any{"event": "message", "header": m.Header, "body": base64.StdEncoding.EncodeToString(m.Body)})
 		got <- struct{}{}
 		return nil

@@ -27,8 +27,8 @@ import (
 // (protojson) both decode them without a protoc step.
 type Greeter struct{ name string }
 
-// Hello echoes the request and reports what the handler saw: its metadata (keys sorted into an
-// object) and the deadline budget left in ms, so a caller can check what crossed the wire.
+// Hello echoes the request and reports what the handler saw: its metadata and the deadline budget
+// left in ms, so a caller can check what crossed the wire.
 func (g *Greeter) Hello(ctx context.Context, req *structpb.Struct, rsp *structpb.Struct) error {
 	md := map[string]any{}
 	if m, ok := metadata.FromContext(ctx); ok {
@@ -49,7 +49,7 @@ func (g *Greeter) Hello(ctx context.Context, req *structpb.Struct, rsp *structpb
 	if err != nil {
 		return errors.InternalServerError(g.name, "building reply: %v", err)
 	}
-	*rsp = *out
+	rsp.Fields = out.Fields // not *rsp = *out: proto messages must not be copied
 	return nil
 }
 
@@ -116,6 +116,11 @@ func runServer(args []string) error {
 		// Content-Type names and hands the other headers over as metadata.
 		sub := srv.NewSubscriber(*topic, func(ctx context.Context, ev *structpb.Struct) error {
 			md, _ := metadata.FromContext(ctx)
+			// Probes (see runSubscribe) are how a publisher learns the SUB reached the server.
+			if md["probe"] != "" || md["Probe"] != "" {
+				emit(map[string]any{"event": "probe", "topic": *topic})
+				return nil
+			}
 			emit(map[string]any{"event": "subscriber", "topic": *topic, "body": ev.AsMap(), "metadata": md})
 			return nil
 		})
