@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Builds the go-micro peer the interoperability tests (test/gomicro/) run against: a small Go
+# program of ours (test/gomicro/peer, go-micro.dev/v5 at an exact version). The binary is cached
+# outside the work tree under a name carrying the hash of its Go sources, so an edit rebuilds it
+# and an unchanged tree never does; it is never committed.
+#   .ci/gomicro.sh               build now (no-op when the binary exists); prints its path
+#   .ci/gomicro.sh --background  build in the background; log and pid next to the binary, which
+#                                test/helpers/gomicro.ts waits for (bounded)
+#   .ci/gomicro.sh --path        print where the binary for the current sources goes, and exit
+# Cold (empty Go module cache) the build downloads ~70 modules and takes a few minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+src="test/gomicro/peer"
+cache="${TSMICRO_CACHE:-$HOME/.cache/tsmicro}"
+# Same hash as test/helpers/gomicro.ts computes: sha256 over "<name>\n<content>" of go.mod,
+# go.sum and the .go files, in name order.
+hash=$(cd "$src" && for f in $(ls go.mod go.sum *.go | LC_ALL=C sort); do printf '%s\n' "$f"; cat "$f"; done | sha256sum | cut -c1-16)
+dir="$cache/gomicro-peer-$hash"
+bin="$dir/peer"
+log="$cache/gomicro.build.log"
+pidfile="$cache/gomicro.build.pid"
+mkdir -p "$cache"
+
+if [ "${1:-}" = "--path" ]; then echo "$bin"; exit 0; fi
+if [ -x "$bin" ]; then
+  echo "gomicro peer: $bin"
+  exit 0
+fi
+
+if [ "${1:-}" = "--background" ]; then
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    echo "gomicro peer build already running (pid $(cat "$pidfile")), log: $log"
+    exit 0
+  fi
+  nohup bash "$0" >"$log" 2>&1 </dev/null &
+  echo $! >"$pidfile"
+  echo "gomicro peer building in the background (pid $!), log: $log"
+  exit 0
+fi
+
+command -v go >/dev/null 2>&1 || export PATH="$PATH:/usr/local/go/bin"
+if ! command -v go >/dev/null 2>&1; then
+  echo "no Go toolchain: cannot build the go-micro peer" >&2
+  exit 1
+fi
+echo "building the go-micro peer ($hash) with $(go version) at $(date -u +%T)"
+mkdir -p "$dir"
+(cd "$src" && GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -o "$bin.tmp" .)
+# Renamed into place only when complete, so a waiting test never runs a half-written binary.
+mv "$bin.tmp" "$bin"
+echo "gomicro peer built at $(date -u +%T): $bin"
