@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createService, MicroError, type Registry, type Service } from '../../src/index.js';
 import { consulRegistry } from '../../src/registry/consul.js';
+import protobuf from 'protobufjs';
+import { protoCodec } from '../../src/codec/proto.js';
 import { gomicroSkipReason, startPeer, type Peer } from '../helpers/gomicro.js';
 import { skipReason, startConsul, type RealServer } from '../helpers/servers.js';
 import { decodeStringValue, decodeStruct, encodeStringValue, encodeStruct } from './protobuf-wkt.js';
@@ -61,6 +63,20 @@ describe('tsmicro client → go-micro gRPC server (real Consul)', { skip }, () =
     for (const word of ['hello', 'grüße', '']) {
       const res = await caller.client.call<Uint8Array>('go.interop', 'Greeter.Upper', encodeStringValue(word), BYTES);
       assert.equal(decodeStringValue(res), `${asciiUpper(word)} from go.interop`);
+    }
+  });
+
+  test('with the proto codec the same call takes plain objects: protobuf on the wire, as go-micro expects', async () => {
+    const wkt = protobuf.Root.fromJSON(protobuf.common.get('google/protobuf/wrappers.proto')!);
+    const proto = createService({
+      name: 'ts.proto-caller', registry, handleSignals: false, retries: 0,
+      codecs: [protoCodec({ protos: wkt, endpoints: { 'Greeter.Upper': { request: 'google.protobuf.StringValue', response: 'google.protobuf.StringValue' } } })],
+    });
+    try {
+      const res = await proto.client.call<{ value: string }>('go.interop', 'Greeter.Upper', { value: 'proto' });
+      assert.deepEqual(res, { value: 'PROTO from go.interop' });
+    } finally {
+      await proto.stop();
     }
   });
 
