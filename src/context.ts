@@ -61,8 +61,7 @@ export function deriveContext(
 
 /** A context made by {@link deriveContext}, with what its maker needs to know without making its signal. */
 export class DerivedContext {
-  /** The context to hand on; its `signal` is an own getter, so spreading the context keeps it. */
-  readonly ctx: Context;
+  private made: Context | undefined;
   private controller: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
   private onParentAbort: (() => void) | undefined;
@@ -72,11 +71,19 @@ export class DerivedContext {
   constructor(
     private readonly parent: Context | undefined,
     readonly deadline: number,
-    metadata: Metadata,
+    readonly metadata: Metadata,
     private readonly extra: AbortSignal | undefined,
-  ) {
+  ) {}
+
+  /**
+   * The context to hand on, made on first use (an object with a getter costs about as much as
+   * the rest of a call's bookkeeping). `signal` is an own getter, so spreading the context keeps it.
+   */
+  get ctx(): Context {
+    if (this.made) return this.made;
     const self = this;
-    this.ctx = { deadline, metadata, get signal() { return self.signal(); } };
+    this.made = { deadline: this.deadline, metadata: this.metadata, get signal() { return self.signal(); } };
+    return this.made;
   }
 
   /**

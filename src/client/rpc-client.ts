@@ -70,7 +70,7 @@ export function createClient(opts: ClientOptions): Client {
    * One attempt on one node: encode, send, decode. `signal` is left out when nothing but the
    * deadline can end the call, which the transport enforces itself.
    */
-  function send(ctx: Context, node: Node, req: Request, o: ResolvedCallOptions, signal: AbortSignal | undefined): Promise<unknown> {
+  function send(ctx: Pick<Context, 'metadata' | 'deadline'>, node: Node, req: Request, o: ResolvedCallOptions, signal: AbortSignal | undefined): Promise<unknown> {
     const codec = codecOf(o.contentType);
     let body: Uint8Array;
     try {
@@ -97,7 +97,6 @@ export function createClient(opts: ClientOptions): Client {
   async function call<Res, Req>(service: string, endpoint: string, request: Req, callOpts?: CallOptions): Promise<Res> {
     const options = callOpts === undefined ? defaultOptions : resolveCallOptions(defaults, codecs, callOpts).options;
     const call = callContext(options.timeout, callOpts);
-    const ctx = call.ctx;
     try {
       const next = await pick(service, options, call);
       const req: Request = { service, endpoint, body: request, contentType: options.contentType, stream: false };
@@ -106,8 +105,8 @@ export function createClient(opts: ClientOptions): Client {
       retryBudget?.recordCall();
       let backoff = 0;
       for (let i = 0; ; i++) {
-        if (backoff > 0) await sleepWithin(backoff, ctx);
-        if (spent(call)) throw budgetError(ctx, service, endpoint);
+        if (backoff > 0) await sleepWithin(backoff, call.ctx);
+        if (spent(call)) throw budgetError(call.ctx, service, endpoint);
         const node = tried ? next({ exclude: tried }) : next();
         const started = performance.now();
         try {
@@ -124,7 +123,7 @@ export function createClient(opts: ClientOptions): Client {
           // go-micro sleeps first and lets the deadline cut it; a backoff that cannot end inside
           // the budget would only turn this error into a 408, so the call ends here instead.
           backoff = backoffMs(i + 1);
-          if (backoff >= remaining(ctx)) throw err;
+          if (backoff >= remaining(call)) throw err;
           if (retryBudget && !retryBudget.tryRetry()) throw err;
         }
       }
@@ -139,7 +138,9 @@ export function createClient(opts: ClientOptions): Client {
     try {
       // Transports honour the signal themselves; the race is only for wrappers that may not
       // (it costs a promise, two closures and a listener per call).
-      if (!hasWrappers) return await send(a.ctx, node, req, options, a.cancellable ? a.ctx.signal : undefined);
+      // Without wrappers the context object itself is never needed: the derived one carries
+      // the deadline and metadata.
+      if (!hasWrappers) return await send(a, node, req, options, a.cancellable ? a.ctx.signal : undefined);
       return await raceSignal(attempt(a.ctx, node, req, options), a.ctx.signal);
     } catch (thrown) {
       if (spent(call)) throw budgetError(call.ctx, req.service, req.endpoint, thrown);
@@ -214,13 +215,12 @@ export function createClient(opts: ClientOptions): Client {
   }
 
   async function pick(service: string, options: ResolvedCallOptions, call: DerivedContext): Promise<Next> {
-    const ctx = call.ctx;
-    if (call.aborted) throw budgetError(ctx, service, '');
+    if (call.aborted) throw budgetError(call.ctx, service, '');
     if (options.address) return staticNext(service, options.address);
     const selecting = selector.select(service, { filters: options.filters });
     // Only the deadline can end an uncancellable call: a timer races it, not a signal.
-    return (call.cancellable ? raceSignal(selecting, ctx.signal) : raceDeadline(selecting, call.deadline)).catch((err: unknown) => {
-      throw call.aborted ? budgetError(ctx, service, '', err) : MicroError.from(err, CLIENT_ERROR_ID);
+    return (call.cancellable ? raceSignal(selecting, call.ctx.signal) : raceDeadline(selecting, call.deadline)).catch((err: unknown) => {
+      throw call.aborted ? budgetError(call.ctx, service, '', err) : MicroError.from(err, CLIENT_ERROR_ID);
     });
   }
 

@@ -119,7 +119,9 @@ export class Router implements Dispatcher {
     // The signal is read from its source only when the handler (or a wrapper) asks for it; an
     // own getter, so a wrapper spreading the context keeps it.
     const ctx: HandlerContext = { deadline: head.deadline, metadata: head.metadata, get signal() { return abort.signal; }, service: this.service, endpoint: head.endpoint };
-    const req: ServerRequest = { service: this.service, endpoint: head.endpoint, contentType: codec.contentType, body, stream, ...(head.remote !== undefined ? { remote: head.remote } : {}) };
+    const req: ServerRequest = head.remote === undefined
+      ? { service: this.service, endpoint: head.endpoint, contentType: codec.contentType, body, stream }
+      : { service: this.service, endpoint: head.endpoint, contentType: codec.contentType, body, stream, remote: head.remote };
     return { req, ctx };
   }
 
