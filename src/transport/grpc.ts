@@ -154,6 +154,23 @@ class GrpcConnection implements Connection {
  * with `/`, or is not exactly two dot-separated parts, is used verbatim.
  */
 export function methodPath(service: string, endpoint: string): string {
+  let paths = methodPaths.get(service);
+  let path = paths?.get(endpoint);
+  if (path === undefined) {
+    // Callers choose names freely: the cache is bounded by starting over when full.
+    if (++methodPathCount > 1_000) { methodPaths.clear(); methodPathCount = 1; paths = undefined; }
+    if (!paths) methodPaths.set(service, (paths = new Map()));
+    path = buildMethodPath(service, endpoint);
+    paths.set(endpoint, path);
+  }
+  return path;
+}
+
+/** Paths already built, per service then endpoint: a call to the same endpoint skips the split. */
+const methodPaths = new Map<string, Map<string, string>>();
+let methodPathCount = 0;
+
+function buildMethodPath(service: string, endpoint: string): string {
   if (endpoint === '' || endpoint.startsWith('/')) return endpoint;
   const parts = endpoint.split('.');
   if (parts.length !== 2) return endpoint;
@@ -177,7 +194,8 @@ function outboundMetadata(head: RequestHead): GrpcMetadata {
   }
   if (Number.isFinite(head.deadline)) {
     const ms = Math.max(0, Math.floor(head.deadline - Date.now()));
-    md.set('timeout', (BigInt(ms) * 1_000_000n).toString());
+    // ms × 10^6 as decimal digits; BigInt arithmetic only for budgets too large to print exactly.
+    md.set('timeout', ms === 0 ? '0' : Number.isSafeInteger(ms) ? `${ms}000000` : (BigInt(ms) * 1_000_000n).toString());
   }
   md.set('x-content-type', head.contentType);
   return md;
