@@ -56,6 +56,7 @@ export function grpcTransport(opts: GrpcTransportOptions = {}): Transport {
 class GrpcTransport implements Transport {
   readonly name = 'grpc';
   private readonly pool: ChannelPool;
+  private readonly paths = new MethodPaths();
 
   constructor(private readonly maxMessageBytes: number, poolIdleMs: number, private readonly opts: GrpcTransportOptions) {
     this.pool = new ChannelPool({
@@ -87,7 +88,7 @@ class GrpcTransport implements Transport {
   }
 
   dial(address: string): Connection {
-    return new GrpcConnection(address, this.pool);
+    return new GrpcConnection(address, this.pool, this.paths);
   }
 
   evict(address: string): void {
@@ -101,7 +102,7 @@ class GrpcTransport implements Transport {
 
 /** Calls to one address; the channel itself comes from the pool per call, so this is cheap. */
 class GrpcConnection implements Connection {
-  constructor(readonly address: string, private readonly pool: ChannelPool) {}
+  constructor(readonly address: string, private readonly pool: ChannelPool, private readonly paths: MethodPaths) {}
 
   call(head: RequestHead, body: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
     if (signal?.aborted) return Promise.reject(cancelledError(signal.reason));
@@ -114,7 +115,7 @@ class GrpcConnection implements Connection {
     const lease = this.pool.acquire(this.address);
     return new Promise<Uint8Array>((resolve, reject) => {
       const onAbort = (): void => call.cancel();
-      const call = lease.client.makeUnaryRequest(methodPath(head.service, head.endpoint), toBuffer, identity, toBuffer(body), metadata, { deadline: head.deadline }, (err, value) => {
+      const call = lease.client.makeUnaryRequest(this.paths.get(head.service, head.endpoint), toBuffer, identity, toBuffer(body), metadata, { deadline: head.deadline }, (err, value) => {
         lease.release();
         signal?.removeEventListener('abort', onAbort);
         if (!err) resolve(value ? view(value) : new Uint8Array(0));
@@ -132,7 +133,7 @@ class GrpcConnection implements Connection {
     if (signal?.aborted) throw cancelledError(signal.reason);
     const metadata = outboundMetadata(head);
     const lease = this.pool.acquire(this.address);
-    const call = lease.client.makeBidiStreamRequest(methodPath(head.service, head.endpoint), toBuffer, identity, metadata, { deadline: head.deadline });
+    const call = lease.client.makeBidiStreamRequest(this.paths.get(head.service, head.endpoint), toBuffer, identity, metadata, { deadline: head.deadline });
     // Set once the stream was cancelled from this side: what iteration and sends then throw.
     let cancelled: MicroError | undefined;
     const onAbort = (): void => { cancelled ??= cancelledError(signal?.reason); call.cancel(); };
@@ -154,27 +155,28 @@ class GrpcConnection implements Connection {
  * with `/`, or is not exactly two dot-separated parts, is used verbatim.
  */
 export function methodPath(service: string, endpoint: string): string {
-  let paths = methodPaths.get(service);
-  let path = paths?.get(endpoint);
-  if (path === undefined) {
-    // Callers choose names freely: the cache is bounded by starting over when full.
-    if (++methodPathCount > 1_000) { methodPaths.clear(); methodPathCount = 1; paths = undefined; }
-    if (!paths) methodPaths.set(service, (paths = new Map()));
-    path = buildMethodPath(service, endpoint);
-    paths.set(endpoint, path);
-  }
-  return path;
-}
-
-/** Paths already built, per service then endpoint: a call to the same endpoint skips the split. */
-const methodPaths = new Map<string, Map<string, string>>();
-let methodPathCount = 0;
-
-function buildMethodPath(service: string, endpoint: string): string {
   if (endpoint === '' || endpoint.startsWith('/')) return endpoint;
   const parts = endpoint.split('.');
   if (parts.length !== 2) return endpoint;
   return service === '' ? `/${parts[0]}/${parts[1]}` : `/${service}.${parts[0]}/${parts[1]}`;
+}
+
+/** {@link methodPath}s already built, per service then endpoint: a call to the same endpoint skips the split. */
+class MethodPaths {
+  private readonly paths = new Map<string, Map<string, string>>();
+  private count = 0;
+
+  get(service: string, endpoint: string): string {
+    let paths = this.paths.get(service);
+    let path = paths?.get(endpoint);
+    if (path !== undefined) return path;
+    // Callers choose names freely: the cache is bounded by starting over when full.
+    if (++this.count > 1_000) { this.paths.clear(); this.count = 1; paths = undefined; }
+    if (!paths) this.paths.set(service, (paths = new Map()));
+    path = methodPath(service, endpoint);
+    paths.set(endpoint, path);
+    return path;
+  }
 }
 
 /**
