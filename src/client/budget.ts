@@ -1,4 +1,4 @@
-import { DeadlineExceeded, deriveContext, remaining, type Context } from '../context.js';
+import { DeadlineExceeded, clampTimeout, deriveContext, remaining, type Context, type DerivedContext } from '../context.js';
 import { CLIENT_ERROR_ID, MicroError } from '../errors.js';
 
 /**
@@ -11,8 +11,8 @@ import { CLIENT_ERROR_ID, MicroError } from '../errors.js';
  * millisecond counts as spent because the budget travels in whole milliseconds, so the peer's
  * (or grpc-js's) timer may fire up to 1 ms before ours.
  */
-export function spent(ctx: Context): boolean {
-  return ctx.signal.aborted || remaining(ctx) <= 1;
+export function spent(ctx: DerivedContext): boolean {
+  return ctx.aborted || remaining(ctx) <= 1;
 }
 
 /** 408 for a spent budget, or for a cancelled call. */
@@ -28,9 +28,9 @@ export function budgetError(ctx: Context, service: string, endpoint: string, cau
  * The context of one attempt: the call's, or a child cut at `attemptTimeoutMs` when that is
  * sooner (the transport then carries the shorter deadline to the peer).
  */
-export function attemptContext(ctx: Context, attemptTimeoutMs: number): { ctx: Context; dispose: () => void } {
-  if (attemptTimeoutMs <= 0 || attemptTimeoutMs >= remaining(ctx)) return { ctx, dispose: noop };
-  return deriveContext(ctx, attemptTimeoutMs, ctx.metadata);
+export function attemptContext(call: DerivedContext, attemptTimeoutMs: number): DerivedContext {
+  if (attemptTimeoutMs <= 0 || attemptTimeoutMs >= remaining(call)) return call;
+  return deriveContext(call.ctx, attemptTimeoutMs, call.ctx.metadata);
 }
 
 /** The transport fault an attempt fails with when its own limit (not the call's) ran out. */
@@ -57,6 +57,25 @@ export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise
   });
 }
 
+/**
+ * Settles with `promise`, or rejects with a {@link DeadlineExceeded} once `deadline` passes:
+ * {@link raceSignal} for a context nothing but its deadline can abort, without making its signal.
+ */
+export function raceDeadline<T>(promise: Promise<T>, deadline: number): Promise<T> {
+  if (!Number.isFinite(deadline)) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(rejectAtDeadline, clampTimeout(deadline - Date.now()), reject);
+    promise.then(
+      (v) => { clearTimeout(timer); resolve(v); },
+      (e: unknown) => { clearTimeout(timer); reject(e); },
+    );
+  });
+}
+
+function rejectAtDeadline(reject: (err: unknown) => void): void {
+  reject(new DeadlineExceeded());
+}
+
 /** Sleeps `ms`, cut short when the call's budget ends. */
 export function sleepWithin(ms: number, ctx: Context): Promise<void> {
   const wait = Math.min(ms, remaining(ctx));
@@ -71,5 +90,3 @@ export function sleepWithin(ms: number, ctx: Context): Promise<void> {
     ctx.signal.addEventListener('abort', done, { once: true });
   });
 }
-
-function noop(): void {}

@@ -3,7 +3,7 @@ import type { Broker } from '../broker/broker.js';
 import type { Codec } from '../codec/codec.js';
 import { findCodec } from '../codec/codec.js';
 import { composeWrappers } from '../compose.js';
-import { currentContext, deriveContext, remaining, type Context } from '../context.js';
+import { currentContext, deriveContext, remaining, type Context, type DerivedContext } from '../context.js';
 import { DEFAULTS } from '../defaults.js';
 import { CLIENT_ERROR_ID, InvalidOptionError, MicroError } from '../errors.js';
 import { EMPTY_METADATA, mergeMetadata, normalizeMetadata, type Metadata } from '../metadata.js';
@@ -14,7 +14,7 @@ import type { RequestHead, Transport } from '../transport/transport.js';
 import { backoffMs } from './backoff.js';
 import { resolveCallOptions, type CallDefaults } from './call-options.js';
 import type { CallFunc, CallOptions, CallWrapper, Client, ClientStream, PublishOptions, Request, ResolvedCallOptions } from './client.js';
-import { attemptContext, attemptTimeoutError, budgetError, raceSignal, sleepWithin, spent } from './budget.js';
+import { attemptContext, attemptTimeoutError, budgetError, raceDeadline, raceSignal, sleepWithin, spent } from './budget.js';
 import { isRetryable, RetryBudget, type RetryBudgetOptions } from './retry.js';
 import { codecStream } from './stream.js';
 
@@ -66,76 +66,88 @@ export function createClient(opts: ClientOptions): Client {
   const retryBudget = resolveRetryBudget(opts.retryBudget);
   const codecOf = (contentType: string): Codec => findCodec(codecs, contentType)!;
 
-  /** One attempt on one node: encode, send, decode. What call wrappers wrap. */
-  const attemptOnNode: CallFunc = async (ctx, node, req, o) => {
+  /**
+   * One attempt on one node: encode, send, decode. `signal` is left out when nothing but the
+   * deadline can end the call, which the transport enforces itself.
+   */
+  function send(ctx: Pick<Context, 'metadata' | 'deadline'>, node: Node, req: Request, o: ResolvedCallOptions, signal: AbortSignal | undefined): Promise<unknown> {
     const codec = codecOf(o.contentType);
     let body: Uint8Array;
     try {
       body = codec.encode(req.body, { endpoint: req.endpoint, kind: 'request' });
     } catch (err) {
-      throw MicroError.badRequest(CLIENT_ERROR_ID, `cannot encode request for ${req.endpoint}: ${(err as Error).message}`);
+      return Promise.reject(MicroError.badRequest(CLIENT_ERROR_ID, `cannot encode request for ${req.endpoint}: ${(err as Error).message}`));
     }
     const head: RequestHead = { service: req.service, endpoint: req.endpoint, contentType: o.contentType, metadata: ctx.metadata, deadline: ctx.deadline };
-    const reply = await transport.dial(node.address, node.metadata).call(head, body, ctx.signal);
-    try {
-      return codec.decode(reply, { endpoint: req.endpoint, kind: 'response' });
-    } catch (err) {
-      throw MicroError.badGateway(CLIENT_ERROR_ID, `malformed response from ${req.service} ${req.endpoint}: ${(err as Error).message}`);
-    }
-  };
+    return transport.dial(node.address, node.metadata).call(head, body, signal).then((reply) => {
+      try {
+        return codec.decode(reply, { endpoint: req.endpoint, kind: 'response' });
+      } catch (err) {
+        throw MicroError.badGateway(CLIENT_ERROR_ID, `malformed response from ${req.service} ${req.endpoint}: ${(err as Error).message}`);
+      }
+    });
+  }
+  /** What call wrappers wrap: a wrapper may hand on a context of its own, so its signal is always passed. */
+  const attemptOnNode: CallFunc = (ctx, node, req, o) => send(ctx, node, req, o, ctx.signal);
   const attempt = composeWrappers(opts.wrapCall, attemptOnNode);
   const hasWrappers = (opts.wrapCall?.length ?? 0) > 0;
+  // Most calls pass no options: resolve the defaults once.
+  const defaultOptions = resolveCallOptions(defaults, codecs, undefined).options;
 
   async function call<Res, Req>(service: string, endpoint: string, request: Req, callOpts?: CallOptions): Promise<Res> {
-    const { options } = resolveCallOptions(defaults, codecs, callOpts);
-    const { ctx, dispose } = callContext(options.timeout, callOpts);
+    const options = callOpts === undefined ? defaultOptions : resolveCallOptions(defaults, codecs, callOpts).options;
+    const call = callContext(options.timeout, callOpts);
     try {
-      const next = await pick(service, options, ctx);
+      const next = await pick(service, options, call);
       const req: Request = { service, endpoint, body: request, contentType: options.contentType, stream: false };
-      const tried = new Set<string>();
+      // Made on the first failure: most calls succeed on their first node.
+      let tried: Set<string> | undefined;
       retryBudget?.recordCall();
       let backoff = 0;
       for (let i = 0; ; i++) {
-        if (backoff > 0) await sleepWithin(backoff, ctx);
-        if (spent(ctx)) throw budgetError(ctx, service, endpoint);
-        const node = next({ exclude: tried });
-        tried.add(node.id);
+        if (backoff > 0) await sleepWithin(backoff, call.ctx);
+        if (spent(call)) throw budgetError(call.ctx, service, endpoint);
+        const node = tried ? next({ exclude: tried }) : next();
         const started = performance.now();
         try {
-          const rsp = await attemptOn(node, req, options, ctx);
+          const rsp = await attemptOn(node, req, options, call);
           markNode(service, node, options, undefined, performance.now() - started);
           return rsp as Res;
         } catch (err) {
           if (!MicroError.is(err)) throw err;
+          (tried ??= new Set()).add(node.id);
           markNode(service, node, options, err, performance.now() - started);
           // A refused or reset connection is dead: the next call to this node dials afresh.
           if (err.fault && err.fault.reason !== 'timeout') transport.evict(node.address);
-          if (i >= options.retries || spent(ctx) || !isRetryable(err, options.idempotent)) throw err;
+          if (i >= options.retries || spent(call) || !isRetryable(err, options.idempotent)) throw err;
           // go-micro sleeps first and lets the deadline cut it; a backoff that cannot end inside
           // the budget would only turn this error into a 408, so the call ends here instead.
           backoff = backoffMs(i + 1);
-          if (backoff >= remaining(ctx)) throw err;
+          if (backoff >= remaining(call)) throw err;
           if (retryBudget && !retryBudget.tryRetry()) throw err;
         }
       }
     } finally {
-      dispose();
+      call.dispose();
     }
   }
 
   /** One attempt, bounded by the attempt limit and the call's budget; always rejects with a MicroError. */
-  async function attemptOn(node: Node, req: Request, options: ResolvedCallOptions, ctx: Context): Promise<unknown> {
-    const a = attemptContext(ctx, options.attemptTimeout);
+  async function attemptOn(node: Node, req: Request, options: ResolvedCallOptions, call: DerivedContext): Promise<unknown> {
+    const a = attemptContext(call, options.attemptTimeout);
     try {
       // Transports honour the signal themselves; the race is only for wrappers that may not
       // (it costs a promise, two closures and a listener per call).
-      return await (hasWrappers ? raceSignal(attempt(a.ctx, node, req, options), a.ctx.signal) : attempt(a.ctx, node, req, options));
+      // Without wrappers the context object itself is never needed: the derived one carries
+      // the deadline and metadata.
+      if (!hasWrappers) return await send(a, node, req, options, a.cancellable ? a.ctx.signal : undefined);
+      return await raceSignal(attempt(a.ctx, node, req, options), a.ctx.signal);
     } catch (thrown) {
-      if (spent(ctx)) throw budgetError(ctx, req.service, req.endpoint, thrown);
-      if (a.ctx !== ctx && spent(a.ctx) && !(MicroError.is(thrown) && thrown.fault)) throw attemptTimeoutError(node.address, options.attemptTimeout, thrown);
+      if (spent(call)) throw budgetError(call.ctx, req.service, req.endpoint, thrown);
+      if (a !== call && spent(a) && !(MicroError.is(thrown) && thrown.fault)) throw attemptTimeoutError(node.address, options.attemptTimeout, thrown);
       throw MicroError.from(thrown, CLIENT_ERROR_ID);
     } finally {
-      a.dispose();
+      if (a !== call) a.dispose();
     }
   }
 
@@ -148,9 +160,11 @@ export function createClient(opts: ClientOptions): Client {
     const { options } = resolveCallOptions(defaults, codecs, callOpts);
     // A stream lives as long as its user wants unless a timeout is given (go-micro sends no
     // stream timeout by default); inside a handler the inbound deadline still bounds it.
-    const { ctx, dispose } = callContext(callOpts?.timeout ?? Infinity, callOpts);
+    const derived = callContext(callOpts?.timeout ?? Infinity, callOpts);
+    const ctx = derived.ctx;
+    const dispose = (): void => derived.dispose();
     try {
-      const next = await pick(service, options, ctx);
+      const next = await pick(service, options, derived);
       const node = next();
       // The stream is in flight on its node until it ends; its errors are not attributed to the
       // node (a stream fails for many reasons of its own), and its length is not a latency.
@@ -194,17 +208,19 @@ export function createClient(opts: ClientOptions): Client {
   }
 
   /** The call's context: its own budget, bounded by the inbound deadline when inside a handler. */
-  function callContext(timeout: number, callOpts: CallOptions | undefined): { ctx: Context; dispose: () => void } {
+  function callContext(timeout: number, callOpts: CallOptions | undefined): DerivedContext {
     const parent = callOpts?.ctx ?? currentContext();
     const metadata: Metadata = mergeMetadata(parent?.metadata ?? EMPTY_METADATA, normalizeMetadata(callOpts?.metadata));
     return deriveContext(parent, timeout, metadata, callOpts?.signal);
   }
 
-  async function pick(service: string, options: ResolvedCallOptions, ctx: Context): Promise<Next> {
-    if (ctx.signal.aborted) throw budgetError(ctx, service, '');
+  async function pick(service: string, options: ResolvedCallOptions, call: DerivedContext): Promise<Next> {
+    if (call.aborted) throw budgetError(call.ctx, service, '');
     if (options.address) return staticNext(service, options.address);
-    return raceSignal(selector.select(service, { filters: options.filters }), ctx.signal).catch((err: unknown) => {
-      throw ctx.signal.aborted ? budgetError(ctx, service, '', err) : MicroError.from(err, CLIENT_ERROR_ID);
+    const selecting = selector.select(service, { filters: options.filters });
+    // Only the deadline can end an uncancellable call: a timer races it, not a signal.
+    return (call.cancellable ? raceSignal(selecting, call.ctx.signal) : raceDeadline(selecting, call.deadline)).catch((err: unknown) => {
+      throw call.aborted ? budgetError(call.ctx, service, '', err) : MicroError.from(err, CLIENT_ERROR_ID);
     });
   }
 

@@ -49,6 +49,8 @@ export function codecNameOf(contentType: string): string {
 
 /** Finds a codec by content type or name among `codecs`. */
 export function findCodec(codecs: readonly Codec[], contentTypeOrName: string): Codec | undefined {
+  // Per call this is almost always the default codec by its own content type: skip the parsing.
+  if (codecs[0]?.contentType === contentTypeOrName) return codecs[0];
   const name = codecNameOf(contentTypeOrName);
   for (const c of codecs) if (c.name === name || c.contentType === contentTypeOrName) return c;
   return undefined;

@@ -1,6 +1,5 @@
 import type { Codec } from './codec.js';
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -12,7 +11,9 @@ export function jsonCodec(): Codec {
     name: 'json',
     contentType: 'application/grpc+json',
     encode(value: unknown): Uint8Array {
-      return encoder.encode(value === undefined ? 'null' : JSON.stringify(value));
+      // Buffer.from slices small strings out of Node's shared pool; TextEncoder allocates a
+      // fresh ArrayBuffer per call (measured about twice the cost).
+      return Buffer.from(value === undefined ? 'null' : JSON.stringify(value), 'utf8');
     },
     decode(bytes: Uint8Array): unknown {
       // An empty body is what a Go client sends for an empty message.

@@ -1,4 +1,4 @@
-import type { Dispatcher, FrameStream, InboundHead } from '../transport/transport.js';
+import type { Dispatcher, FrameStream, InboundHead, SignalSource } from '../transport/transport.js';
 
 /**
  * Counts the requests a server is answering, whatever the transport, so stop() can say how many
@@ -18,11 +18,19 @@ export class InflightDispatcher implements Dispatcher {
   }
 
   unary(head: InboundHead, body: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
-    return this.track(() => this.inner.unary(head, body, signal));
+    this.count++;
+    return this.track(start(() => this.inner.unary(head, body, signal)));
+  }
+
+  unaryLazy(head: InboundHead, body: Uint8Array, abort: SignalSource): Promise<Uint8Array> {
+    this.count++;
+    const inner = this.inner;
+    return this.track(start(() => (inner.unaryLazy ? inner.unaryLazy(head, body, abort) : inner.unary(head, body, abort.signal))));
   }
 
   stream(head: InboundHead, stream: FrameStream, signal: AbortSignal): Promise<void> {
-    return this.track(() => this.inner.stream(head, stream, signal));
+    this.count++;
+    return this.track(start(() => this.inner.stream(head, stream, signal)));
   }
 
   /** Resolves once no request is in flight (at once when none is). */
@@ -31,14 +39,26 @@ export class InflightDispatcher implements Dispatcher {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private async track<T>(fn: () => Promise<T>): Promise<T> {
-    this.count++;
-    try {
-      return await fn();
-    } finally {
-      this.count--;
-      this.served++;
-      if (this.count === 0) for (const w of this.idleWaiters.splice(0)) w();
-    }
+  /** Counts `running` (already counted in) until it settles; plain callbacks, no extra async frame. */
+  private track<T>(running: Promise<T>): Promise<T> {
+    return running.then(
+      (value) => { this.done(); return value; },
+      (err: unknown) => { this.done(); throw err; },
+    );
+  }
+
+  private done(): void {
+    this.count--;
+    this.served++;
+    if (this.count === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+}
+
+/** Runs `fn`, turning a synchronous throw into a rejection. */
+function start<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (err) {
+    return Promise.reject(err);
   }
 }

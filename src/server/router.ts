@@ -4,7 +4,7 @@ import { composeWrappers } from '../compose.js';
 import { runWithContext, type HandlerContext } from '../context.js';
 import { InvalidOptionError, MicroError, SERVER_ERROR_ID } from '../errors.js';
 import type { Endpoint } from '../registry/registry.js';
-import type { Dispatcher, EndpointKind, FrameStream, InboundHead } from '../transport/transport.js';
+import type { Dispatcher, EndpointKind, FrameStream, InboundHead, SignalSource } from '../transport/transport.js';
 import type { HandleOptions, HandlerFunc, HandlerMethods, HandlerWrapper, ServerRequest, ServerStream } from './server.js';
 import { isStreamHandler } from './server.js';
 
@@ -68,7 +68,11 @@ export class Router implements Dispatcher {
     return this.routes.get(endpoint)?.kind;
   }
 
-  async unary(head: InboundHead, body: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
+  unary(head: InboundHead, body: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
+    return this.unaryLazy(head, body, { signal });
+  }
+
+  async unaryLazy(head: InboundHead, body: Uint8Array, abort: SignalSource): Promise<Uint8Array> {
     const route = this.route(head, 'unary');
     const codec = this.codec(head);
     const hint: CodecHint = { endpoint: head.endpoint, kind: 'request' };
@@ -78,7 +82,7 @@ export class Router implements Dispatcher {
     } catch (err) {
       throw MicroError.badRequest(SERVER_ERROR_ID, `malformed request to ${head.endpoint}: ${(err as Error).message}`);
     }
-    const { req, ctx } = this.prepare(head, signal, request, false, codec);
+    const { req, ctx } = this.prepare(head, abort, request, false, codec);
     const response = await this.invoke(route, req, ctx);
     try {
       return codec.encode(response, { endpoint: head.endpoint, kind: 'response' });
@@ -91,7 +95,7 @@ export class Router implements Dispatcher {
     const route = this.route(head, 'stream');
     const codec = this.codec(head);
     const stream = typedStream(frames, codec, head.endpoint);
-    const { req, ctx } = this.prepare(head, signal, stream, true, codec);
+    const { req, ctx } = this.prepare(head, { signal }, stream, true, codec);
     await this.invoke(route, req, ctx);
   }
 
@@ -111,9 +115,13 @@ export class Router implements Dispatcher {
     return codec;
   }
 
-  private prepare(head: InboundHead, signal: AbortSignal, body: unknown, stream: boolean, codec: Codec): { req: ServerRequest; ctx: HandlerContext } {
-    const ctx: HandlerContext = { deadline: head.deadline, metadata: head.metadata, signal, service: this.service, endpoint: head.endpoint };
-    const req: ServerRequest = { service: this.service, endpoint: head.endpoint, contentType: codec.contentType, body, stream, ...(head.remote !== undefined ? { remote: head.remote } : {}) };
+  private prepare(head: InboundHead, abort: SignalSource, body: unknown, stream: boolean, codec: Codec): { req: ServerRequest; ctx: HandlerContext } {
+    // The signal is read from its source only when the handler (or a wrapper) asks for it; an
+    // own getter, so a wrapper spreading the context keeps it.
+    const ctx: HandlerContext = { deadline: head.deadline, metadata: head.metadata, get signal() { return abort.signal; }, service: this.service, endpoint: head.endpoint };
+    const req: ServerRequest = head.remote === undefined
+      ? { service: this.service, endpoint: head.endpoint, contentType: codec.contentType, body, stream }
+      : { service: this.service, endpoint: head.endpoint, contentType: codec.contentType, body, stream, remote: head.remote };
     return { req, ctx };
   }
 

@@ -3,9 +3,10 @@ import {
   type ServerDuplexStream, type ServerUnaryCall, type handleBidiStreamingCall, type handleUnaryCall,
 } from '@grpc/grpc-js';
 import type { Duplex } from 'node:stream';
-import { clampTimeout, deriveContext } from '../context.js';
+import { DeadlineExceeded, clampTimeout } from '../context.js';
 import { InvalidOptionError, MicroError, SERVER_ERROR_ID } from '../errors.js';
-import { EMPTY_METADATA, normalizeMetadata } from '../metadata.js';
+import { LazyAbort } from '../internal/lazy-abort.js';
+import { normalizeMetadata } from '../metadata.js';
 import { joinHostPort, parseAddress } from '../options.js';
 import { duplexFrameStream, serverError, toBuffer, unaryOverStream, view } from './frame-stream.js';
 import { statusFromError } from './grpc-status.js';
@@ -140,7 +141,7 @@ export function parseMethodPath(path: string): { service: string; endpoint: stri
 function unaryFunc(dispatcher: Dispatcher): handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
     const inbound = openInbound(call);
-    settle(() => dispatcher.unary(inbound.head, view(call.request), inbound.signal)).then(
+    settle(() => (dispatcher.unaryLazy ? dispatcher.unaryLazy(inbound.head, view(call.request), inbound) : dispatcher.unary(inbound.head, view(call.request), inbound.signal))).then(
       (body) => { inbound.end(); callback(null, toBuffer(body)); },
       (err: unknown) => { inbound.end(); callback(statusFromError(serverError(err))); },
     );
@@ -189,10 +190,46 @@ const malformedFunc: handleBidiStreamingCall<Buffer, Buffer> = (call) => {
   call.emit('error', statusFromError(MicroError.badRequest(SERVER_ERROR_ID, `malformed method path ${JSON.stringify(call.getPath())}`)));
 };
 
-type InboundCall = ServerUnaryCall<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>;
+/**
+ * The abort of one inbound call: the client cancelling, or its deadline passing. The signal and
+ * the deadline timer are made only when the handler reads the signal; grpc-js enforces the
+ * deadline on the wire itself.
+ */
+class Inbound extends LazyAbort {
+  head!: InboundHead;
+  private ended = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly call: GrpcServerCall, private readonly deadline: number) {
+    super();
+    call.on('cancelled', this.onCancelled);
+  }
+
+  // grpc-js also emits 'cancelled' after a call completed normally; only a live call aborts.
+  private readonly onCancelled = (): void => { if (!this.ended) this.abort(cancelledByClient()); };
+
+  protected override armed(): void {
+    if (this.ended || !Number.isFinite(this.deadline)) return;
+    if (Date.now() >= this.deadline) { this.abort(new DeadlineExceeded()); return; }
+    this.timer = setTimeout(abortAtDeadline, clampTimeout(this.deadline - Date.now()), this);
+    this.timer.unref();
+  }
+
+  end(): void {
+    this.ended = true;
+    clearTimeout(this.timer);
+    this.call.off('cancelled', this.onCancelled);
+  }
+}
+
+function abortAtDeadline(inbound: Inbound): void {
+  inbound.abort(new DeadlineExceeded());
+}
+
+type GrpcServerCall = ServerUnaryCall<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>;
 
 /** The head, signal and cleanup of one inbound call. */
-function openInbound(call: InboundCall): { head: InboundHead; signal: AbortSignal; end(): void } {
+function openInbound(call: GrpcServerCall): Inbound {
   const { service, endpoint } = parseMethodPath(call.getPath()) ?? { service: '', endpoint: call.getPath() };
   const md = plainMetadata(call.metadata);
   const contentType = negotiate(md[CONTENT_TYPE_COPY], md['x-content-type']);
@@ -201,14 +238,9 @@ function openInbound(call: InboundCall): { head: InboundHead; signal: AbortSigna
   // go-micro clients send their budget twice: grpc-timeout and `timeout` (ns); the smaller wins.
   // No deadline at all stays Infinity, as the interface allows (a long-lived stream).
   const deadline = Math.min(deadlineMs(call.getDeadline()), now + budgetMs(md.timeout));
-  const cancel = new AbortController();
-  const { ctx, dispose } = deriveContext(undefined, deadline - now, EMPTY_METADATA, cancel.signal);
-  let ended = false;
-  // grpc-js also emits 'cancelled' after a call completed normally; only a live call aborts.
-  const onCancelled = (): void => { if (!ended) cancel.abort(cancelledByClient()); };
-  call.on('cancelled', onCancelled);
+  const inbound = new Inbound(call, deadline);
   const remote = peerAddress(call.getPeer());
-  const head: InboundHead = {
+  inbound.head = {
     service,
     endpoint,
     contentType,
@@ -216,15 +248,7 @@ function openInbound(call: InboundCall): { head: InboundHead; signal: AbortSigna
     deadline,
     ...(remote ? { remote } : {}),
   };
-  return {
-    head,
-    signal: ctx.signal,
-    end() {
-      ended = true;
-      dispose();
-      call.off('cancelled', onCancelled);
-    },
-  };
+  return inbound;
 }
 
 /**

@@ -78,6 +78,7 @@ type ResolvedOptions = GrpcTransportOptions & { listenError?: string };
 class GrpcTransport implements Transport {
   readonly name = 'grpc';
   private readonly pool: ChannelPool;
+  private readonly paths = new MethodPaths();
 
   constructor(private readonly maxMessageBytes: number, poolIdleMs: number, private readonly opts: ResolvedOptions) {
     this.pool = new ChannelPool({
@@ -110,7 +111,7 @@ class GrpcTransport implements Transport {
   }
 
   dial(address: string): Connection {
-    const conn = new GrpcConnection(address, this.pool);
+    const conn = new GrpcConnection(address, this.pool, this.paths);
     return this.opts.tls ? explainTlsFailures(conn) : conn;
   }
 
@@ -125,7 +126,7 @@ class GrpcTransport implements Transport {
 
 /** Calls to one address; the channel itself comes from the pool per call, so this is cheap. */
 class GrpcConnection implements Connection {
-  constructor(readonly address: string, private readonly pool: ChannelPool) {}
+  constructor(readonly address: string, private readonly pool: ChannelPool, private readonly paths: MethodPaths) {}
 
   call(head: RequestHead, body: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
     if (signal?.aborted) return Promise.reject(cancelledError(signal.reason));
@@ -138,7 +139,7 @@ class GrpcConnection implements Connection {
     const lease = this.pool.acquire(this.address);
     return new Promise<Uint8Array>((resolve, reject) => {
       const onAbort = (): void => call.cancel();
-      const call = lease.client.makeUnaryRequest(methodPath(head.service, head.endpoint), toBuffer, identity, toBuffer(body), metadata, { deadline: wireDeadline(head.deadline) }, (err, value) => {
+      const call = lease.client.makeUnaryRequest(this.paths.get(head.service, head.endpoint), toBuffer, identity, toBuffer(body), metadata, { deadline: wireDeadline(head.deadline) }, (err, value) => {
         lease.release();
         signal?.removeEventListener('abort', onAbort);
         if (!err) resolve(value ? view(value) : new Uint8Array(0));
@@ -156,7 +157,7 @@ class GrpcConnection implements Connection {
     if (signal?.aborted) throw cancelledError(signal.reason);
     const metadata = outboundMetadata(head);
     const lease = this.pool.acquire(this.address);
-    const call = lease.client.makeBidiStreamRequest(methodPath(head.service, head.endpoint), toBuffer, identity, metadata, { deadline: wireDeadline(head.deadline) });
+    const call = lease.client.makeBidiStreamRequest(this.paths.get(head.service, head.endpoint), toBuffer, identity, metadata, { deadline: wireDeadline(head.deadline) });
     // Set once the stream was cancelled from this side: what iteration and sends then throw.
     let cancelled: MicroError | undefined;
     const onAbort = (): void => { cancelled ??= cancelledError(signal?.reason); call.cancel(); };
@@ -184,6 +185,24 @@ export function methodPath(service: string, endpoint: string): string {
   return service === '' ? `/${parts[0]}/${parts[1]}` : `/${service}.${parts[0]}/${parts[1]}`;
 }
 
+/** {@link methodPath}s already built, per service then endpoint: a call to the same endpoint skips the split. */
+class MethodPaths {
+  private readonly paths = new Map<string, Map<string, string>>();
+  private count = 0;
+
+  get(service: string, endpoint: string): string {
+    let paths = this.paths.get(service);
+    let path = paths?.get(endpoint);
+    if (path !== undefined) return path;
+    // Callers choose names freely: the cache is bounded by starting over when full.
+    if (++this.count > 1_000) { this.paths.clear(); this.count = 1; paths = undefined; }
+    if (!paths) this.paths.set(service, (paths = new Map()));
+    path = methodPath(service, endpoint);
+    paths.set(endpoint, path);
+    return path;
+  }
+}
+
 /**
  * The request metadata on the wire: the caller's (reserved keys dropped again, in case a head
  * was built by hand), the remaining budget as go-micro's `timeout` in integer nanoseconds
@@ -201,7 +220,8 @@ function outboundMetadata(head: RequestHead): GrpcMetadata {
   }
   if (Number.isFinite(head.deadline)) {
     const ms = Math.max(0, Math.floor(head.deadline - Date.now()));
-    md.set('timeout', (BigInt(ms) * 1_000_000n).toString());
+    // ms × 10^6 as decimal digits; BigInt arithmetic only for budgets too large to print exactly.
+    md.set('timeout', ms === 0 ? '0' : Number.isSafeInteger(ms) ? `${ms}000000` : (BigInt(ms) * 1_000_000n).toString());
   }
   md.set('x-content-type', head.contentType);
   return md;

@@ -17,9 +17,10 @@ import { isReservedKey, type Metadata } from '../metadata.js';
  */
 
 /**
- * Writes frames to a socket, coalescing every frame written in the same tick into one write
- * (joined on the next tick): under load one syscall carries many calls' frames, where one
- * write per frame spent most of a small call's CPU in the kernel.
+ * Writes frames to a socket, coalescing frames written in the same tick into few writes (joined
+ * on the next tick, or as soon as {@link FLUSH_FRAMES} are queued): under load one syscall
+ * carries several calls' frames, where one write per frame spent most of a small call's CPU in
+ * the kernel.
  */
 export class FrameWriter {
   private pending: Buffer[] = [];
@@ -32,6 +33,11 @@ export class FrameWriter {
   write(frame: Buffer): boolean {
     this.pending.push(frame);
     this.bytes += frame.length;
+    if (this.pending.length >= FLUSH_FRAMES || this.bytes >= FLUSH_BYTES) {
+      // The tick's flush, if scheduled, stays scheduled for the frames still to come.
+      this.writeOut();
+      return !this.socket.writableNeedDrain;
+    }
     if (!this.scheduled) {
       this.scheduled = true;
       process.nextTick(flushWriter, this);
@@ -42,6 +48,10 @@ export class FrameWriter {
   /** Writes what is queued now. */
   flush(): void {
     this.scheduled = false;
+    this.writeOut();
+  }
+
+  private writeOut(): void {
     const pending = this.pending;
     if (pending.length === 0) return;
     this.pending = [];
@@ -51,6 +61,17 @@ export class FrameWriter {
     this.socket.write(pending.length === 1 ? pending[0]! : Buffer.concat(pending, bytes));
   }
 }
+
+/**
+ * A tick's frames are written in slices of this many rather than all at once: the peer starts on
+ * the first slice while this side builds the next, so two processes on two cores overlap instead
+ * of taking turns. Measured at 16 and 128 calls in flight (bench/, 2 cores): 4–8 frames per
+ * write gave about 1.5× the calls/s of one write per tick and of 16 per write; fewer frames
+ * per write cost more syscalls per call.
+ */
+const FLUSH_FRAMES = 6;
+/** Large frames are written once this many bytes are queued, whatever their count. */
+const FLUSH_BYTES = 64 * 1024;
 
 function flushWriter(writer: FrameWriter): void {
   writer.flush();

@@ -2,6 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { DeadlineExceeded, clampTimeout } from '../context.js';
 import { InvalidOptionError, MicroError, SERVER_ERROR_ID } from '../errors.js';
+import { LazyAbort } from '../internal/lazy-abort.js';
 import { joinHostPort, parseAddress } from '../options.js';
 import { serverError, unaryOverStream } from './frame-stream.js';
 import {
@@ -91,14 +92,18 @@ class NativeListener implements Listener {
   }
 }
 
-/** One call being served: its abort controller, deadline timer and, for streams, its stream end. */
-class ServerCall {
-  readonly controller = new AbortController();
+/**
+ * One call being served: its handler's abort signal (made only if the handler reads it), its
+ * deadline timer and, for streams, its stream end.
+ */
+class ServerCall extends LazyAbort {
   timer: NodeJS.Timeout | undefined;
   stream: StreamEnd | undefined;
   done = false;
 
-  constructor(readonly id: number) {}
+  constructor(readonly id: number) {
+    super();
+  }
 }
 
 /** Fires a call's deadline: aborts its handler as Go's context deadline would. */
@@ -191,7 +196,7 @@ class ServerConn implements FrameSink {
     clearTimeout(call.timer);
     this.calls.delete(call.id);
     if (reason !== undefined) {
-      call.controller.abort(reason);
+      call.abort(reason);
       call.stream?.fail(serverError(reason));
     } else {
       call.stream?.finish();
@@ -243,7 +248,9 @@ class ServerConn implements FrameSink {
     const body = payload.subarray(head.bodyOffset);
     let reply: Promise<Uint8Array>;
     try {
-      reply = this.listener.dispatcher.unary(inbound(head, this.remote), new Uint8Array(body.buffer, body.byteOffset, body.byteLength), call.controller.signal);
+      const dispatcher = this.listener.dispatcher;
+      const view = new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+      reply = dispatcher.unaryLazy ? dispatcher.unaryLazy(inbound(head, this.remote), view, call) : dispatcher.unary(inbound(head, this.remote), view, call.signal);
     } catch (err) {
       reply = Promise.reject(err);
     }
@@ -301,10 +308,10 @@ class ServerConn implements FrameSink {
     let served: Promise<void>;
     try {
       served = kind === 'stream'
-        ? dispatcher.stream(inbound(head, this.remote), frames, call.controller.signal)
+        ? dispatcher.stream(inbound(head, this.remote), frames, call.signal)
         : kind === 'unary'
-          ? unaryFromStream(dispatcher, inbound(head, this.remote), frames, call.controller.signal)
-          : unaryOverStream(dispatcher, inbound(head, this.remote), frames, call.controller.signal);
+          ? unaryFromStream(dispatcher, inbound(head, this.remote), frames, call.signal)
+          : unaryOverStream(dispatcher, inbound(head, this.remote), frames, call.signal);
     } catch (err) {
       served = Promise.reject(err);
     }

@@ -49,6 +49,11 @@ export interface FrameStream extends AsyncIterable<Uint8Array> {
 /** Whether an endpoint takes one request and gives one response, or streams. */
 export type EndpointKind = 'unary' | 'stream';
 
+/** Where a call's abort signal comes from; `signal` may be made on first read. */
+export interface SignalSource {
+  readonly signal: AbortSignal;
+}
+
 /** What a server gives a transport to answer requests. */
 export interface Dispatcher {
   /**
@@ -58,6 +63,11 @@ export interface Dispatcher {
   kind(endpoint: string): EndpointKind | undefined;
   /** Answers one unary request. Rejects with a MicroError to send an error. */
   unary(head: InboundHead, body: Uint8Array, signal: AbortSignal): Promise<Uint8Array>;
+  /**
+   * {@link unary} with the signal's source instead of the signal, read only if the handler asks
+   * for it: transports call this when it exists, so calls nobody watches make no AbortController.
+   */
+  unaryLazy?(head: InboundHead, body: Uint8Array, abort: SignalSource): Promise<Uint8Array>;
   /** Serves one stream until the returned promise settles (rejecting sends an error status). */
   stream(head: InboundHead, stream: FrameStream, signal: AbortSignal): Promise<void>;
 }
