@@ -307,7 +307,10 @@ export async function churn(t: TestContext, opts: { durationMs: number; periodMs
   const channelBound = 3 + 2 + Math.ceil((1.5 * idleMs) / opts.periodMs);
   assert.ok(max(samples, 'channels') <= channelBound, `gRPC channels not closed: ${max(samples, 'channels')} > ${channelBound}`);
   assert.ok(max(last, 'watchers') <= max(first, 'watchers'), `registry watchers grew: ${max(first, 'watchers')} → ${max(last, 'watchers')}`);
-  assert.ok(max(last, 'handles') <= max(first, 'handles') + 10, `handles grew: ${max(first, 'handles')} → ${max(last, 'handles')}`);
+  // Handles spike while a node is being spawned or killed (its pipes, the child process, sockets
+  // in flight); a leak raises the floor instead, so the last third's lowest sample is compared.
+  const min = (xs: Sample[], k: keyof Sample): number => Math.min(...xs.map((s) => s[k]));
+  assert.ok(min(last, 'handles') <= max(first, 'handles') + 10, `handles grew: ${max(first, 'handles')} → never below ${min(last, 'handles')}`);
   assert.ok(max(samples, 'trackedNodes') <= 6, `the selector tracks departed nodes: ${max(samples, 'trackedNodes')}`);
   assert.ok(median(last, 'heapMB') <= median(first, 'heapMB') * 1.5 + 16, `heap grew: ${median(first, 'heapMB')} → ${median(last, 'heapMB')} MB`);
   return samples;
