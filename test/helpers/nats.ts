@@ -1,10 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { accessSync, constants } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { canConnect, freePorts, managed, which } from './servers.js';
 
 /**
  * A real nats-server of the test's own, on loopback, with JetStream and a store in a temp dir:
@@ -13,20 +10,9 @@ import path from 'node:path';
  * server on 4222, so restarting one cannot disturb another suite.
  */
 
-const READY_MS = 15_000;
-const live = new Set<ChildProcess>();
-// A test process that crashes must not leave servers behind.
-process.on('exit', () => { for (const c of live) c.kill('SIGKILL'); });
-
 /** The nats-server binary (PATH, then Debian's /usr/sbin), or undefined. */
 export function natsServerBinary(): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/usr/local/sbin'];
-  for (const dir of dirs) {
-    if (!dir) continue;
-    const file = path.join(dir, 'nats-server');
-    try { accessSync(file, constants.X_OK); return file; } catch { /* next */ }
-  }
-  return undefined;
+  return which('nats-server');
 }
 
 /**
@@ -60,70 +46,24 @@ export async function startNatsServer(opts: { args?: string[]; config?: string }
   const bin = natsServerBinary();
   if (!bin) throw new Error(natsSkipReason() || 'nats-server missing');
   const store = await mkdtemp(path.join(os.tmpdir(), 'tsmicro-nats-'));
-  const port = await freePort();
+  const [port] = await freePorts(1) as [number];
   const extra = [...(opts.args ?? [])];
   if (opts.config !== undefined) {
     const file = path.join(store, 'nats.conf');
     await writeFile(file, opts.config);
     extra.push('-c', file);
   }
-  let child: ChildProcess | undefined;
-  let log = '';
-
-  const start = async (): Promise<void> => {
-    log = '';
-    const c = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
-    child = c;
-    live.add(c);
-    c.stderr!.setEncoding('utf8').on('data', (d: string) => { log = (log + d).slice(-10_000); });
-    c.once('exit', () => live.delete(c));
-    await waitForPort(port, c, () => log);
-  };
-  const kill = async (): Promise<void> => {
-    const c = child;
-    child = undefined;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = once(c, 'exit');
-    c.kill('SIGKILL');
-    await exited;
-  };
-
-  await start();
+  const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store, ...extra];
+  // The store is kept across kill/start (streams and durable consumers survive, as in
+  // production) and removed on dispose.
+  const server = await managed(bin, () => args, `127.0.0.1:${port}`, () => canConnect('127.0.0.1', port), store);
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
-    kill,
-    start,
-    async [Symbol.asyncDispose]() {
-      await kill();
-      await rm(store, { recursive: true, force: true, maxRetries: 3 });
-    },
+    kill: () => server.kill(),
+    start: () => server.start(),
+    [Symbol.asyncDispose]: () => server[Symbol.asyncDispose](),
   };
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
-/** Ready when the port accepts a connection (bounded); fails early if the server exits. */
-async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
-  const deadline = Date.now() + READY_MS;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`nats-server exited (${child.exitCode ?? child.signalCode}):\n${log()}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); resolve(true); });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nats-server did not accept on 127.0.0.1:${port} within ${READY_MS} ms:\n${log()}`);
 }
 
 /** Resolves once `done()` holds, checked every 50 ms; throws after `timeoutMs` with `what()` in the message. */

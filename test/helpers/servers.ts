@@ -128,7 +128,12 @@ export async function startEtcd(): Promise<RealServer> {
   }, dataDir);
 }
 
-async function managed(bin: string, args: () => string[], address: string, ready: () => Promise<boolean>, dataDir: string | undefined): Promise<RealServer> {
+/**
+ * A server child process started (and restartable) on fixed ports: ready when `ready()` holds
+ * (bounded), SIGKILLed by `kill()`, its `dataDir` removed on dispose. Shared by Consul, etcd and
+ * nats-server (test/helpers/nats.ts).
+ */
+export async function managed(bin: string, args: () => string[], address: string, ready: () => Promise<boolean>, dataDir: string | undefined): Promise<RealServer> {
   let child: ChildProcess | undefined;
   let log = '';
   const start = async (): Promise<void> => {
@@ -181,9 +186,9 @@ function buildRunning(): boolean {
   }
 }
 
-function which(name: string): string | undefined {
+export function which(name: string): string | undefined {
   // PATH first; then the usual dirs, for a CI shell whose PATH is minimal.
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/local/bin', '/usr/bin', '/usr/sbin'];
+  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/local/bin', '/usr/bin', '/usr/local/sbin', '/usr/sbin'];
   for (const dir of dirs) {
     const p = path.join(dir, name);
     if (dir && existsSync(p)) return p;
@@ -191,7 +196,7 @@ function which(name: string): string | undefined {
   return undefined;
 }
 
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   // Held open together so the n ports differ; released just before the server binds them.
   const servers = await Promise.all(Array.from({ length: n }, () => new Promise<net.Server>((resolve, reject) => {
     const s = net.createServer();
@@ -203,7 +208,7 @@ async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-function canConnect(host: string, port: number): Promise<boolean> {
+export function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = net.connect({ host, port });
     const done = (ok: boolean): void => { sock.destroy(); resolve(ok); };
