@@ -7,6 +7,7 @@
 #                               test/helpers/servers.ts waits for (bounded)
 # Cold, the build takes 8–20 min on 2 cores; warm (module cache filled), about a minute.
 set -euo pipefail
+. "$(dirname "$0")/go-build.sh"
 
 version="${CONSUL_VERSION:-1.20.5}"
 cache="${TSMICRO_CACHE:-$HOME/.cache/tsmicro}"
@@ -24,22 +25,9 @@ for candidate in "${candidates[@]}"; do
   fi
 done
 
-if [ "${1:-}" = "--background" ]; then
-  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-    echo "consul build already running (pid $(cat "$pidfile")), log: $log"
-    exit 0
-  fi
-  nohup bash "$0" >"$log" 2>&1 </dev/null &
-  echo $! >"$pidfile"
-  echo "consul $version building in the background (pid $!), log: $log"
-  exit 0
-fi
+if [ "${1:-}" = "--background" ]; then background_build "consul $version" "$0" "$log" "$pidfile"; fi
 
-command -v go >/dev/null 2>&1 || export PATH="$PATH:/usr/local/go/bin"
-if ! command -v go >/dev/null 2>&1; then
-  echo "no Go toolchain: cannot build consul" >&2
-  exit 1
-fi
+require_go "consul"
 echo "building consul $version with $(go version) at $(date -u +%T)"
 
 # One wrapper module per version; `replace` lines only apply in the main module, so building

@@ -9,6 +9,7 @@
 #   .ci/gomicro.sh --path        print where the binary for the current sources goes, and exit
 # Cold (empty Go module cache) the build downloads ~70 modules and takes a few minutes on 2 cores.
 set -euo pipefail
+. "$(dirname "$0")/go-build.sh"
 cd "$(dirname "$0")/.."
 
 src="test/gomicro/peer"
@@ -28,22 +29,9 @@ if [ -x "$bin" ]; then
   exit 0
 fi
 
-if [ "${1:-}" = "--background" ]; then
-  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-    echo "gomicro peer build already running (pid $(cat "$pidfile")), log: $log"
-    exit 0
-  fi
-  nohup bash "$0" >"$log" 2>&1 </dev/null &
-  echo $! >"$pidfile"
-  echo "gomicro peer building in the background (pid $!), log: $log"
-  exit 0
-fi
+if [ "${1:-}" = "--background" ]; then background_build "the go-micro peer" "$0" "$log" "$pidfile"; fi
 
-command -v go >/dev/null 2>&1 || export PATH="$PATH:/usr/local/go/bin"
-if ! command -v go >/dev/null 2>&1; then
-  echo "no Go toolchain: cannot build the go-micro peer" >&2
-  exit 1
-fi
+require_go "the go-micro peer"
 echo "building the go-micro peer ($hash) with $(go version) at $(date -u +%T)"
 mkdir -p "$dir"
 (cd "$src" && GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -o "$bin.tmp" .)
