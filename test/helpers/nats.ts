@@ -2,6 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { canConnect, freePorts, managed, which } from './servers.js';
+import { waitFor } from './wait.js';
 
 /**
  * A real nats-server of the test's own, on loopback, with JetStream and a store in a temp dir:
@@ -67,10 +68,6 @@ export async function startNatsServer(opts: { args?: string[]; config?: string }
 }
 
 /** Resolves once `done()` holds, checked every 50 ms; throws after `timeoutMs` with `what()` in the message. */
-export async function waitUntil(done: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+export function waitUntil(done: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+  return waitFor(done, timeoutMs, what, 50);
 }

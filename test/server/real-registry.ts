@@ -1,16 +1,10 @@
 import assert from 'node:assert/strict';
 import type { Registry, RegistryService as Service, WatchEvent } from '../../src/index.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Helpers shared by the Consul and etcd suites (not a test file). */
 
-/** Polls `cond` every 100 ms until it holds; throws after `timeoutMs`. */
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { waitFor };
 
 /** The node ids `registry` returns for `name`, sorted. */
 export async function nodeIds(registry: Registry, name: string): Promise<string[]> {
