@@ -18,6 +18,9 @@ import { attemptContext, attemptTimeoutError, budgetError, raceDeadline, raceSig
 import { isRetryable, RetryBudget, type RetryBudgetOptions } from './retry.js';
 import { codecStream } from './stream.js';
 
+/** How late a backoff timer may fire under load, ms: room kept for it when deciding to retry. */
+const TIMER_SLACK_MS = 5;
+
 /** Options for {@link createClient}. */
 export interface ClientOptions {
   /** Resolves service names to nodes. */
@@ -116,14 +119,16 @@ export function createClient(opts: ClientOptions): Client {
         } catch (err) {
           if (!MicroError.is(err)) throw err;
           (tried ??= new Set()).add(node.id);
-          markNode(service, node, options, err, performance.now() - started);
+          const tookMs = performance.now() - started;
+          markNode(service, node, options, err, tookMs);
           // A refused or reset connection is dead: the next call to this node dials afresh.
           if (err.fault && err.fault.reason !== 'timeout') transport.evict(node.address);
           if (i >= options.retries || spent(call) || !isRetryable(err, options.idempotent)) throw err;
-          // go-micro sleeps first and lets the deadline cut it; a backoff that cannot end inside
-          // the budget would only turn this error into a 408, so the call ends here instead.
+          // go-micro sleeps first and lets the deadline cut it. A backoff that leaves the next
+          // attempt less time than this one took (plus the lateness of a timer) would only turn
+          // this error into a 408, so the call ends here with it instead.
           backoff = backoffMs(i + 1);
-          if (backoff >= remaining(call)) throw err;
+          if (backoff + tookMs + TIMER_SLACK_MS >= remaining(call)) throw err;
           if (retryBudget && !retryBudget.tryRetry()) throw err;
         }
       }
