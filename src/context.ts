@@ -37,9 +37,9 @@ export function currentContext(): Context | undefined {
   return storage.getStore();
 }
 
-/** Runs `fn` with `ctx` as the current context (see {@link currentContext}). */
-export function runWithContext<T>(ctx: Context, fn: () => T): T {
-  return storage.run(ctx, fn);
+/** Runs `fn(...args)` with `ctx` as the current context (see {@link currentContext}). */
+export function runWithContext<A extends unknown[], T>(ctx: Context, fn: (...args: A) => T, ...args: A): T {
+  return storage.run(ctx, fn, ...args);
 }
 
 /**

@@ -75,21 +75,35 @@ export function createClient(opts: ClientOptions): Client {
    */
   function send(ctx: Pick<Context, 'metadata' | 'deadline'>, node: Node, req: Request, o: ResolvedCallOptions, signal: AbortSignal | undefined): Promise<unknown> {
     const codec = codecOf(o.contentType);
+    let reply: Promise<Uint8Array>;
+    try {
+      reply = transmit(codec, ctx, node, req, signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return reply.then((bytes) => decodeReply(codec, bytes, req));
+  }
+
+  /** Encodes the request and hands it to the transport; throws a 400 when it cannot be encoded. */
+  function transmit(codec: Codec, ctx: Pick<Context, 'metadata' | 'deadline'>, node: Node, req: Request, signal: AbortSignal | undefined): Promise<Uint8Array> {
     let body: Uint8Array;
     try {
       body = codec.encode(req.body, { endpoint: req.endpoint, kind: 'request' });
     } catch (err) {
-      return Promise.reject(MicroError.badRequest(CLIENT_ERROR_ID, `cannot encode request for ${req.endpoint}: ${(err as Error).message}`));
+      throw MicroError.badRequest(CLIENT_ERROR_ID, `cannot encode request for ${req.endpoint}: ${(err as Error).message}`);
     }
-    const head: RequestHead = { service: req.service, endpoint: req.endpoint, contentType: o.contentType, metadata: ctx.metadata, deadline: ctx.deadline };
-    return transport.dial(node.address, node.metadata).call(head, body, signal).then((reply) => {
-      try {
-        return codec.decode(reply, { endpoint: req.endpoint, kind: 'response' });
-      } catch (err) {
-        throw MicroError.badGateway(CLIENT_ERROR_ID, `malformed response from ${req.service} ${req.endpoint}: ${(err as Error).message}`);
-      }
-    });
+    const head: RequestHead = { service: req.service, endpoint: req.endpoint, contentType: codec.contentType, metadata: ctx.metadata, deadline: ctx.deadline };
+    return transport.dial(node.address, node.metadata).call(head, body, signal);
   }
+
+  function decodeReply(codec: Codec, bytes: Uint8Array, req: Request): unknown {
+    try {
+      return codec.decode(bytes, { endpoint: req.endpoint, kind: 'response' });
+    } catch (err) {
+      throw MicroError.badGateway(CLIENT_ERROR_ID, `malformed response from ${req.service} ${req.endpoint}: ${(err as Error).message}`);
+    }
+  }
+
   /** What call wrappers wrap: a wrapper may hand on a context of its own, so its signal is always passed. */
   const attemptOnNode: CallFunc = (ctx, node, req, o) => send(ctx, node, req, o, ctx.signal);
   const attempt = composeWrappers(opts.wrapCall, attemptOnNode);
@@ -101,8 +115,13 @@ export function createClient(opts: ClientOptions): Client {
     const options = callOpts === undefined ? defaultOptions : resolveCallOptions(defaults, codecs, callOpts).options;
     const call = callContext(options.timeout, callOpts);
     try {
-      const next = await pick(service, options, call);
+      // A warm selector cache answers at once; only a lookup is awaited (and raced with the budget).
+      const next = pickCached(service, options, call) ?? await pick(service, options, call);
       const req: Request = { service, endpoint, body: request, contentType: options.contentType, stream: false };
+      // With no wrappers and no attempt limit, an attempt is the transport call itself: no
+      // attempt context, no extra promise between the reply and this loop.
+      const direct = !hasWrappers && options.attemptTimeout <= 0;
+      const codec = direct ? codecOf(options.contentType) : undefined;
       // Made on the first failure: most calls succeed on their first node.
       let tried: Set<string> | undefined;
       retryBudget?.recordCall();
@@ -113,11 +132,14 @@ export function createClient(opts: ClientOptions): Client {
         const node = tried ? next({ exclude: tried }) : next();
         const started = performance.now();
         try {
-          const rsp = await attemptOn(node, req, options, call);
+          const rsp = codec
+            ? decodeReply(codec, await transmitDirect(codec, node, req, call), req)
+            : await attemptOn(node, req, options, call);
           markNode(service, node, options, undefined, performance.now() - started);
           return rsp as Res;
-        } catch (err) {
-          if (!MicroError.is(err)) throw err;
+        } catch (thrown) {
+          // attemptOn rejects with MicroErrors only; a direct attempt's error is translated here.
+          const err = codec ? attemptError(thrown, call, call, node, req, options) : MicroError.from(thrown, CLIENT_ERROR_ID);
           (tried ??= new Set()).add(node.id);
           const tookMs = performance.now() - started;
           markNode(service, node, options, err, tookMs);
@@ -137,23 +159,33 @@ export function createClient(opts: ClientOptions): Client {
     }
   }
 
+  /** {@link transmit} within the call's own context (no attempt limit, no wrappers). */
+  function transmitDirect(codec: Codec, node: Node, req: Request, call: DerivedContext): Promise<Uint8Array> {
+    // Without wrappers the context object itself is never needed: the derived one carries the
+    // deadline and metadata, and the signal only when something besides the deadline can abort.
+    return transmit(codec, call, node, req, call.cancellable ? call.ctx.signal : undefined);
+  }
+
   /** One attempt, bounded by the attempt limit and the call's budget; always rejects with a MicroError. */
   async function attemptOn(node: Node, req: Request, options: ResolvedCallOptions, call: DerivedContext): Promise<unknown> {
     const a = attemptContext(call, options.attemptTimeout);
     try {
       // Transports honour the signal themselves; the race is only for wrappers that may not
       // (it costs a promise, two closures and a listener per call).
-      // Without wrappers the context object itself is never needed: the derived one carries
-      // the deadline and metadata.
       if (!hasWrappers) return await send(a, node, req, options, a.cancellable ? a.ctx.signal : undefined);
       return await raceSignal(attempt(a.ctx, node, req, options), a.ctx.signal);
     } catch (thrown) {
-      if (spent(call)) throw budgetError(call.ctx, req.service, req.endpoint, thrown);
-      if (a !== call && spent(a) && !(MicroError.is(thrown) && thrown.fault)) throw attemptTimeoutError(node.address, options.attemptTimeout, thrown);
-      throw MicroError.from(thrown, CLIENT_ERROR_ID);
+      throw attemptError(thrown, call, a, node, req, options);
     } finally {
       if (a !== call) a.dispose();
     }
+  }
+
+  /** The MicroError an attempt in `a` (within `call`) failed with: a 408 once a budget ran out. */
+  function attemptError(thrown: unknown, call: DerivedContext, a: DerivedContext, node: Node, req: Request, options: ResolvedCallOptions): MicroError {
+    if (spent(call)) return budgetError(call.ctx, req.service, req.endpoint, thrown);
+    if (a !== call && spent(a) && !(MicroError.is(thrown) && thrown.fault)) return attemptTimeoutError(node.address, options.attemptTimeout, thrown);
+    return MicroError.from(thrown, CLIENT_ERROR_ID);
   }
 
   /** Tells the selector how the attempt went; calls to given addresses bypassed it. */
@@ -217,6 +249,16 @@ export function createClient(opts: ClientOptions): Client {
     const parent = callOpts?.ctx ?? currentContext();
     const metadata: Metadata = mergeMetadata(parent?.metadata ?? EMPTY_METADATA, normalizeMetadata(callOpts?.metadata));
     return deriveContext(parent, timeout, metadata, callOpts?.signal);
+  }
+
+  /** The picker when the selector can answer from memory, undefined when it must look up. */
+  function pickCached(service: string, options: ResolvedCallOptions, call: DerivedContext): Next | undefined {
+    if (options.address || !selector.selectCached || call.aborted) return undefined;
+    try {
+      return selector.selectCached(service, options);
+    } catch (err) {
+      throw MicroError.from(err, CLIENT_ERROR_ID);
+    }
   }
 
   async function pick(service: string, options: ResolvedCallOptions, call: DerivedContext): Promise<Next> {

@@ -53,13 +53,23 @@ export class ServiceCache {
    */
   async get(name: string): Promise<Service[]> {
     const entry = this.entries.get(name);
-    const now = Date.now();
-    if (entry && (now - entry.fetchedAt < this.config.ttlMs || now - entry.failedAt < this.config.minRefreshMs)) return entry.services;
+    if (entry && this.usable(entry, Date.now())) return entry.services;
     const pending = this.inflight.get(name);
     if (pending) return pending;
     const lookup = this.fetch(name, entry).finally(() => this.inflight.delete(name));
     this.inflight.set(name, lookup);
     return lookup;
+  }
+
+  /** What {@link get} would return without a lookup, or undefined when it would look up. */
+  peek(name: string): Service[] | undefined {
+    const entry = this.entries.get(name);
+    return entry && this.usable(entry, Date.now()) ? entry.services : undefined;
+  }
+
+  /** Fresh, or served stale because the registry failed less than `minRefreshMs` ago. */
+  private usable(entry: Entry, now: number): boolean {
+    return now - entry.fetchedAt < this.config.ttlMs || now - entry.failedAt < this.config.minRefreshMs;
   }
 
   /** Drops what is cached for `name` so the next lookup asks the registry. */

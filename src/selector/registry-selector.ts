@@ -86,25 +86,35 @@ export function registrySelector(opts: RegistrySelectorOptions): Selector {
     blacklist.setNodeCount(service, ids.size);
   }
 
+  /** A picker over the nodes of `all` that pass the filters; throws a 503 when there are none. */
+  function picker(service: string, all: Service[], selectOpts: SelectOptions | undefined): Next {
+    if (all.length === 0) throw MicroError.unavailable(CLIENT_ERROR_ID, `service ${service}: not found`);
+    observe(service, all);
+    let services = all;
+    for (const filter of selectOpts?.filters ?? []) services = filter(services);
+    const nodes = nodesOf(services);
+    if (nodes.length === 0) throw MicroError.unavailable(CLIENT_ERROR_ID, `service ${service}: none available`);
+    const view = stats.view(service);
+    return (pickOpts) => {
+      // Ejected nodes take part only when nothing else is left: the max share then still holds.
+      const healthy = blacklist.tracks(service) ? nodes.filter((n) => !blacklist.isEjected(service, n.id)) : nodes;
+      const node = strategy(healthy.length > 0 ? healthy : nodes, view)(pickOpts);
+      stats.picked(service, node.id);
+      return node;
+    };
+  }
+
   return {
     async select(service: string, selectOpts?: SelectOptions): Promise<Next> {
       const all: Service[] = await cache.get(service).catch((err: unknown) => {
         throw new MicroError(CLIENT_ERROR_ID, 503, `error selecting ${service} node: ${errorText(err)}`, undefined, { cause: err });
       });
-      if (all.length === 0) throw MicroError.unavailable(CLIENT_ERROR_ID, `service ${service}: not found`);
-      observe(service, all);
-      let services = all;
-      for (const filter of selectOpts?.filters ?? []) services = filter(services);
-      const nodes = nodesOf(services);
-      if (nodes.length === 0) throw MicroError.unavailable(CLIENT_ERROR_ID, `service ${service}: none available`);
-      const view = stats.view(service);
-      return (pickOpts) => {
-        // Ejected nodes take part only when nothing else is left: the max share then still holds.
-        const healthy = blacklist.tracks(service) ? nodes.filter((n) => !blacklist.isEjected(service, n.id)) : nodes;
-        const node = strategy(healthy.length > 0 ? healthy : nodes, view)(pickOpts);
-        stats.picked(service, node.id);
-        return node;
-      };
+      return picker(service, all, selectOpts);
+    },
+
+    selectCached(service: string, selectOpts?: SelectOptions): Next | undefined {
+      const all = cache.peek(service);
+      return all && picker(service, all, selectOpts);
     },
 
     mark(service: string, node: Node, err?: unknown, latencyMs?: number): void {

@@ -67,6 +67,13 @@ export interface Selector {
    */
   select(service: string, opts?: SelectOptions): Promise<Next>;
   /**
+   * What {@link select} would return, answered from memory with no I/O and no waiting, or
+   * undefined when a registry lookup is needed. Optional: the client tries it first, since most
+   * calls hit a warm cache and an awaited lookup costs a promise and a deadline timer per call.
+   * Throws as `select` rejects.
+   */
+  selectCached?(service: string, opts?: SelectOptions): Next | undefined;
+  /**
    * Reports the outcome of an attempt on `node` picked by this selector's {@link Next}: `err`
    * undefined for success. Only transport faults (a MicroError with `fault`) count against a
    * node; handler errors never do. `latencyMs` is how long the attempt took, when measured.

@@ -9,7 +9,6 @@ import type { Logger } from '../logger.js';
 import { checkAddress, checkComponent, checkInteger, checkNumber, checkString, checkStringRecord } from '../options.js';
 import type { Node, Registry, Service } from '../registry/registry.js';
 import type { Listener, Transport } from '../transport/transport.js';
-import { InflightDispatcher } from './inflight.js';
 import { Registrar } from './register.js';
 import { Router } from './router.js';
 import { deliver, subscriberEndpoints, type SubscriberEntry } from './subscriber.js';
@@ -91,7 +90,6 @@ export function createServer(opts: ServerOptions): Server {
   const requireRegistration = opts.requireRegistration ?? true;
   const logger = opts.logger.child({ service: name });
   const router = new Router(name, opts.codecs, opts.wrapHandler ?? []);
-  const inflight = new InflightDispatcher(router);
   const pending: SubscriberEntry[] = [];
   const subscriptions: Subscription[] = [];
   let listener: Listener | undefined;
@@ -127,7 +125,7 @@ export function createServer(opts: ServerOptions): Server {
       if (state !== 'new') throw new Error(`server ${name} cannot start: it is ${state}`);
       state = 'starting';
       try {
-        listener = await transport.listen(listenAddress, inflight);
+        listener = await transport.listen(listenAddress, router);
         node = {
           id: `${name}-${id}`,
           address: advertise ?? advertisable(listener.address),
@@ -155,10 +153,10 @@ export function createServer(opts: ServerOptions): Server {
       // caches learn it; then stop accepting and let in-flight requests finish (up to stopTimeout).
       await registrar?.stop();
       if (registrar?.everRegistered && drainDelay > 0) await new Promise((r) => setTimeout(r, drainDelay));
-      const running = inflight.count;
+      const running = router.inflight;
       await release();
       state = 'stopped';
-      logger.info({ node: node?.id, inflightAtClose: running, cutOff: inflight.count }, 'server stopped');
+      logger.info({ node: node?.id, inflightAtClose: running, cutOff: router.inflight }, 'server stopped');
     },
   };
 

@@ -1,6 +1,6 @@
 import {
   Server, type ChannelOptions, type Deadline, type Metadata as GrpcMetadata, type ServerCredentials,
-  type ServerDuplexStream, type ServerUnaryCall, type handleBidiStreamingCall, type handleUnaryCall,
+  type ServerDuplexStream, type ServerUnaryCall, type handleBidiStreamingCall, type handleUnaryCall, type sendUnaryData,
 } from '@grpc/grpc-js';
 import type { Duplex } from 'node:stream';
 import { DeadlineExceeded, clampTimeout } from '../context.js';
@@ -10,7 +10,7 @@ import { normalizeMetadata } from '../metadata.js';
 import { joinHostPort, parseAddress } from '../options.js';
 import { duplexFrameStream, serverError, toBuffer, unaryOverStream, view } from './frame-stream.js';
 import { statusFromError } from './grpc-status.js';
-import type { Dispatcher, EndpointKind, FrameStream, InboundHead, Listener } from './transport.js';
+import type { Dispatcher, EndpointKind, FrameStream, InboundHead, Listener, UnaryCall } from './transport.js';
 
 /** How {@link listenGrpc} builds its server. */
 export interface GrpcServerConfig {
@@ -141,10 +141,13 @@ export function parseMethodPath(path: string): { service: string; endpoint: stri
 function unaryFunc(dispatcher: Dispatcher): handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
     const inbound = openInbound(call);
-    settle(() => (dispatcher.unaryLazy ? dispatcher.unaryLazy(inbound.head, view(call.request), inbound) : dispatcher.unary(inbound.head, view(call.request), inbound.signal))).then(
-      (body) => { inbound.end(); callback(null, toBuffer(body)); },
-      (err: unknown) => { inbound.end(); callback(statusFromError(serverError(err))); },
-    );
+    inbound.callback = callback;
+    try {
+      if (dispatcher.serveUnary) dispatcher.serveUnary(inbound.head, view(call.request), inbound);
+      else dispatcher.unary(inbound.head, view(call.request), inbound.signal).then((body) => inbound.replied(body), (err: unknown) => inbound.failed(err));
+    } catch (err) {
+      inbound.failed(err);
+    }
   };
 }
 
@@ -195,8 +198,10 @@ const malformedFunc: handleBidiStreamingCall<Buffer, Buffer> = (call) => {
  * the deadline timer are made only when the handler reads the signal; grpc-js enforces the
  * deadline on the wire itself.
  */
-class Inbound extends LazyAbort {
+class Inbound extends LazyAbort implements UnaryCall {
   head!: InboundHead;
+  /** Where a unary call's outcome goes (streams end through their call object). */
+  callback: sendUnaryData<Buffer> | undefined;
   private ended = false;
   private timer: NodeJS.Timeout | undefined;
 
@@ -213,6 +218,18 @@ class Inbound extends LazyAbort {
     if (Date.now() >= this.deadline) { this.abort(new DeadlineExceeded()); return; }
     this.timer = setTimeout(abortAtDeadline, clampTimeout(this.deadline - Date.now()), this);
     this.timer.unref();
+  }
+
+  replied(body: Uint8Array): void {
+    if (this.ended) return;
+    this.end();
+    this.callback?.(null, toBuffer(body));
+  }
+
+  failed(err: unknown): void {
+    if (this.ended) return;
+    this.end();
+    this.callback?.(statusFromError(serverError(err)));
   }
 
   end(): void {

@@ -69,7 +69,7 @@ export class FrameWriter {
  * write gave about 1.5× the calls/s of one write per tick and of 16 per write; fewer frames
  * per write cost more syscalls per call.
  */
-const FLUSH_FRAMES = 6;
+const FLUSH_FRAMES = Number(process.env.TSMICRO_FLUSH_FRAMES ?? 6);
 /** Large frames are written once this many bytes are queued, whatever their count. */
 const FLUSH_BYTES = 64 * 1024;
 
@@ -164,10 +164,8 @@ export class HeadTooLargeError extends Error {}
  */
 export function headFrame(kind: Kind, id: number, head: WireHead, body: Uint8Array | undefined, now: number): Buffer {
   const md = head.metadata;
-  const service = head.service;
-  const endpoint = head.endpoint;
-  const contentType = head.contentType;
-  let size = FRAME_HEADER + 4 + 6 + 2 + strBytes(service) + strBytes(endpoint) + strBytes(contentType);
+  const prefix = headPrefix(head.service, head.endpoint, head.contentType);
+  let size = FRAME_HEADER + 4 + prefix.length + 2;
   let pairs = 0;
   for (const key in md) {
     if (isReservedKey(key)) continue;
@@ -183,9 +181,8 @@ export function headFrame(kind: Kind, id: number, head: WireHead, body: Uint8Arr
   buf.writeUInt32BE(id, 5);
   const deadline = head.deadline;
   buf.writeUInt32BE(Number.isFinite(deadline) ? Math.min(NO_TIMEOUT - 1, Math.max(0, Math.ceil(deadline - now))) : NO_TIMEOUT, 9);
-  let off = writeStr(buf, 13, service);
-  off = writeStr(buf, off, endpoint);
-  off = writeStr(buf, off, contentType);
+  buf.set(prefix, 13);
+  let off = 13 + prefix.length;
   buf.writeUInt16BE(pairs, off);
   off += 2;
   for (const key in md) {
@@ -197,6 +194,33 @@ export function headFrame(kind: Kind, id: number, head: WireHead, body: Uint8Arr
   }
   if (body) buf.set(body, off);
   return buf;
+}
+
+interface CachedPrefix {
+  service: string;
+  contentType: string;
+  bytes: Buffer;
+}
+
+/**
+ * Encoded `str service | str endpoint | str content type` of recent heads, by endpoint: a
+ * process calls few endpoints, and encoding three strings per call was a tenth of the client's
+ * framing cost. Bounded: cleared when full; long prefixes are not kept.
+ */
+const prefixes = new Map<string, CachedPrefix>();
+const PREFIX_CACHE_ENTRIES = 512;
+const PREFIX_CACHE_MAX_BYTES = 1024;
+
+function headPrefix(service: string, endpoint: string, contentType: string): Buffer {
+  const hit = prefixes.get(endpoint);
+  if (hit !== undefined && hit.service === service && hit.contentType === contentType) return hit.bytes;
+  const bytes = Buffer.allocUnsafe(6 + strBytes(service) + strBytes(endpoint) + strBytes(contentType));
+  writeStr(bytes, writeStr(bytes, writeStr(bytes, 0, service), endpoint), contentType);
+  if (bytes.length <= PREFIX_CACHE_MAX_BYTES) {
+    if (prefixes.size >= PREFIX_CACHE_ENTRIES) prefixes.clear();
+    prefixes.set(endpoint, { service, contentType, bytes });
+  }
+  return bytes;
 }
 
 /** A head as read off the wire; `deadline` already turned back into epoch ms. */
@@ -212,13 +236,28 @@ export class MalformedHeadError extends Error {}
  * Reads a head from a Request/Open payload. Metadata keys are lowercased and reserved ones
  * dropped here, so a peer cannot smuggle them to a handler.
  */
-export function readHead(payload: Buffer, now: number): DecodedHead {
+export function readHead(payload: Buffer, now: number, cache?: HeadCache): DecodedHead {
   if (payload.length < 12) throw new MalformedHeadError('head too short');
   const timeout = payload.readUInt32BE(0);
   const cursor = { off: 4 };
-  const service = readStr(payload, cursor);
-  const endpoint = readStr(payload, cursor);
-  const contentType = readStr(payload, cursor);
+  let service: string;
+  let endpoint: string;
+  let contentType: string;
+  const prefixEnd = prefixEndOf(payload);
+  if (cache?.bytes !== undefined && prefixEnd - 4 === cache.bytes.length && payload.compare(cache.bytes, 0, cache.bytes.length, 4, prefixEnd) === 0) {
+    ({ service, endpoint, contentType } = cache);
+    cursor.off = prefixEnd;
+  } else {
+    service = readStr(payload, cursor);
+    endpoint = readStr(payload, cursor);
+    contentType = readStr(payload, cursor);
+    if (cache && cursor.off - 4 <= PREFIX_CACHE_MAX_BYTES) {
+      cache.bytes = Buffer.from(payload.subarray(4, cursor.off));
+      cache.service = service;
+      cache.endpoint = endpoint;
+      cache.contentType = contentType;
+    }
+  }
   if (cursor.off + 2 > payload.length) throw new MalformedHeadError('head truncated');
   const pairs = payload.readUInt16BE(cursor.off);
   cursor.off += 2;
@@ -234,6 +273,28 @@ export function readHead(payload: Buffer, now: number): DecodedHead {
     if (!isReservedKey(key)) metadata[key] = value;
   }
   return { service, endpoint, contentType, metadata, deadline: timeout === NO_TIMEOUT ? Infinity : now + timeout, bodyOffset: cursor.off };
+}
+
+/**
+ * The strings of the last head a connection read, with their bytes: calls on one connection
+ * mostly repeat service, endpoint and content type, and comparing bytes costs less than decoding
+ * three strings.
+ */
+export interface HeadCache {
+  bytes?: Buffer;
+  service: string;
+  endpoint: string;
+  contentType: string;
+}
+
+/** Where the three head strings end, or 0 when the payload is too short to hold them. */
+function prefixEndOf(payload: Buffer): number {
+  let off = 4;
+  for (let i = 0; i < 3; i++) {
+    if (off + 2 > payload.length) return 0;
+    off += 2 + payload.readUInt16BE(off);
+  }
+  return off <= payload.length ? off : 0;
 }
 
 function strBytes(s: string): number {

@@ -2,15 +2,16 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { DeadlineExceeded, clampTimeout } from '../context.js';
 import { InvalidOptionError, MicroError, SERVER_ERROR_ID } from '../errors.js';
+import { DeadlineSweep } from '../internal/deadline-sweep.js';
 import { LazyAbort } from '../internal/lazy-abort.js';
 import { joinHostPort, parseAddress } from '../options.js';
 import { serverError, unaryOverStream } from './frame-stream.js';
 import {
   FrameReader, HEAD_ALLOWANCE, Kind, MalformedHeadError, bodyFrame, emptyFrame, readHead, u32Frame, FrameWriter,
-  type DecodedHead, type FrameSink,
+  type DecodedHead, type FrameSink, type HeadCache,
 } from './native-frame.js';
 import { StreamEnd } from './native-stream.js';
-import type { Dispatcher, FrameStream, InboundHead, Listener } from './transport.js';
+import type { Dispatcher, FrameStream, InboundHead, Listener, UnaryCall } from './transport.js';
 
 /** What {@link listenNative} needs from the transport. */
 export interface NativeListenConfig {
@@ -94,25 +95,25 @@ class NativeListener implements Listener {
 
 /**
  * One call being served: its handler's abort signal (made only if the handler reads it), its
- * deadline timer and, for streams, its stream end.
+ * deadline and, for streams, its stream end.
  */
-class ServerCall extends LazyAbort {
-  timer: NodeJS.Timeout | undefined;
+class ServerCall extends LazyAbort implements UnaryCall {
+  /** Epoch ms; Infinity for none. */
+  deadline = Infinity;
   stream: StreamEnd | undefined;
   done = false;
 
-  constructor(readonly id: number) {
+  constructor(readonly id: number, private readonly conn: ServerConn) {
     super();
   }
-}
 
-/** Fires a call's deadline: aborts its handler as Go's context deadline would. */
-function onDeadline(conn: ServerConn, call: ServerCall, deadline: number): void {
-  if (Date.now() < deadline) {
-    call.timer = setTimeout(onDeadline, clampTimeout(deadline - Date.now()), conn, call, deadline);
-    return;
+  replied(body: Uint8Array): void {
+    this.conn.replied(this, body);
   }
-  conn.fail(call, MicroError.timeout(SERVER_ERROR_ID, 'deadline exceeded'), new DeadlineExceeded());
+
+  failed(err: unknown): void {
+    this.conn.failed(this, err);
+  }
 }
 
 /** One client connection: frames in, calls out to the dispatcher, replies back. */
@@ -123,6 +124,9 @@ class ServerConn implements FrameSink {
   private readonly remote: string | undefined;
   private readonly max: number;
   private dead = false;
+  private readonly heads: HeadCache = { service: '', endpoint: '', contentType: '' };
+  /** Aborts handlers whose deadline passed, as Go's context deadline would (one timer for all calls). */
+  private readonly deadlines = new DeadlineSweep((now) => this.expire(now));
 
   constructor(private readonly socket: net.Socket, private readonly listener: NativeListener) {
     this.max = listener.config.maxMessageBytes;
@@ -170,6 +174,7 @@ class ServerConn implements FrameSink {
     if (this.dead) return;
     this.dead = true;
     this.reader.stop();
+    this.deadlines.stop();
     for (const call of [...this.calls.values()]) this.end(call, reason);
     // Frames written this tick are still queued: flush them (a reply that just finished must
     // reach the client), end the socket, and destroy it if the peer does not close its side.
@@ -193,7 +198,6 @@ class ServerConn implements FrameSink {
   private end(call: ServerCall, reason?: unknown): void {
     if (call.done) return;
     call.done = true;
-    clearTimeout(call.timer);
     this.calls.delete(call.id);
     if (reason !== undefined) {
       call.abort(reason);
@@ -215,7 +219,7 @@ class ServerConn implements FrameSink {
       return undefined;
     }
     try {
-      return readHead(payload, Date.now());
+      return readHead(payload, Date.now(), this.heads);
     } catch (err) {
       if (!(err instanceof MalformedHeadError)) throw err;
       this.write(errorFrame(id, MicroError.badRequest(SERVER_ERROR_ID, `malformed request head: ${err.message}`)));
@@ -224,13 +228,22 @@ class ServerConn implements FrameSink {
   }
 
   private track(id: number, head: DecodedHead): ServerCall {
-    const call = new ServerCall(id);
+    const call = new ServerCall(id, this);
     this.calls.set(id, call);
     this.listener.started();
-    if (Number.isFinite(head.deadline)) {
-      call.timer = setTimeout(onDeadline, clampTimeout(head.deadline - Date.now()), this, call, head.deadline);
-    }
+    call.deadline = head.deadline;
+    this.deadlines.arm(head.deadline);
     return call;
+  }
+
+  /** Fails the calls whose deadline has passed; returns the earliest deadline still ahead. */
+  private expire(now: number): number {
+    let next = Infinity;
+    for (const call of this.calls.values()) {
+      if (call.deadline <= now) this.fail(call, MicroError.timeout(SERVER_ERROR_ID, 'deadline exceeded'), new DeadlineExceeded());
+      else if (call.deadline < next) next = call.deadline;
+    }
+    return next;
   }
 
   private onRequest(id: number, payload: Buffer): void {
@@ -245,19 +258,17 @@ class ServerConn implements FrameSink {
       return;
     }
     const call = this.track(id, head);
-    const body = payload.subarray(head.bodyOffset);
-    let reply: Promise<Uint8Array>;
+    const view = new Uint8Array(payload.buffer, payload.byteOffset + head.bodyOffset, payload.length - head.bodyOffset);
+    const dispatcher = this.listener.dispatcher;
     try {
-      const dispatcher = this.listener.dispatcher;
-      const view = new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
-      reply = dispatcher.unaryLazy ? dispatcher.unaryLazy(inbound(head, this.remote), view, call) : dispatcher.unary(inbound(head, this.remote), view, call.signal);
+      if (dispatcher.serveUnary) dispatcher.serveUnary(inbound(head, this.remote), view, call);
+      else dispatcher.unary(inbound(head, this.remote), view, call.signal).then((value) => this.replied(call, value), (err: unknown) => this.failed(call, err));
     } catch (err) {
-      reply = Promise.reject(err);
+      this.failed(call, err);
     }
-    reply.then((value) => this.replied(call, value), (err: unknown) => this.failed(call, err));
   }
 
-  private replied(call: ServerCall, value: Uint8Array): void {
+  replied(call: ServerCall, value: Uint8Array): void {
     if (call.done) return;
     if (value.byteLength > this.max) {
       this.write(errorFrame(call.id, MicroError.payloadTooLarge(SERVER_ERROR_ID, `reply of ${value.byteLength} bytes is larger than the limit of ${this.max}`)));
@@ -267,7 +278,7 @@ class ServerConn implements FrameSink {
     this.end(call);
   }
 
-  private failed(call: ServerCall, err: unknown): void {
+  failed(call: ServerCall, err: unknown): void {
     if (call.done) return;
     this.write(errorFrame(call.id, serverError(err)));
     this.end(call);

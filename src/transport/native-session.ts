@@ -1,6 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import { clampTimeout } from '../context.js';
+import { DeadlineSweep } from '../internal/deadline-sweep.js';
 import { CLIENT_ERROR_ID, MicroError, SERVER_ERROR_ID, type TransportFault } from '../errors.js';
 import { parseAddress } from '../options.js';
 import { cancelledError } from './frame-stream.js';
@@ -27,20 +27,13 @@ export interface SessionConfig {
 class PendingCall {
   resolve!: (body: Uint8Array) => void;
   reject!: (err: MicroError) => void;
-  timer: NodeJS.Timeout | undefined;
+  /** Epoch ms; Infinity for none. */
+  deadline = Infinity;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   stream: StreamEnd | undefined;
 
   constructor(readonly id: number, readonly session: Session) {}
-}
-
-function onCallTimeout(call: PendingCall, deadline: number): void {
-  if (Date.now() < deadline) {
-    call.timer = setTimeout(onCallTimeout, clampTimeout(deadline - Date.now()), call, deadline);
-    return;
-  }
-  call.session.abandon(call, fault(408, 'deadline exceeded', { beforeHandler: false, reason: 'timeout' }));
 }
 
 /**
@@ -63,6 +56,8 @@ export class Session implements FrameSink {
   private lastUsed = Date.now();
   private pingSent = 0;
   private readonly keepalive: NodeJS.Timeout;
+  /** Ends calls whose deadline passed (one timer for all of them). */
+  private readonly deadlines = new DeadlineSweep((now) => this.expire(now));
 
   constructor(readonly address: string, private readonly config: SessionConfig, private readonly onGone: (s: Session) => void) {
     const parsed = parseAddress(address);
@@ -200,7 +195,8 @@ export class Session implements FrameSink {
 
   private track(call: PendingCall, deadline: number, signal: AbortSignal | undefined): void {
     this.calls.set(call.id, call);
-    if (Number.isFinite(deadline)) call.timer = setTimeout(onCallTimeout, clampTimeout(deadline - Date.now()), call, deadline);
+    call.deadline = deadline;
+    this.deadlines.arm(deadline);
     if (signal) {
       call.signal = signal;
       call.onAbort = () => this.abandon(call, cancelledError(signal.reason));
@@ -211,11 +207,20 @@ export class Session implements FrameSink {
   /** Removes a call; false when it had already ended. */
   private settle(call: PendingCall): boolean {
     if (!this.calls.delete(call.id)) return false;
-    clearTimeout(call.timer);
     if (call.onAbort) call.signal!.removeEventListener('abort', call.onAbort);
     this.lastUsed = Date.now();
     if (this.draining && this.calls.size === 0) this.close();
     return true;
+  }
+
+  /** Fails the calls whose deadline has passed; returns the earliest deadline still ahead. */
+  private expire(now: number): number {
+    let next = Infinity;
+    for (const call of this.calls.values()) {
+      if (call.deadline <= now) this.abandon(call, fault(408, 'deadline exceeded', { beforeHandler: false, reason: 'timeout' }));
+      else if (call.deadline < next) next = call.deadline;
+    }
+    return next;
   }
 
   private write(frame: Buffer): boolean {
@@ -259,6 +264,7 @@ export class Session implements FrameSink {
     if (this.dead) return;
     this.dead = true;
     clearInterval(this.keepalive);
+    this.deadlines.stop();
     this.reader.stop();
     this.socket.destroy();
     this.onGone(this);

@@ -54,6 +54,14 @@ export interface SignalSource {
   readonly signal: AbortSignal;
 }
 
+/** A unary call as a transport hands it to {@link Dispatcher.serveUnary}. */
+export interface UnaryCall extends SignalSource {
+  /** The encoded reply. Exactly one of `replied` and `failed` is called, once. */
+  replied(body: Uint8Array): void;
+  /** The call failed; a MicroError is sent as it is. */
+  failed(err: unknown): void;
+}
+
 /** What a server gives a transport to answer requests. */
 export interface Dispatcher {
   /**
@@ -64,10 +72,11 @@ export interface Dispatcher {
   /** Answers one unary request. Rejects with a MicroError to send an error. */
   unary(head: InboundHead, body: Uint8Array, signal: AbortSignal): Promise<Uint8Array>;
   /**
-   * {@link unary} with the signal's source instead of the signal, read only if the handler asks
-   * for it: transports call this when it exists, so calls nobody watches make no AbortController.
+   * {@link unary} for transports on the hot path: the outcome goes to `call`'s callbacks instead
+   * of a promise, and the signal is read from `call` only if the handler asks for it, so calls
+   * nobody watches make no AbortController. Transports use it when it exists.
    */
-  unaryLazy?(head: InboundHead, body: Uint8Array, abort: SignalSource): Promise<Uint8Array>;
+  serveUnary?(head: InboundHead, body: Uint8Array, call: UnaryCall): void;
   /** Serves one stream until the returned promise settles (rejecting sends an error status). */
   stream(head: InboundHead, stream: FrameStream, signal: AbortSignal): Promise<void>;
 }
