@@ -127,7 +127,10 @@ const rawGrpc: Target = {
     const client = new grpc.Client(address, grpc.credentials.createInsecure());
     return {
       call: () => new Promise((resolve, reject) => {
-        client.makeUnaryRequest('/bench.Bench/Echo', identity, identity, PAYLOAD_BYTES, (err, value) => (err ? reject(err) : resolve(value)));
+        if (process.env.RAW_VARIANT === 'deadline') client.makeUnaryRequest('/bench.Bench/Echo', identity, identity, PAYLOAD_BYTES, new grpc.Metadata(), { deadline: Date.now() + 5000 }, (err, value) => (err ? reject(err) : resolve(value)));
+        else if (process.env.RAW_VARIANT === 'md') { const md = new grpc.Metadata(); md.set('timeout', '5000000000'); md.set('x-content-type', 'application/grpc+json'); client.makeUnaryRequest('/bench.Bench/Echo', identity, identity, PAYLOAD_BYTES, md, (err, value) => (err ? reject(err) : resolve(value))); }
+        else if (process.env.RAW_VARIANT === 'both') { const md = new grpc.Metadata(); md.set('timeout', '5000000000'); md.set('x-content-type', 'application/grpc+json'); client.makeUnaryRequest('/bench.Bench/Echo', identity, identity, PAYLOAD_BYTES, md, { deadline: Date.now() + 5000 }, (err, value) => (err ? reject(err) : resolve(value))); }
+        else client.makeUnaryRequest('/bench.Bench/Echo', identity, identity, PAYLOAD_BYTES, (err, value) => (err ? reject(err) : resolve(value)));
       }),
       close: async () => client.close(),
     };

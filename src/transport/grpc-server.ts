@@ -1,12 +1,12 @@
 import {
-  Server, type ChannelOptions, type Deadline, type Metadata as GrpcMetadata, type ServerCredentials,
+  Server, type ChannelOptions, type Deadline, type ServerCredentials,
   type ServerDuplexStream, type ServerUnaryCall, type handleBidiStreamingCall, type handleUnaryCall, type sendUnaryData,
 } from '@grpc/grpc-js';
 import type { Duplex } from 'node:stream';
 import { DeadlineExceeded, clampTimeout } from '../context.js';
 import { InvalidOptionError, MicroError, SERVER_ERROR_ID } from '../errors.js';
 import { LazyAbort } from '../internal/lazy-abort.js';
-import { normalizeMetadata } from '../metadata.js';
+import { isReservedKey, type Metadata } from '../metadata.js';
 import { joinHostPort, parseAddress } from '../options.js';
 import { duplexFrameStream, serverError, toBuffer, unaryOverStream, view } from './frame-stream.js';
 import { statusFromError } from './grpc-status.js';
@@ -97,9 +97,9 @@ class DispatchingServer extends Server {
 type VerifyContentType = (stream: unknown, headers: Record<string, string | string[] | undefined>) => boolean;
 
 /**
- * The lookup: one handler object per kind, shared by all paths (paths are caller-chosen and
- * unbounded, so nothing is cached per path). Each call gets a shallow copy carrying its own path,
- * because grpc-js reports `handler.path` — not the request's — as `call.getPath()`.
+ * The lookup: one handler object per path, built from one template per kind and kept in a
+ * bounded cache (paths are caller-chosen, so it starts over when full). Each path needs its own
+ * object because grpc-js reports `handler.path` — not the request's — as `call.getPath()`.
  */
 function router(dispatcher: Dispatcher): (path: string) => Handler {
   const base = {
@@ -109,11 +109,32 @@ function router(dispatcher: Dispatcher): (path: string) => Handler {
     unknown: { type: 'bidi', func: streamFunc((h, f, s) => unaryOverStream(dispatcher, h, f, s)), serialize: identity, deserialize: identity, path: '' },
     malformed: { type: 'bidi', func: malformedFunc, serialize: identity, deserialize: identity, path: '' },
   } as const satisfies Record<string, Handler>;
+  const handlers = new Map<string, Handler>();
   return (path) => {
-    const parsed = parseMethodPath(path);
+    let handler = handlers.get(path);
+    if (handler !== undefined) return handler;
+    const parsed = parsedPath(path);
+    // The kind is looked up once per path: handlers are all registered before the server starts.
     const kind = parsed ? kindOf(dispatcher, parsed.endpoint) ?? 'unknown' : 'malformed';
-    return { ...base[kind], path };
+    handler = { ...base[kind], path };
+    if (handlers.size >= PATH_CACHE_ENTRIES) handlers.clear();
+    handlers.set(path, handler);
+    return handler;
   };
+}
+
+const PATH_CACHE_ENTRIES = 1_000;
+/** {@link parseMethodPath} results by path, bounded like the handler cache. */
+const parsedPaths = new Map<string, { service: string; endpoint: string } | undefined>();
+
+function parsedPath(path: string): { service: string; endpoint: string } | undefined {
+  let parsed = parsedPaths.get(path);
+  if (parsed === undefined && !parsedPaths.has(path)) {
+    parsed = parseMethodPath(path);
+    if (parsedPaths.size >= PATH_CACHE_ENTRIES) parsedPaths.clear();
+    parsedPaths.set(path, parsed);
+  }
+  return parsed;
 }
 
 function kindOf(dispatcher: Dispatcher, endpoint: string): EndpointKind | undefined {
@@ -205,16 +226,23 @@ class Inbound extends LazyAbort implements UnaryCall {
   private ended = false;
   private timer: NodeJS.Timeout | undefined;
 
+  private onCancelled: (() => void) | undefined;
+
   constructor(private readonly call: GrpcServerCall, private readonly deadline: number) {
     super();
-    call.on('cancelled', this.onCancelled);
   }
 
-  // grpc-js also emits 'cancelled' after a call completed normally; only a live call aborts.
-  private readonly onCancelled = (): void => { if (!this.ended) this.abort(cancelledByClient()); };
-
+  /**
+   * The client's cancel and the deadline are watched only once the signal exists: until someone
+   * reads it, nothing could see it abort (a cancel that came before is caught up on here).
+   */
   protected override armed(): void {
-    if (this.ended || !Number.isFinite(this.deadline)) return;
+    if (this.ended) return;
+    if (this.call.cancelled) { this.abort(cancelledByClient()); return; }
+    // grpc-js also emits 'cancelled' after a call completed normally; only a live call aborts.
+    this.onCancelled = () => { if (!this.ended) this.abort(cancelledByClient()); };
+    this.call.on('cancelled', this.onCancelled);
+    if (!Number.isFinite(this.deadline)) return;
     if (Date.now() >= this.deadline) { this.abort(new DeadlineExceeded()); return; }
     this.timer = setTimeout(abortAtDeadline, clampTimeout(this.deadline - Date.now()), this);
     this.timer.unref();
@@ -235,7 +263,7 @@ class Inbound extends LazyAbort implements UnaryCall {
   end(): void {
     this.ended = true;
     clearTimeout(this.timer);
-    this.call.off('cancelled', this.onCancelled);
+    if (this.onCancelled) this.call.off('cancelled', this.onCancelled);
   }
 }
 
@@ -247,24 +275,20 @@ type GrpcServerCall = ServerUnaryCall<Buffer, Buffer> | ServerDuplexStream<Buffe
 
 /** The head, signal and cleanup of one inbound call. */
 function openInbound(call: GrpcServerCall): Inbound {
-  const { service, endpoint } = parseMethodPath(call.getPath()) ?? { service: '', endpoint: call.getPath() };
-  const md = plainMetadata(call.metadata);
-  const contentType = negotiate(md[CONTENT_TYPE_COPY], md['x-content-type']);
-  delete md[CONTENT_TYPE_COPY];
+  const path = call.getPath();
+  const { service, endpoint } = parsedPath(path) ?? { service: '', endpoint: path };
+  const raw = call.metadata.toJSON();
+  const contentType = negotiate(first(raw[CONTENT_TYPE_COPY]), first(raw['x-content-type']));
+  const md = plainMetadata(raw);
   const now = Date.now();
   // go-micro clients send their budget twice: grpc-timeout and `timeout` (ns); the smaller wins.
   // No deadline at all stays Infinity, as the interface allows (a long-lived stream).
-  const deadline = Math.min(deadlineMs(call.getDeadline()), now + budgetMs(md.timeout));
+  const deadline = Math.min(deadlineMs(call.getDeadline()), now + budgetMs(first(raw.timeout)));
   const inbound = new Inbound(call, deadline);
   const remote = peerAddress(call.getPeer());
-  inbound.head = {
-    service,
-    endpoint,
-    contentType,
-    metadata: normalizeMetadata(md),
-    deadline,
-    ...(remote ? { remote } : {}),
-  };
+  inbound.head = remote === undefined
+    ? { service, endpoint, contentType, metadata: md, deadline }
+    : { service, endpoint, contentType, metadata: md, deadline, remote };
   return inbound;
 }
 
@@ -275,19 +299,33 @@ function openInbound(call: GrpcServerCall): Inbound {
  * send — defers to go-micro's `x-content-type`; with neither, protobuf, as every gRPC client means.
  */
 export function negotiate(header: string | undefined, xContentType: string | undefined): string {
-  if (header !== undefined && /^application\/grpc\+/i.test(header)) return header;
+  if (header !== undefined && header.length >= 17 && header.slice(0, 17).toLowerCase() === 'application/grpc+') return header;
   return xContentType || DEFAULT_CONTENT_TYPE;
 }
 
-/** grpc-js metadata as plain strings: repeated values joined with ", " (as go-micro); binary keys skipped. */
-function plainMetadata(md: GrpcMetadata): Record<string, string> {
+/**
+ * grpc-js metadata as tsmicro metadata: repeated values joined with ", " (as go-micro), binary
+ * keys skipped, reserved keys (the content-type copy among them) dropped. grpc-js keys are
+ * already lowercase.
+ */
+function plainMetadata(raw: Record<string, (string | Buffer)[]>): Metadata {
   const out: Record<string, string> = {};
-  for (const [key, values] of Object.entries(md.toJSON())) {
-    if (key.endsWith('-bin')) continue;
+  for (const key in raw) {
+    if (key.endsWith('-bin') || key === CONTENT_TYPE_COPY || isReservedKey(key)) continue;
+    const values = raw[key]!;
+    if (values.length === 1) {
+      if (typeof values[0] === 'string') out[key] = values[0];
+      continue;
+    }
     const strings = values.filter((v): v is string => typeof v === 'string');
     if (strings.length > 0) out[key] = strings.join(', ');
   }
   return out;
+}
+
+function first(values: (string | Buffer)[] | undefined): string | undefined {
+  const v = values?.[0];
+  return typeof v === 'string' ? v : undefined;
 }
 
 function deadlineMs(deadline: Deadline): number {
@@ -301,6 +339,15 @@ function budgetMs(ns: string | undefined): number {
 
 /** grpc-js prints IPv6 peers unbracketed (`::1:5000`); bracket them as every address here is. */
 function peerAddress(peer: string): string | undefined {
+  // Calls on one connection share their peer: the last one is remembered.
+  if (peer === lastPeer.peer) return lastPeer.address;
+  const address = parsePeer(peer);
+  lastPeer = { peer, address };
+  return address;
+}
+let lastPeer: { peer: string; address: string | undefined } = { peer: '', address: undefined };
+
+function parsePeer(peer: string): string | undefined {
   const i = peer.lastIndexOf(':');
   if (i <= 0 || !/^\d+$/.test(peer.slice(i + 1))) return peer === 'unknown' ? undefined : peer;
   return joinHostPort(peer.slice(0, i), Number(peer.slice(i + 1)));

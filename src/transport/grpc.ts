@@ -137,19 +137,24 @@ class GrpcConnection implements Connection {
       return Promise.reject(err);
     }
     const lease = this.pool.acquire(this.address);
+    // One promise per call, no closures beyond grpc-js's callback unless a signal is given.
     return new Promise<Uint8Array>((resolve, reject) => {
-      const onAbort = (): void => call.cancel();
-      const call = lease.client.makeUnaryRequest(this.paths.get(head.service, head.endpoint), toBuffer, identity, toBuffer(body), metadata, { deadline: wireDeadline(head.deadline) }, (err, value) => {
+      let onAbort: (() => void) | undefined;
+      try {
+        const call = lease.client.makeUnaryRequest(this.paths.get(head.service, head.endpoint), toBuffer, identity, toBuffer(body), metadata, { deadline: wireDeadline(head.deadline) }, (err, value) => {
+          lease.release();
+          if (onAbort) signal!.removeEventListener('abort', onAbort);
+          if (!err) resolve(value ? view(value) : new Uint8Array(0));
+          else reject(signal?.aborted ? cancelledError(signal.reason) : errorFromStatus(err, err));
+        });
+        if (signal) {
+          onAbort = () => call.cancel();
+          signal.addEventListener('abort', onAbort, { once: true });
+        }
+      } catch (err) {
         lease.release();
-        signal?.removeEventListener('abort', onAbort);
-        if (!err) resolve(value ? view(value) : new Uint8Array(0));
-        else reject(signal?.aborted ? cancelledError(signal.reason) : errorFromStatus(err, err));
-      });
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }).catch((err: unknown) => {
-      // Also covers grpc-js throwing synchronously in the executor; release() is idempotent.
-      lease.release();
-      throw MicroError.from(err, CLIENT_ERROR_ID);
+        reject(MicroError.from(err, CLIENT_ERROR_ID));
+      }
     });
   }
 
@@ -210,9 +215,10 @@ class MethodPaths {
  */
 function outboundMetadata(head: RequestHead): GrpcMetadata {
   const md = new GrpcMetadata();
+  const caller = head.metadata;
   try {
-    for (const [key, value] of Object.entries(head.metadata)) {
-      if (!isReservedKey(key.toLowerCase())) md.set(key, value);
+    for (const key in caller) {
+      if (!isReservedKey(key.toLowerCase())) md.set(key, caller[key]!);
     }
   } catch (err) {
     // grpc-js accepts only [0-9a-z_.-] keys and printable-ASCII values.
