@@ -69,7 +69,7 @@ export class FrameWriter {
  * write gave about 1.5× the calls/s of one write per tick and of 16 per write; fewer frames
  * per write cost more syscalls per call.
  */
-const FLUSH_FRAMES = Number(process.env.TSMICRO_FLUSH_FRAMES ?? 6);
+const FLUSH_FRAMES = 6;
 /** Large frames are written once this many bytes are queued, whatever their count. */
 const FLUSH_BYTES = 64 * 1024;
 
