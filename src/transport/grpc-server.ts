@@ -102,18 +102,19 @@ type VerifyContentType = (stream: unknown, headers: Record<string, string | stri
  * object because grpc-js reports `handler.path` — not the request's — as `call.getPath()`.
  */
 function router(dispatcher: Dispatcher): (path: string) => Handler {
+  const names = new CallNames();
   const base = {
-    unary: { type: 'unary', func: unaryFunc(dispatcher), serialize: identity, deserialize: identity, path: '' },
-    stream: { type: 'bidi', func: streamFunc((h, f, s) => dispatcher.stream(h, f, s)), serialize: identity, deserialize: identity, path: '' },
+    unary: { type: 'unary', func: unaryFunc(dispatcher, names), serialize: identity, deserialize: identity, path: '' },
+    stream: { type: 'bidi', func: streamFunc((h, f, s) => dispatcher.stream(h, f, s), names), serialize: identity, deserialize: identity, path: '' },
     // Unknown endpoints are served as streams so the 404 does not wait for a half-close.
-    unknown: { type: 'bidi', func: streamFunc((h, f, s) => unaryOverStream(dispatcher, h, f, s)), serialize: identity, deserialize: identity, path: '' },
+    unknown: { type: 'bidi', func: streamFunc((h, f, s) => unaryOverStream(dispatcher, h, f, s), names), serialize: identity, deserialize: identity, path: '' },
     malformed: { type: 'bidi', func: malformedFunc, serialize: identity, deserialize: identity, path: '' },
   } as const satisfies Record<string, Handler>;
   const handlers = new Map<string, Handler>();
   return (path) => {
     let handler = handlers.get(path);
     if (handler !== undefined) return handler;
-    const parsed = parsedPath(path);
+    const parsed = names.path(path);
     // The kind is looked up once per path: handlers are all registered before the server starts.
     const kind = parsed ? kindOf(dispatcher, parsed.endpoint) ?? 'unknown' : 'malformed';
     handler = { ...base[kind], path };
@@ -124,17 +125,33 @@ function router(dispatcher: Dispatcher): (path: string) => Handler {
 }
 
 const PATH_CACHE_ENTRIES = 1_000;
-/** {@link parseMethodPath} results by path, bounded like the handler cache. */
-const parsedPaths = new Map<string, { service: string; endpoint: string } | undefined>();
 
-function parsedPath(path: string): { service: string; endpoint: string } | undefined {
-  let parsed = parsedPaths.get(path);
-  if (parsed === undefined && !parsedPaths.has(path)) {
-    parsed = parseMethodPath(path);
-    if (parsedPaths.size >= PATH_CACHE_ENTRIES) parsedPaths.clear();
-    parsedPaths.set(path, parsed);
+/**
+ * What one server works out per call from grpc-js's strings, remembered: the parsed method path
+ * (bounded like the handler cache) and the peer address (calls on one connection share it).
+ */
+class CallNames {
+  private readonly paths = new Map<string, { service: string; endpoint: string } | undefined>();
+  private lastPeer: string | undefined;
+  private lastAddress: string | undefined;
+
+  path(path: string): { service: string; endpoint: string } | undefined {
+    let parsed = this.paths.get(path);
+    if (parsed === undefined && !this.paths.has(path)) {
+      parsed = parseMethodPath(path);
+      if (this.paths.size >= PATH_CACHE_ENTRIES) this.paths.clear();
+      this.paths.set(path, parsed);
+    }
+    return parsed;
   }
-  return parsed;
+
+  peer(peer: string): string | undefined {
+    if (peer !== this.lastPeer) {
+      this.lastPeer = peer;
+      this.lastAddress = peerAddress(peer);
+    }
+    return this.lastAddress;
+  }
 }
 
 function kindOf(dispatcher: Dispatcher, endpoint: string): EndpointKind | undefined {
@@ -159,9 +176,9 @@ export function parseMethodPath(path: string): { service: string; endpoint: stri
   return { service: dot < 0 ? '' : x.slice(0, dot), endpoint: `${handler}.${method}` };
 }
 
-function unaryFunc(dispatcher: Dispatcher): handleUnaryCall<Buffer, Buffer> {
+function unaryFunc(dispatcher: Dispatcher, names: CallNames): handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
-    const inbound = openInbound(call);
+    const inbound = openInbound(call, names);
     inbound.callback = callback;
     try {
       if (dispatcher.serveUnary) dispatcher.serveUnary(inbound.head, view(call.request), inbound);
@@ -175,9 +192,9 @@ function unaryFunc(dispatcher: Dispatcher): handleUnaryCall<Buffer, Buffer> {
 type Serve = (head: InboundHead, frames: FrameStream, signal: AbortSignal) => Promise<void>;
 
 /** A bidi call served by `serve` over a FrameStream; resolving ends it OK, rejecting with an error status. */
-function streamFunc(serve: Serve): handleBidiStreamingCall<Buffer, Buffer> {
+function streamFunc(serve: Serve, names: CallNames): handleBidiStreamingCall<Buffer, Buffer> {
   return (call) => {
-    const inbound = openInbound(call);
+    const inbound = openInbound(call, names);
     // The error this side ended the call with; later sends reject with it.
     let sent: MicroError | undefined;
     const fail = (err: unknown): void => {
@@ -274,9 +291,9 @@ function abortAtDeadline(inbound: Inbound): void {
 type GrpcServerCall = ServerUnaryCall<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>;
 
 /** The head, signal and cleanup of one inbound call. */
-function openInbound(call: GrpcServerCall): Inbound {
+function openInbound(call: GrpcServerCall, names: CallNames): Inbound {
   const path = call.getPath();
-  const { service, endpoint } = parsedPath(path) ?? { service: '', endpoint: path };
+  const { service, endpoint } = names.path(path) ?? { service: '', endpoint: path };
   const raw = call.metadata.toJSON();
   const contentType = negotiate(first(raw[CONTENT_TYPE_COPY]), first(raw['x-content-type']));
   const md = plainMetadata(raw);
@@ -285,7 +302,7 @@ function openInbound(call: GrpcServerCall): Inbound {
   // No deadline at all stays Infinity, as the interface allows (a long-lived stream).
   const deadline = Math.min(deadlineMs(call.getDeadline()), now + budgetMs(first(raw.timeout)));
   const inbound = new Inbound(call, deadline);
-  const remote = peerAddress(call.getPeer());
+  const remote = names.peer(call.getPeer());
   inbound.head = remote === undefined
     ? { service, endpoint, contentType, metadata: md, deadline }
     : { service, endpoint, contentType, metadata: md, deadline, remote };
@@ -339,15 +356,6 @@ function budgetMs(ns: string | undefined): number {
 
 /** grpc-js prints IPv6 peers unbracketed (`::1:5000`); bracket them as every address here is. */
 function peerAddress(peer: string): string | undefined {
-  // Calls on one connection share their peer: the last one is remembered.
-  if (peer === lastPeer.peer) return lastPeer.address;
-  const address = parsePeer(peer);
-  lastPeer = { peer, address };
-  return address;
-}
-let lastPeer: { peer: string; address: string | undefined } = { peer: '', address: undefined };
-
-function parsePeer(peer: string): string | undefined {
   const i = peer.lastIndexOf(':');
   if (i <= 0 || !/^\d+$/.test(peer.slice(i + 1))) return peer === 'unknown' ? undefined : peer;
   return joinHostPort(peer.slice(0, i), Number(peer.slice(i + 1)));

@@ -162,9 +162,9 @@ export class HeadTooLargeError extends Error {}
  * A Request or Open frame: the head, then `body` (none for Open). One allocation: sizes are
  * measured first, then everything is written in place. Reserved metadata keys are left out.
  */
-export function headFrame(kind: Kind, id: number, head: WireHead, body: Uint8Array | undefined, now: number): Buffer {
+export function headFrame(kind: Kind, id: number, head: WireHead, body: Uint8Array | undefined, now: number, prefixes?: HeadPrefixes): Buffer {
   const md = head.metadata;
-  const prefix = headPrefix(head.service, head.endpoint, head.contentType);
+  const prefix = prefixes ? prefixes.get(head.service, head.endpoint, head.contentType) : encodePrefix(head.service, head.endpoint, head.contentType);
   let size = FRAME_HEADER + 4 + prefix.length + 2;
   let pairs = 0;
   for (const key in md) {
@@ -203,23 +203,31 @@ interface CachedPrefix {
 }
 
 /**
- * Encoded `str service | str endpoint | str content type` of recent heads, by endpoint: a
- * process calls few endpoints, and encoding three strings per call was a tenth of the client's
- * framing cost. Bounded: cleared when full; long prefixes are not kept.
+ * Encoded `str service | str endpoint | str content type` of recent heads, by endpoint: a client
+ * calls few endpoints, and encoding three strings per call was a tenth of its framing cost.
+ * Bounded: cleared when full; long prefixes are not kept.
  */
-const prefixes = new Map<string, CachedPrefix>();
+export class HeadPrefixes {
+  private readonly cache = new Map<string, CachedPrefix>();
+
+  get(service: string, endpoint: string, contentType: string): Buffer {
+    const hit = this.cache.get(endpoint);
+    if (hit !== undefined && hit.service === service && hit.contentType === contentType) return hit.bytes;
+    const bytes = encodePrefix(service, endpoint, contentType);
+    if (bytes.length <= PREFIX_CACHE_MAX_BYTES) {
+      if (this.cache.size >= PREFIX_CACHE_ENTRIES) this.cache.clear();
+      this.cache.set(endpoint, { service, contentType, bytes });
+    }
+    return bytes;
+  }
+}
+
 const PREFIX_CACHE_ENTRIES = 512;
 const PREFIX_CACHE_MAX_BYTES = 1024;
 
-function headPrefix(service: string, endpoint: string, contentType: string): Buffer {
-  const hit = prefixes.get(endpoint);
-  if (hit !== undefined && hit.service === service && hit.contentType === contentType) return hit.bytes;
+function encodePrefix(service: string, endpoint: string, contentType: string): Buffer {
   const bytes = Buffer.allocUnsafe(6 + strBytes(service) + strBytes(endpoint) + strBytes(contentType));
   writeStr(bytes, writeStr(bytes, writeStr(bytes, 0, service), endpoint), contentType);
-  if (bytes.length <= PREFIX_CACHE_MAX_BYTES) {
-    if (prefixes.size >= PREFIX_CACHE_ENTRIES) prefixes.clear();
-    prefixes.set(endpoint, { service, contentType, bytes });
-  }
   return bytes;
 }
 

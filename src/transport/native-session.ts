@@ -5,7 +5,7 @@ import { CLIENT_ERROR_ID, MicroError, SERVER_ERROR_ID, type TransportFault } fro
 import { parseAddress } from '../options.js';
 import { cancelledError } from './frame-stream.js';
 import {
-  FrameReader, HEAD_ALLOWANCE, HeadTooLargeError, Kind, bodyFrame, emptyFrame, headFrame, u32Frame, FrameWriter,
+  FrameReader, HEAD_ALLOWANCE, HeadPrefixes, HeadTooLargeError, Kind, bodyFrame, emptyFrame, headFrame, u32Frame, FrameWriter,
   type FrameSink,
 } from './native-frame.js';
 import { StreamEnd } from './native-stream.js';
@@ -56,6 +56,7 @@ export class Session implements FrameSink {
   private lastUsed = Date.now();
   private pingSent = 0;
   private readonly keepalive: NodeJS.Timeout;
+  private readonly prefixes = new HeadPrefixes();
   /** Ends calls whose deadline passed (one timer for all of them). */
   private readonly deadlines = new DeadlineSweep((now) => this.expire(now));
 
@@ -92,7 +93,7 @@ export class Session implements FrameSink {
     const call = new PendingCall(this.nextCallId(), this);
     let frame: Buffer;
     try {
-      frame = headFrame(Kind.Request, call.id, head, body, Date.now());
+      frame = headFrame(Kind.Request, call.id, head, body, Date.now(), this.prefixes);
     } catch (err) {
       return Promise.reject(headError(err));
     }
