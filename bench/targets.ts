@@ -12,8 +12,8 @@ import { pino } from 'pino';
 export const PAYLOAD = { id: 42, name: 'bench', data: 'x'.repeat(64) };
 export const PAYLOAD_BYTES = Buffer.from(JSON.stringify(PAYLOAD));
 
-export type TargetName = 'tcp-floor' | 'tsmicro-native' | 'tsmicro-grpc' | 'raw-grpc-js' | 'moleculer-tcp' | 'moleculer-nats';
-export const TARGETS: readonly TargetName[] = ['tcp-floor', 'tsmicro-native', 'tsmicro-grpc', 'raw-grpc-js', 'moleculer-tcp', 'moleculer-nats'];
+export type TargetName = 'tcp-floor' | 'tsmicro-native' | 'tsmicro-grpc' | 'raw-grpc-js' | 'raw-grpc-js-gomicro' | 'moleculer-tcp' | 'moleculer-nats';
+export const TARGETS: readonly TargetName[] = ['tcp-floor', 'tsmicro-native', 'tsmicro-grpc', 'raw-grpc-js', 'raw-grpc-js-gomicro', 'moleculer-tcp', 'moleculer-nats'];
 
 export interface ServerHalf {
   /** What the client needs to reach the server (an address, a registry dir, a namespace). */
@@ -115,27 +115,35 @@ const tcpFloor: Target = {
 
 const identity = (b: Buffer): Buffer => b;
 
-/** @grpc/grpc-js with no framework around it: bytes in, the same bytes out. */
-const rawGrpc: Target = {
-  async server() {
-    const server = new grpc.Server();
-    server.register('/bench.Bench/Echo', (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, call.request), identity, identity, 'unary');
-    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
-    return { address: `127.0.0.1:${port}`, close: () => new Promise((r) => server.tryShutdown(() => r())) };
-  },
-  async client(address) {
-    const client = new grpc.Client(address, grpc.credentials.createInsecure());
-    return {
-      call: () => new Promise((resolve, reject) => {
-        if (process.env.RAW_VARIANT === 'deadline') client.makeUnaryRequest('/bench.Bench/Echo', identity, identity, PAYLOAD_BYTES, new grpc.Metadata(), { deadline: Date.now() + 5000 }, (err, value) => (err ? reject(err) : resolve(value)));
-        else if (process.env.RAW_VARIANT === 'md') { const md = new grpc.Metadata(); md.set('timeout', '5000000000'); md.set('x-content-type', 'application/grpc+json'); client.makeUnaryRequest('/bench.Bench/Echo', identity, identity, PAYLOAD_BYTES, md, (err, value) => (err ? reject(err) : resolve(value))); }
-        else if (process.env.RAW_VARIANT === 'both') { const md = new grpc.Metadata(); md.set('timeout', '5000000000'); md.set('x-content-type', 'application/grpc+json'); client.makeUnaryRequest('/bench.Bench/Echo', identity, identity, PAYLOAD_BYTES, md, { deadline: Date.now() + 5000 }, (err, value) => (err ? reject(err) : resolve(value))); }
-        else client.makeUnaryRequest('/bench.Bench/Echo', identity, identity, PAYLOAD_BYTES, (err, value) => (err ? reject(err) : resolve(value)));
-      }),
-      close: async () => client.close(),
-    };
-  },
-};
+/**
+ * @grpc/grpc-js with no framework around it: bytes in, the same bytes out. With `goMicroDialect`
+ * each call also carries what any go-micro gRPC client sends (and tsmicro's too): a deadline
+ * (5 s, as `grpc-timeout`) and the `timeout` and `x-content-type` metadata. That separates what
+ * the protocol costs grpc-js itself from what tsmicro adds.
+ */
+function rawGrpc(goMicroDialect: boolean): Target {
+  return {
+    async server() {
+      const server = new grpc.Server();
+      server.register('/bench.Bench/Echo', (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, call.request), identity, identity, 'unary');
+      const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+      return { address: `127.0.0.1:${port}`, close: () => new Promise((r) => server.tryShutdown(() => r())) };
+    },
+    async client(address) {
+      const client = new grpc.Client(address, grpc.credentials.createInsecure());
+      const plain = (): Promise<unknown> => new Promise((resolve, reject) => {
+        client.makeUnaryRequest('/bench.Bench/Echo', identity, identity, PAYLOAD_BYTES, (err, value) => (err ? reject(err) : resolve(value)));
+      });
+      const dialect = (): Promise<unknown> => new Promise((resolve, reject) => {
+        const md = new grpc.Metadata();
+        md.set('timeout', '5000000000');
+        md.set('x-content-type', 'application/grpc+json');
+        client.makeUnaryRequest('/bench.Bench/Echo', identity, identity, PAYLOAD_BYTES, md, { deadline: Date.now() + 5_000 }, (err, value) => (err ? reject(err) : resolve(value)));
+      });
+      return { call: goMicroDialect ? dialect : plain, close: async () => client.close() };
+    },
+  };
+}
 
 interface MoleculerBroker {
   start(): Promise<void>;
@@ -197,7 +205,8 @@ export function target(name: string): Target {
     case 'tcp-floor': return tcpFloor;
     case 'tsmicro-native': return tsmicroTarget(() => nativeTransport());
     case 'tsmicro-grpc': return tsmicroTarget(() => grpcTransport());
-    case 'raw-grpc-js': return rawGrpc;
+    case 'raw-grpc-js': return rawGrpc(false);
+    case 'raw-grpc-js-gomicro': return rawGrpc(true);
     case 'moleculer-tcp': return moleculerTcp;
     case 'moleculer-nats': return moleculerNats;
     default: throw new Error(`unknown bench target ${name}`);
