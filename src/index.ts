@@ -41,7 +41,7 @@ export type { StrategyName } from './selector/strategy.js';
 export { byVersion, byMetadata, byEndpoint, canary } from './selector/filter.js';
 export type { RetryBudgetOptions } from './client/retry.js';
 
-export type { Transport, Listener, Connection, Dispatcher, FrameStream, RequestHead, InboundHead, EndpointKind, ListenOptions } from './transport/transport.js';
+export type { Transport, Listener, Connection, Dispatcher, UnaryCall, SignalSource, FrameStream, RequestHead, InboundHead, EndpointKind, ListenOptions } from './transport/transport.js';
 export { grpcTransport } from './transport/grpc.js';
 export type { GrpcTransportOptions, Pem, TlsOptions } from './transport/grpc.js';
 export { memoryTransport } from './transport/memory.js';

@@ -115,9 +115,11 @@ function router(dispatcher: Dispatcher): (path: string) => Handler {
     let handler = handlers.get(path);
     if (handler !== undefined) return handler;
     const parsed = names.path(path);
-    // The kind is looked up once per path: handlers are all registered before the server starts.
     const kind = parsed ? kindOf(dispatcher, parsed.endpoint) ?? 'unknown' : 'malformed';
     handler = { ...base[kind], path };
+    // Unknown endpoints are not remembered: one may be registered later, and their paths are
+    // whatever a caller sends.
+    if (kind === 'unknown') return handler;
     if (handlers.size >= PATH_CACHE_ENTRIES) handlers.clear();
     handlers.set(path, handler);
     return handler;

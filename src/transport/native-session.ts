@@ -33,7 +33,7 @@ class PendingCall {
   onAbort: (() => void) | undefined;
   stream: StreamEnd | undefined;
 
-  constructor(readonly id: number, readonly session: Session) {}
+  constructor(readonly id: number) {}
 }
 
 /**
@@ -90,7 +90,7 @@ export class Session implements FrameSink {
 
   /** Sends a unary request; resolves with the reply body. */
   call(head: RequestHead, body: Uint8Array, signal: AbortSignal | undefined): Promise<Uint8Array> {
-    const call = new PendingCall(this.nextCallId(), this);
+    const call = new PendingCall(this.nextCallId());
     let frame: Buffer;
     try {
       frame = headFrame(Kind.Request, call.id, head, body, Date.now(), this.prefixes);
@@ -105,7 +105,7 @@ export class Session implements FrameSink {
 
   /** Opens a stream. */
   stream(head: RequestHead, signal: AbortSignal | undefined): FrameStream {
-    const call = new PendingCall(this.nextCallId(), this);
+    const call = new PendingCall(this.nextCallId());
     const frame = headFrame(Kind.Open, call.id, head, undefined, Date.now());
     const end = new StreamEnd({
       data: (body) => this.write(bodyFrame(Kind.Data, call.id, body)),
