@@ -1,19 +1,25 @@
 import { clampTimeout } from '../context.js';
 
+/** A call as the sweep sees it: its deadline, epoch ms (Infinity for none). */
+export interface WithDeadline {
+  readonly deadline: number;
+}
+
 /**
  * One timer for the deadlines of many calls. A timer per call costs about a microsecond to set
  * and clear, on calls that mostly end within microseconds of starting; here a call only arms the
- * sweep when its deadline is earlier than the one already armed. When the timer fires, the
- * owner's `sweep` ends every call whose deadline has passed and returns the earliest deadline
- * left (Infinity for none), which is armed next.
+ * sweep when its deadline is earlier than the one already armed. When the timer fires, every
+ * call in `calls()` whose deadline has passed goes to `expire`, and the earliest deadline left
+ * is armed next.
  *
  * The timer is unref'd: the connection the calls travel on keeps the process alive.
  */
-export class DeadlineSweep {
+export class DeadlineSweep<T extends WithDeadline> {
   private timer: NodeJS.Timeout | undefined;
   private armedAt = Infinity;
 
-  constructor(private readonly sweep: (now: number) => number) {}
+  /** `expire` may remove the call from what `calls()` iterates (a Map's values, say). */
+  constructor(private readonly calls: () => Iterable<T>, private readonly expire: (call: T) => void) {}
 
   /** Makes sure the sweep runs no later than `deadline` (epoch ms); Infinity does nothing. */
   arm(deadline: number): void {
@@ -36,10 +42,16 @@ export class DeadlineSweep {
     this.timer = undefined;
     this.armedAt = Infinity;
     // A timer may fire a little early: calls not yet due stay in and are armed for again.
-    this.arm(this.sweep(Date.now()));
+    const now = Date.now();
+    let next = Infinity;
+    for (const call of this.calls()) {
+      if (call.deadline <= now) this.expire(call);
+      else if (call.deadline < next) next = call.deadline;
+    }
+    this.arm(next);
   }
 }
 
-function fire(sweep: DeadlineSweep): void {
+function fire<T extends WithDeadline>(sweep: DeadlineSweep<T>): void {
   sweep.run();
 }

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { DeadlineExceeded } from '../context.js';
 import { CLIENT_ERROR_ID, MicroError, SERVER_ERROR_ID } from '../errors.js';
-import type { Dispatcher, FrameStream, InboundHead } from './transport.js';
+import type { Dispatcher, FrameStream, InboundHead, UnaryCall } from './transport.js';
 
 /**
  * What the transports share: a FrameStream over a Node duplex, Buffer views, and the errors
@@ -106,6 +106,19 @@ export function serverError(err: unknown): MicroError {
 /** The error a call cancelled by its caller's signal ends with: 408, not a fault (nothing failed). */
 export function cancelledError(cause?: unknown): MicroError {
   return new MicroError(CLIENT_ERROR_ID, 408, 'call cancelled', undefined, cause === undefined ? {} : { cause });
+}
+
+/**
+ * Hands one unary call to `dispatcher`: through `serveUnary` when it has it, else through the
+ * promise of `unary`. Its outcome, a synchronous throw included, always reaches `call`.
+ */
+export function dispatchUnary(dispatcher: Dispatcher, head: InboundHead, body: Uint8Array, call: UnaryCall): void {
+  try {
+    if (dispatcher.serveUnary) dispatcher.serveUnary(head, body, call);
+    else dispatcher.unary(head, body, call.signal).then((reply) => call.replied(reply), (err: unknown) => call.failed(err));
+  } catch (err) {
+    call.failed(err);
+  }
 }
 
 /**

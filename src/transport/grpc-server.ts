@@ -8,7 +8,7 @@ import { InvalidOptionError, MicroError, SERVER_ERROR_ID } from '../errors.js';
 import { LazyAbort } from '../internal/lazy-abort.js';
 import { isReservedKey, type Metadata } from '../metadata.js';
 import { joinHostPort, parseAddress } from '../options.js';
-import { duplexFrameStream, serverError, toBuffer, unaryOverStream, view } from './frame-stream.js';
+import { dispatchUnary, duplexFrameStream, serverError, toBuffer, unaryOverStream, view } from './frame-stream.js';
 import { statusFromError } from './grpc-status.js';
 import type { Dispatcher, EndpointKind, FrameStream, InboundHead, Listener, UnaryCall } from './transport.js';
 
@@ -182,12 +182,7 @@ function unaryFunc(dispatcher: Dispatcher, names: CallNames): handleUnaryCall<Bu
   return (call, callback) => {
     const inbound = openInbound(call, names);
     inbound.callback = callback;
-    try {
-      if (dispatcher.serveUnary) dispatcher.serveUnary(inbound.head, view(call.request), inbound);
-      else dispatcher.unary(inbound.head, view(call.request), inbound.signal).then((body) => inbound.replied(body), (err: unknown) => inbound.failed(err));
-    } catch (err) {
-      inbound.failed(err);
-    }
+    dispatchUnary(dispatcher, inbound.head, view(call.request), inbound);
   };
 }
 

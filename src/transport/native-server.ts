@@ -5,7 +5,7 @@ import { InvalidOptionError, MicroError, SERVER_ERROR_ID } from '../errors.js';
 import { DeadlineSweep } from '../internal/deadline-sweep.js';
 import { LazyAbort } from '../internal/lazy-abort.js';
 import { joinHostPort, parseAddress } from '../options.js';
-import { serverError, unaryOverStream } from './frame-stream.js';
+import { dispatchUnary, serverError, unaryOverStream } from './frame-stream.js';
 import {
   FrameReader, HEAD_ALLOWANCE, Kind, MalformedHeadError, bodyFrame, emptyFrame, readHead, u32Frame, FrameWriter,
   type DecodedHead, type FrameSink, type HeadCache,
@@ -126,7 +126,10 @@ class ServerConn implements FrameSink {
   private dead = false;
   private readonly heads: HeadCache = { service: '', endpoint: '', contentType: '' };
   /** Aborts handlers whose deadline passed, as Go's context deadline would (one timer for all calls). */
-  private readonly deadlines = new DeadlineSweep((now) => this.expire(now));
+  private readonly deadlines = new DeadlineSweep<ServerCall>(
+    () => this.calls.values(),
+    (call) => this.fail(call, MicroError.timeout(SERVER_ERROR_ID, 'deadline exceeded'), new DeadlineExceeded()),
+  );
 
   constructor(private readonly socket: net.Socket, private readonly listener: NativeListener) {
     this.max = listener.config.maxMessageBytes;
@@ -236,16 +239,6 @@ class ServerConn implements FrameSink {
     return call;
   }
 
-  /** Fails the calls whose deadline has passed; returns the earliest deadline still ahead. */
-  private expire(now: number): number {
-    let next = Infinity;
-    for (const call of this.calls.values()) {
-      if (call.deadline <= now) this.fail(call, MicroError.timeout(SERVER_ERROR_ID, 'deadline exceeded'), new DeadlineExceeded());
-      else if (call.deadline < next) next = call.deadline;
-    }
-    return next;
-  }
-
   private onRequest(id: number, payload: Buffer): void {
     const head = this.head(id, payload);
     if (!head) return;
@@ -259,13 +252,7 @@ class ServerConn implements FrameSink {
     }
     const call = this.track(id, head);
     const view = new Uint8Array(payload.buffer, payload.byteOffset + head.bodyOffset, payload.length - head.bodyOffset);
-    const dispatcher = this.listener.dispatcher;
-    try {
-      if (dispatcher.serveUnary) dispatcher.serveUnary(inbound(head, this.remote), view, call);
-      else dispatcher.unary(inbound(head, this.remote), view, call.signal).then((value) => this.replied(call, value), (err: unknown) => this.failed(call, err));
-    } catch (err) {
-      this.failed(call, err);
-    }
+    dispatchUnary(this.listener.dispatcher, inbound(head, this.remote), view, call);
   }
 
   replied(call: ServerCall, value: Uint8Array): void {

@@ -58,7 +58,10 @@ export class Session implements FrameSink {
   private readonly keepalive: NodeJS.Timeout;
   private readonly prefixes = new HeadPrefixes();
   /** Ends calls whose deadline passed (one timer for all of them). */
-  private readonly deadlines = new DeadlineSweep((now) => this.expire(now));
+  private readonly deadlines = new DeadlineSweep<PendingCall>(
+    () => this.calls.values(),
+    (call) => this.abandon(call, fault(408, 'deadline exceeded', { beforeHandler: false, reason: 'timeout' })),
+  );
 
   constructor(readonly address: string, private readonly config: SessionConfig, private readonly onGone: (s: Session) => void) {
     const parsed = parseAddress(address);
@@ -212,16 +215,6 @@ export class Session implements FrameSink {
     this.lastUsed = Date.now();
     if (this.draining && this.calls.size === 0) this.close();
     return true;
-  }
-
-  /** Fails the calls whose deadline has passed; returns the earliest deadline still ahead. */
-  private expire(now: number): number {
-    let next = Infinity;
-    for (const call of this.calls.values()) {
-      if (call.deadline <= now) this.abandon(call, fault(408, 'deadline exceeded', { beforeHandler: false, reason: 'timeout' }));
-      else if (call.deadline < next) next = call.deadline;
-    }
-    return next;
   }
 
   private write(frame: Buffer): boolean {
