@@ -61,16 +61,7 @@ const tcpFloor: Target = {
     const server = net.createServer({ noDelay: true }, (socket) => {
       let pending: Buffer | undefined;
       socket.on('data', (chunk: Buffer) => {
-        let buf = pending ? Buffer.concat([pending, chunk]) : chunk;
-        let off = 0;
-        while (buf.length - off >= 8) {
-          const len = buf.readUInt32BE(off);
-          if (buf.length - off < 4 + len) break;
-          socket.write(buf.subarray(off, off + 4 + len));
-          off += 4 + len;
-        }
-        pending = off < buf.length ? buf.subarray(off) : undefined;
-        buf = Buffer.alloc(0);
+        pending = eachFrame(pending, chunk, (buf, off, end) => { socket.write(buf.subarray(off, end)); });
       });
       socket.on('error', () => {});
     });
@@ -85,18 +76,12 @@ const tcpFloor: Target = {
     let nextId = 0;
     let pending: Buffer | undefined;
     socket.on('data', (chunk: Buffer) => {
-      const buf = pending ? Buffer.concat([pending, chunk]) : chunk;
-      let off = 0;
-      while (buf.length - off >= 8) {
-        const len = buf.readUInt32BE(off);
-        if (buf.length - off < 4 + len) break;
+      pending = eachFrame(pending, chunk, (buf, off) => {
         const id = buf.readUInt32BE(off + 4);
         const done = waiting.get(id);
         waiting.delete(id);
         done?.();
-        off += 4 + len;
-      }
-      pending = off < buf.length ? buf.subarray(off) : undefined;
+      });
     });
     return {
       call: () => new Promise<void>((resolve) => {
@@ -112,6 +97,22 @@ const tcpFloor: Target = {
     };
   },
 };
+
+/**
+ * Calls `onFrame` for each whole `u32 length | id | body` frame in `pending` + `chunk` (the
+ * frame is `buf[off, end)`), and returns the bytes of an incomplete frame left over.
+ */
+function eachFrame(pending: Buffer | undefined, chunk: Buffer, onFrame: (buf: Buffer, off: number, end: number) => void): Buffer | undefined {
+  const buf = pending ? Buffer.concat([pending, chunk]) : chunk;
+  let off = 0;
+  while (buf.length - off >= 8) {
+    const end = off + 4 + buf.readUInt32BE(off);
+    if (end > buf.length) break;
+    onFrame(buf, off, end);
+    off = end;
+  }
+  return off < buf.length ? buf.subarray(off) : undefined;
+}
 
 const identity = (b: Buffer): Buffer => b;
 
