@@ -16,6 +16,10 @@ before(async () => {
     async Ok(req: { n: number }) { return { n: req.n }; },
     async Fail() { throw new MicroError('errors', 409, 'already exists', 'Conflict'); },
     async Crash() { throw new Error('disk on fire'); },
+    // Not async: served without a promise, so a value and a throw must each still reach the caller.
+    Double(req: { n: number }) { return { n: req.n * 2 }; },
+    SyncCrash() { throw new Error('thrown before any await'); },
+    SyncFail() { throw new MicroError('errors', 429, 'slow down', 'Too Many Requests'); },
     async Slow(req: { ms: number }, ctx) {
       await new Promise((r) => { const t = setTimeout(r, req.ms); ctx.signal.addEventListener('abort', () => { clearTimeout(t); onSlowAbort(); r(undefined); }); });
       return { aborted: ctx.signal.aborted };
@@ -66,6 +70,28 @@ test('a plain Error thrown by a handler becomes a 500 with its message', async (
   assert.equal(err.code, 500);
   assert.equal(err.id, 'errors');
   assert.equal(err.detail, 'disk on fire');
+  await stillServing();
+});
+
+test('a handler that is not async answers with its plain return value, over native and gRPC', async () => {
+  assert.deepEqual(await caller.client.call('errors', 'Test.Double', { n: 21 }), { n: 42 });
+  const [node] = (await c.registry.getService('errors'))[0]!.nodes;
+  const transport = grpcTransport();
+  try {
+    const head = { service: 'errors', endpoint: 'Test.Double', contentType: 'application/grpc+json', metadata: {}, deadline: Date.now() + 2000 };
+    const reply = await transport.dial(node!.address).call(head, new TextEncoder().encode('{"n":4}'));
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(reply)), { n: 8 });
+  } finally {
+    await transport.close();
+  }
+  await stillServing();
+});
+
+test('a handler that throws synchronously fails its call like an async one: a 500, or its own MicroError', async () => {
+  const crash = await rejection(caller.client.call('errors', 'Test.SyncCrash', {}));
+  assert.deepEqual(crash.toJSON(), { id: 'errors', code: 500, detail: 'thrown before any await', status: 'Internal Server Error' });
+  const fail = await rejection(caller.client.call('errors', 'Test.SyncFail', {}));
+  assert.deepEqual(fail.toJSON(), { id: 'errors', code: 429, detail: 'slow down', status: 'Too Many Requests' });
   await stillServing();
 });
 
