@@ -1,6 +1,7 @@
 import {
-  Metadata as GrpcMetadata, ServerCredentials, credentials as grpcCredentials,
-  type ChannelCredentials, type ChannelOptions, type ServiceError,
+  Metadata as GrpcMetadata, ServerCredentials, credentials as grpcCredentials, status as GrpcStatus,
+  type ChannelCredentials, type ChannelOptions, type InterceptingListener, type ServiceError, type StatusObject,
+  type experimental,
 } from '@grpc/grpc-js';
 import type { Duplex } from 'node:stream';
 import { DEFAULTS } from '../defaults.js';
@@ -8,7 +9,7 @@ import { CLIENT_ERROR_ID, InvalidOptionError, MicroError } from '../errors.js';
 import { isReservedKey } from '../metadata.js';
 import { checkComponent, checkInteger } from '../options.js';
 import { cancelledError, duplexFrameStream, toBuffer, view } from './frame-stream.js';
-import { ChannelPool } from './grpc-pool.js';
+import { ChannelPool, type ChannelLease } from './grpc-pool.js';
 import { listenGrpc } from './grpc-server.js';
 import { errorFromStatus } from './grpc-status.js';
 import { explainTlsFailures, grpcTlsCredentials, type TlsOptions } from './tls.js';
@@ -137,20 +138,16 @@ class GrpcConnection implements Connection {
       return Promise.reject(err);
     }
     const lease = this.pool.acquire(this.address);
-    // One promise per call, no closures beyond grpc-js's callback unless a signal is given.
     return new Promise<Uint8Array>((resolve, reject) => {
-      let onAbort: (() => void) | undefined;
       try {
-        const call = lease.client.makeUnaryRequest(this.paths.get(head.service, head.endpoint), toBuffer, identity, toBuffer(body), metadata, { deadline: wireDeadline(head.deadline) }, (err, value) => {
-          lease.release();
-          if (onAbort) signal!.removeEventListener('abort', onAbort);
-          if (!err) resolve(value ? view(value) : new Uint8Array(0));
-          else reject(signal?.aborted ? cancelledError(signal.reason) : errorFromStatus(err, err));
-        });
-        if (signal) {
-          onAbort = () => call.cancel();
-          signal.addEventListener('abort', onAbort, { once: true });
-        }
+        // The channel's own call, not Client#makeUnaryRequest: that wraps it in an interceptor
+        // layer, an event emitter and a captured stack per call (~25 % of the client's CPU),
+        // none of which a call without interceptors uses.
+        const call = lease.client.getChannel().createCall(this.paths.get(head.service, head.endpoint), wireDeadline(head.deadline), undefined, null, undefined);
+        call.start(metadata, new UnaryListener(call, lease, signal, resolve, reject));
+        call.sendMessageWithContext({}, toBuffer(body));
+        call.halfClose();
+        call.startRead();
       } catch (err) {
         lease.release();
         reject(MicroError.from(err, CLIENT_ERROR_ID));
@@ -175,6 +172,46 @@ class GrpcConnection implements Connection {
       // A client cannot send an error status; the server sees CANCELLED whatever `err` is.
       cancel: (err) => { cancelled ??= err ? MicroError.from(err, CLIENT_ERROR_ID) : cancelledError(); call.cancel(); },
     });
+  }
+}
+
+/**
+ * One unary call's outcome, as grpc-js reports it to a channel call: the reply message, then
+ * exactly one status. It keeps what Client#makeUnaryRequest checks: OK without a message, or a
+ * second message, is an error.
+ */
+class UnaryListener implements InterceptingListener {
+  private reply: Buffer | undefined;
+  private readonly onAbort: (() => void) | undefined;
+
+  constructor(
+    private readonly call: CallStream,
+    private readonly lease: ChannelLease,
+    private readonly signal: AbortSignal | undefined,
+    private readonly resolve: (reply: Uint8Array) => void,
+    private readonly reject: (err: MicroError) => void,
+  ) {
+    if (signal) {
+      this.onAbort = () => call.cancelWithStatus(GrpcStatus.CANCELLED, 'Cancelled on client');
+      signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+  }
+
+  onReceiveMetadata(): void {}
+
+  onReceiveMessage(message: Buffer): void {
+    if (this.reply !== undefined) this.call.cancelWithStatus(GrpcStatus.UNIMPLEMENTED, 'Too many responses received');
+    else this.reply = message;
+  }
+
+  onReceiveStatus(status: StatusObject): void {
+    this.lease.release();
+    if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
+    if (this.signal?.aborted) { this.reject(cancelledError(this.signal.reason)); return; }
+    if (status.code === GrpcStatus.OK && this.reply !== undefined) { this.resolve(view(this.reply)); return; }
+    const st = status.code === GrpcStatus.OK ? { ...status, code: GrpcStatus.UNIMPLEMENTED, details: 'No message received' } : status;
+    // The cause has the shape of the ServiceError grpc-js's own client would have given.
+    this.reject(errorFromStatus(st, Object.assign(new Error(`${st.code} ${GrpcStatus[st.code]}: ${st.details}`), st)));
   }
 }
 
@@ -249,3 +286,5 @@ function isServiceError(err: unknown): err is ServiceError {
 }
 
 const identity = (value: Buffer): Buffer => value;
+
+type CallStream = experimental.CallStream;
