@@ -177,8 +177,8 @@ class GrpcConnection implements Connection {
 
 /**
  * One unary call's outcome, as grpc-js reports it to a channel call: the reply message, then
- * exactly one status. It keeps what Client#makeUnaryRequest checks: OK without a message, or a
- * second message, is an error.
+ * exactly one status. OK without a message, or a second message, is an error (the checks
+ * Client#makeUnaryRequest makes, except that a second message ends the call at once).
  */
 class UnaryListener implements InterceptingListener {
   private reply: Buffer | undefined;
@@ -200,8 +200,14 @@ class UnaryListener implements InterceptingListener {
   onReceiveMetadata(): void {}
 
   onReceiveMessage(message: Buffer): void {
-    if (this.reply !== undefined) this.call.cancelWithStatus(GrpcStatus.UNIMPLEMENTED, 'Too many responses received');
-    else this.reply = message;
+    if (this.reply !== undefined) {
+      this.call.cancelWithStatus(GrpcStatus.UNIMPLEMENTED, 'Too many responses received');
+      return;
+    }
+    this.reply = message;
+    // grpc-js holds the status back while a message waits unread: reading on is what lets a
+    // second message (a broken peer) end the call now rather than at its deadline.
+    this.call.startRead();
   }
 
   onReceiveStatus(status: StatusObject): void {

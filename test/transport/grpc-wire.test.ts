@@ -186,3 +186,28 @@ test('grpc wire: IPv6 addresses are bracketed, both the bound address and the pe
   const head = JSON.parse(new TextDecoder().decode(await transport.dial(listener.address).call(echoHead('Echo.Head'), new Uint8Array()))) as InboundHead;
   assert.match(head.remote ?? '', /^\[::1\]:\d+$/);
 });
+
+test('grpc wire: a unary reply with no message, or with two, is a 501 from the client, not a hang or a value', async (t) => {
+  // Handlers registered as bidi so they can break unary's one-message shape on purpose.
+  const server = new grpc.Server();
+  server.register('/echo.Echo/None', (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+    call.on('data', () => {}).on('end', () => call.end());
+  }, identity, identity, 'bidi');
+  server.register('/echo.Echo/Twice', (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+    call.on('data', () => {}).on('end', () => { call.write(Buffer.from('a')); call.write(Buffer.from('b')); call.end(); });
+  }, identity, identity, 'bidi');
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  const transport = grpcTransport();
+  t.after(async () => {
+    await transport.close();
+    server.forceShutdown();
+  });
+  const conn = transport.dial(`127.0.0.1:${port}`);
+  for (const endpoint of ['Echo.None', 'Echo.Twice']) {
+    const err = await conn.call(echoHead(endpoint, { deadline: Date.now() + 2_000 }), new Uint8Array([1])).catch((e: unknown) => e);
+    assert.ok(MicroError.is(err, 501), `${endpoint}: ${String(err)}`);
+    assert.match(err.detail, endpoint === 'Echo.None' ? /No message received/ : /Too many responses/);
+  }
+});
