@@ -85,9 +85,11 @@ class DispatchingServer extends Server {
     }
     self._retrieveHandler = route;
     // Runs on the request headers before grpc-js turns them into metadata without content-type.
+    // Only a specific type is copied: plain `application/grpc` (every grpc-js client, tsmicro's
+    // included) means the same to negotiate() as none, and one header less is cheaper per call.
     self._verifyContentType = function (this: unknown, stream, headers) {
       const ct = headers['content-type'];
-      if (typeof ct === 'string') headers[CONTENT_TYPE_COPY] = ct;
+      if (typeof ct === 'string' && isSpecificGrpcType(ct)) headers[CONTENT_TYPE_COPY] = ct;
       else delete headers[CONTENT_TYPE_COPY];
       return verify.call(this, stream, headers);
     };
@@ -313,8 +315,13 @@ function openInbound(call: GrpcServerCall, names: CallNames): Inbound {
  * send — defers to go-micro's `x-content-type`; with neither, protobuf, as every gRPC client means.
  */
 export function negotiate(header: string | undefined, xContentType: string | undefined): string {
-  if (header !== undefined && header.length >= 17 && header.slice(0, 17).toLowerCase() === 'application/grpc+') return header;
+  if (header !== undefined && isSpecificGrpcType(header)) return header;
   return xContentType || DEFAULT_CONTENT_TYPE;
+}
+
+/** `application/grpc+<subtype>`, any case. */
+function isSpecificGrpcType(contentType: string): boolean {
+  return contentType.length >= 17 && contentType.slice(0, 17).toLowerCase() === 'application/grpc+';
 }
 
 /**

@@ -30,7 +30,11 @@ export interface GrpcTransportOptions {
   channelCredentials?: ChannelCredentials;
   /** Server credentials (TLS goes here). @defaultValue plaintext */
   serverCredentials?: ServerCredentials;
-  /** Extra grpc-js channel options; the size limits and the per-transport subchannel pool always win. */
+  /**
+   * Extra grpc-js channel options; the size limits and the per-transport subchannel pool always
+   * win. grpc-js client interceptors (`interceptors`, `interceptor_providers`,
+   * `callInvocationTransformer`) are refused: wrap calls with the client's `wrapCall` instead.
+   */
   channelOptions?: ChannelOptions;
   /** Extra grpc-js server options; the size limits always win. */
   serverOptions?: ChannelOptions;
@@ -41,6 +45,9 @@ export interface GrpcTransportOptions {
    */
   tls?: TlsOptions;
 }
+
+/** grpc-js Client options (not channel options) that hook into each call. */
+const CLIENT_ONLY_OPTIONS = ['interceptors', 'interceptor_providers', 'callInvocationTransformer'] as const;
 
 /**
  * Client keepalive: ping an HTTP/2 connection that has calls in flight every 5 min, and drop it
@@ -60,6 +67,13 @@ export function grpcTransport(opts: GrpcTransportOptions = {}): Transport {
   const poolIdleMs = checkInteger('grpcTransport.poolIdleMs', opts.poolIdleMs, 1) ?? DEFAULTS.poolIdleMs;
   checkComponent('grpcTransport.channelCredentials', opts.channelCredentials, ['compose']);
   checkComponent('grpcTransport.serverCredentials', opts.serverCredentials, ['_isSecure']);
+  // grpc-js reads these Client options from the same object as the channel options; unary calls
+  // go to the channel directly (see GrpcConnection.call), so they would apply to streams only.
+  for (const key of CLIENT_ONLY_OPTIONS) {
+    if (opts.channelOptions?.[key] !== undefined) {
+      throw new InvalidOptionError(`grpcTransport.channelOptions.${key}`, 'grpc-js client interceptors are not applied by this transport; wrap calls with the client\'s wrapCall instead');
+    }
+  }
   if (opts.tls === undefined) return new GrpcTransport(maxMessageBytes, poolIdleMs, opts);
   if (opts.channelCredentials || opts.serverCredentials) {
     throw new InvalidOptionError('grpcTransport.tls', 'give tls or channelCredentials/serverCredentials, not both');

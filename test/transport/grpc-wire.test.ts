@@ -3,7 +3,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { DeadlineExceeded } from '../../src/context.js';
-import { MicroError, SERVER_ERROR_ID } from '../../src/errors.js';
+import { InvalidOptionError, MicroError, SERVER_ERROR_ID } from '../../src/errors.js';
 import { grpcTransport } from '../../src/transport/grpc.js';
 import type { InboundHead } from '../../src/transport/transport.js';
 import { aborted, echoHead } from '../fixtures/transport-conformance.js';
@@ -210,4 +210,12 @@ test('grpc wire: a unary reply with no message, or with two, is a 501 from the c
     assert.ok(MicroError.is(err, 501), `${endpoint}: ${String(err)}`);
     assert.match(err.detail, endpoint === 'Echo.None' ? /No message received/ : /Too many responses/);
   }
+});
+
+test('grpc wire: grpc-js client interceptors in channelOptions are refused, naming the option, since unary calls bypass them', () => {
+  const interceptor: grpc.Interceptor = (options, next) => new grpc.InterceptingCall(next(options));
+  for (const [key, value] of [['interceptors', [interceptor]], ['interceptor_providers', [() => interceptor]], ['callInvocationTransformer', (p: unknown) => p]] as const) {
+    assert.throws(() => grpcTransport({ channelOptions: { [key]: value } }), (err: unknown) => err instanceof InvalidOptionError && err.option === `grpcTransport.channelOptions.${key}`, key);
+  }
+  assert.doesNotThrow(() => grpcTransport({ channelOptions: { 'grpc.keepalive_time_ms': 600_000 } }));
 });
