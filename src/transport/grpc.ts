@@ -17,6 +17,9 @@ import type { Connection, Dispatcher, FrameStream, ListenOptions, Listener, Requ
 
 export type { Pem, TlsOptions } from './tls.js';
 
+/** A call on a grpc-js channel, below Client's interceptor layer (grpc-js exports it as experimental). */
+type CallStream = experimental.CallStream;
+
 /** Options for {@link grpcTransport}. */
 export interface GrpcTransportOptions {
   /**
@@ -155,7 +158,7 @@ class GrpcConnection implements Connection {
     return new Promise<Uint8Array>((resolve, reject) => {
       try {
         // The channel's own call, not Client#makeUnaryRequest: that wraps it in an interceptor
-        // layer, an event emitter and a captured stack per call (~25 % of the client's CPU),
+        // layer, an event emitter and a captured stack per call (12–30 % of the client's CPU here),
         // none of which a call without interceptors uses.
         const call = lease.client.getChannel().createCall(this.paths.get(head.service, head.endpoint), wireDeadline(head.deadline), undefined, null, undefined);
         call.start(metadata, new UnaryListener(call, lease, signal, resolve, reject));
@@ -306,5 +309,3 @@ function isServiceError(err: unknown): err is ServiceError {
 }
 
 const identity = (value: Buffer): Buffer => value;
-
-type CallStream = experimental.CallStream;

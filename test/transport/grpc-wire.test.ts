@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { DeadlineExceeded } from '../../src/context.js';
 import { InvalidOptionError, MicroError, SERVER_ERROR_ID } from '../../src/errors.js';
 import { grpcTransport } from '../../src/transport/grpc.js';
-import type { InboundHead } from '../../src/transport/transport.js';
+import type { Connection, InboundHead } from '../../src/transport/transport.js';
 import { aborted, echoHead } from '../fixtures/transport-conformance.js';
 import { echoDispatcher, type EchoDispatcher } from '../fixtures/transport-echo.js';
 
@@ -22,6 +22,21 @@ async function plainClientRig(t: TestContext): Promise<{ client: grpc.Client; di
     await listener.close();
   });
   return { client, dispatcher };
+}
+
+/** A plain grpc-js server with the handlers `register` adds, and the gRPC transport's connection to it. */
+async function plainServerRig(t: TestContext, register: (server: grpc.Server) => void): Promise<Connection> {
+  const server = new grpc.Server();
+  register(server);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  const transport = grpcTransport();
+  t.after(async () => {
+    await transport.close();
+    server.forceShutdown();
+  });
+  return transport.dial(`127.0.0.1:${port}`);
 }
 
 interface Outcome { value?: Buffer; error?: grpc.ServiceError }
@@ -128,20 +143,11 @@ test('grpc wire: repeated metadata values are joined with ", " and binary keys a
 
 test('grpc wire: the client sends go-micro\'s path, `timeout` in integer ns and x-content-type', async (t) => {
   const seen: { path: string; metadata: Record<string, unknown> }[] = [];
-  const server = new grpc.Server();
-  server.register('/echo.Echo/Say', (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+  const conn = await plainServerRig(t, (server) => server.register('/echo.Echo/Say', (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
     seen.push({ path: call.getPath(), metadata: call.metadata.getMap() });
     callback(null, call.request);
-  }, identity, identity, 'unary');
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
-  });
-  const transport = grpcTransport();
-  t.after(async () => {
-    await transport.close();
-    server.forceShutdown();
-  });
-  const reply = await transport.dial(`127.0.0.1:${port}`).call(echoHead('Echo.Say', { deadline: Date.now() + 2_000, metadata: { 'x-user': 'ann' } }), new Uint8Array([4, 2]));
+  }, identity, identity, 'unary'));
+  const reply = await conn.call(echoHead('Echo.Say', { deadline: Date.now() + 2_000, metadata: { 'x-user': 'ann' } }), new Uint8Array([4, 2]));
   assert.deepEqual([...reply], [4, 2]);
   const { path, metadata } = seen[0]!;
   assert.equal(path, '/echo.Echo/Say');
@@ -153,19 +159,9 @@ test('grpc wire: the client sends go-micro\'s path, `timeout` in integer ns and 
 });
 
 test('grpc wire: a plain status from a non-go-micro server maps back from the gRPC code', async (t) => {
-  const server = new grpc.Server();
-  server.register('/echo.Echo/Say', (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+  const conn = await plainServerRig(t, (server) => server.register('/echo.Echo/Say', (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
     callback({ code: grpc.status.UNAVAILABLE, details: 'overloaded' });
-  }, identity, identity, 'unary');
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
-  });
-  const transport = grpcTransport();
-  t.after(async () => {
-    await transport.close();
-    server.forceShutdown();
-  });
-  const conn = transport.dial(`127.0.0.1:${port}`);
+  }, identity, identity, 'unary'));
   const err = await conn.call(echoHead('Echo.Say'), new Uint8Array()).catch((e: unknown) => e);
   assert.ok(MicroError.is(err), String(err));
   assert.deepEqual(err.toJSON(), { id: 'go.micro.client', code: 503, detail: 'overloaded', status: 'Service Unavailable' });
@@ -189,22 +185,14 @@ test('grpc wire: IPv6 addresses are bracketed, both the bound address and the pe
 
 test('grpc wire: a unary reply with no message, or with two, is a 501 from the client, not a hang or a value', async (t) => {
   // Handlers registered as bidi so they can break unary's one-message shape on purpose.
-  const server = new grpc.Server();
-  server.register('/echo.Echo/None', (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
-    call.on('data', () => {}).on('end', () => call.end());
-  }, identity, identity, 'bidi');
-  server.register('/echo.Echo/Twice', (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
-    call.on('data', () => {}).on('end', () => { call.write(Buffer.from('a')); call.write(Buffer.from('b')); call.end(); });
-  }, identity, identity, 'bidi');
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  const conn = await plainServerRig(t, (server) => {
+    server.register('/echo.Echo/None', (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+      call.on('data', () => {}).on('end', () => call.end());
+    }, identity, identity, 'bidi');
+    server.register('/echo.Echo/Twice', (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+      call.on('data', () => {}).on('end', () => { call.write(Buffer.from('a')); call.write(Buffer.from('b')); call.end(); });
+    }, identity, identity, 'bidi');
   });
-  const transport = grpcTransport();
-  t.after(async () => {
-    await transport.close();
-    server.forceShutdown();
-  });
-  const conn = transport.dial(`127.0.0.1:${port}`);
   for (const endpoint of ['Echo.None', 'Echo.Twice']) {
     const err = await conn.call(echoHead(endpoint, { deadline: Date.now() + 2_000 }), new Uint8Array([1])).catch((e: unknown) => e);
     assert.ok(MicroError.is(err, 501), `${endpoint}: ${String(err)}`);
