@@ -327,11 +327,13 @@ function isSpecificGrpcType(contentType: string): boolean {
 /**
  * grpc-js metadata as tsmicro metadata: repeated values joined with ", " (as go-micro), binary
  * keys skipped, reserved keys (the content-type copy among them) dropped. grpc-js keys are
- * already lowercase.
+ * already lowercase. Own keys only: grpc-js's toJSON assigns a `__proto__` key as the object's
+ * prototype (the caller's values array), whose indices `for…in` would then walk as keys; such a
+ * key is dropped, as it cannot be a key of a plain metadata object anyway.
  */
 function plainMetadata(raw: Record<string, (string | Buffer)[]>): Metadata {
   const out: Record<string, string> = {};
-  for (const key in raw) {
+  for (const key of Object.keys(raw)) {
     if (key.endsWith('-bin') || key === CONTENT_TYPE_COPY || isReservedKey(key)) continue;
     const values = raw[key]!;
     if (values.length === 1) {

@@ -1,6 +1,7 @@
 // The gRPC transport against plain grpc-js peers: what goes on the wire, both directions.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { DeadlineExceeded } from '../../src/context.js';
 import { InvalidOptionError, MicroError, SERVER_ERROR_ID } from '../../src/errors.js';
@@ -8,6 +9,7 @@ import { grpcTransport } from '../../src/transport/grpc.js';
 import type { Connection, InboundHead } from '../../src/transport/transport.js';
 import { aborted, echoHead } from '../fixtures/transport-conformance.js';
 import { echoDispatcher, type EchoDispatcher } from '../fixtures/transport-echo.js';
+import { frame, rawRequest } from '../fuzz/raw-grpc.js';
 
 const identity = (b: Buffer): Buffer => b;
 
@@ -206,4 +208,18 @@ test('grpc wire: grpc-js client interceptors in channelOptions are refused, nami
     assert.throws(() => grpcTransport({ channelOptions: { [key]: value } }), (err: unknown) => err instanceof InvalidOptionError && err.option === `grpcTransport.channelOptions.${key}`, key);
   }
   assert.doesNotThrow(() => grpcTransport({ channelOptions: { 'grpc.keepalive_time_ms': 600_000 } }));
+});
+
+test('grpc wire: a `__proto__` metadata key is dropped, and the call is answered with the rest of its metadata', async (t) => {
+  const transport = grpcTransport();
+  const listener = await transport.listen('127.0.0.1:0', echoDispatcher());
+  const session = http2.connect(`http://${listener.address}`);
+  t.after(async () => { session.close(); await listener.close(); });
+  // Raw HTTP/2, since grpc-js's own client cannot send this key: JSON.parse makes `__proto__` an
+  // own key, as a hostile client can send it.
+  const headers = JSON.parse('{"__proto__":"vvvvvv","x-user":"ann"}') as Record<string, string>;
+  const answer = await rawRequest(session, '/x.Echo/Head', headers, frame(Buffer.alloc(0)));
+  assert.equal(answer.grpcStatus, 0, answer.grpcMessage);
+  const head = JSON.parse(answer.body.subarray(5).toString()) as InboundHead;
+  assert.deepEqual(head.metadata, { 'x-user': 'ann' });
 });
