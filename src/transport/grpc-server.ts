@@ -99,26 +99,25 @@ class DispatchingServer extends Server {
 type VerifyContentType = (stream: unknown, headers: Record<string, string | string[] | undefined>) => boolean;
 
 /**
- * The lookup: one handler object per path, built from one template per kind and kept in a
+ * The lookup: one handler object per path, carrying the method name parsed from it, kept in a
  * bounded cache (paths are caller-chosen, so it starts over when full). Each path needs its own
- * object because grpc-js reports `handler.path` — not the request's — as `call.getPath()`.
+ * object anyway, because grpc-js reports `handler.path` — not the request's — as
+ * `call.getPath()`; holding the parsed name there spares every call a parse or a lookup.
  */
 function router(dispatcher: Dispatcher): (path: string) => Handler {
-  const names = new CallNames();
-  const base = {
-    unary: { type: 'unary', func: unaryFunc(dispatcher, names), serialize: identity, deserialize: identity, path: '' },
-    stream: { type: 'bidi', func: streamFunc((h, f, s) => dispatcher.stream(h, f, s), names), serialize: identity, deserialize: identity, path: '' },
-    // Unknown endpoints are served as streams so the 404 does not wait for a half-close.
-    unknown: { type: 'bidi', func: streamFunc((h, f, s) => unaryOverStream(dispatcher, h, f, s), names), serialize: identity, deserialize: identity, path: '' },
-    malformed: { type: 'bidi', func: malformedFunc, serialize: identity, deserialize: identity, path: '' },
-  } as const satisfies Record<string, Handler>;
+  const peers = new PeerAddresses();
+  const serveStream: Serve = (h, f, s) => dispatcher.stream(h, f, s);
+  // Unknown endpoints are served as streams so the 404 does not wait for a half-close.
+  const serveUnknown: Serve = (h, f, s) => unaryOverStream(dispatcher, h, f, s);
   const handlers = new Map<string, Handler>();
   return (path) => {
     let handler = handlers.get(path);
     if (handler !== undefined) return handler;
-    const parsed = names.path(path);
-    const kind = parsed ? kindOf(dispatcher, parsed.endpoint) ?? 'unknown' : 'malformed';
-    handler = { ...base[kind], path };
+    const name = parseMethodPath(path);
+    const kind = name ? kindOf(dispatcher, name.endpoint) ?? 'unknown' : 'malformed';
+    if (!name) handler = { type: 'bidi', func: malformedFunc, serialize: identity, deserialize: identity, path };
+    else if (kind === 'unary') handler = { type: 'unary', func: unaryFunc(dispatcher, name, peers), serialize: identity, deserialize: identity, path };
+    else handler = { type: 'bidi', func: streamFunc(kind === 'stream' ? serveStream : serveUnknown, name, peers), serialize: identity, deserialize: identity, path };
     // Unknown endpoints are not remembered: one may be registered later, and their paths are
     // whatever a caller sends.
     if (kind === 'unknown') return handler;
@@ -130,26 +129,18 @@ function router(dispatcher: Dispatcher): (path: string) => Handler {
 
 const PATH_CACHE_ENTRIES = 1_000;
 
-/**
- * What one server works out per call from grpc-js's strings, remembered: the parsed method path
- * (bounded like the handler cache) and the peer address (calls on one connection share it).
- */
-class CallNames {
-  private readonly paths = new Map<string, { service: string; endpoint: string } | undefined>();
+/** The method a path names, as go-micro splits it. */
+interface MethodName {
+  service: string;
+  endpoint: string;
+}
+
+/** Peer addresses as tsmicro writes them; calls on one connection share theirs, so the last is remembered. */
+class PeerAddresses {
   private lastPeer: string | undefined;
   private lastAddress: string | undefined;
 
-  path(path: string): { service: string; endpoint: string } | undefined {
-    let parsed = this.paths.get(path);
-    if (parsed === undefined && !this.paths.has(path)) {
-      parsed = parseMethodPath(path);
-      if (this.paths.size >= PATH_CACHE_ENTRIES) this.paths.clear();
-      this.paths.set(path, parsed);
-    }
-    return parsed;
-  }
-
-  peer(peer: string): string | undefined {
+  of(peer: string): string | undefined {
     if (peer !== this.lastPeer) {
       this.lastPeer = peer;
       this.lastAddress = peerAddress(peer);
@@ -170,7 +161,7 @@ function kindOf(dispatcher: Dispatcher, endpoint: string): EndpointKind | undefi
  * go-micro's server-side path split: `/X/Y` → endpoint `<last dot segment of X>.Y`, service =
  * the rest of X (reference §5.1). Undefined for a malformed path.
  */
-export function parseMethodPath(path: string): { service: string; endpoint: string } | undefined {
+export function parseMethodPath(path: string): MethodName | undefined {
   const m = /^\/([^/]+)\/([^/]+)$/.exec(path);
   if (!m) return undefined;
   const [, x = '', method = ''] = m;
@@ -180,9 +171,9 @@ export function parseMethodPath(path: string): { service: string; endpoint: stri
   return { service: dot < 0 ? '' : x.slice(0, dot), endpoint: `${handler}.${method}` };
 }
 
-function unaryFunc(dispatcher: Dispatcher, names: CallNames): handleUnaryCall<Buffer, Buffer> {
+function unaryFunc(dispatcher: Dispatcher, name: MethodName, peers: PeerAddresses): handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
-    const inbound = openInbound(call, names);
+    const inbound = openInbound(call, name, peers);
     inbound.callback = callback;
     dispatchUnary(dispatcher, inbound.head, view(call.request), inbound);
   };
@@ -191,9 +182,9 @@ function unaryFunc(dispatcher: Dispatcher, names: CallNames): handleUnaryCall<Bu
 type Serve = (head: InboundHead, frames: FrameStream, signal: AbortSignal) => Promise<void>;
 
 /** A bidi call served by `serve` over a FrameStream; resolving ends it OK, rejecting with an error status. */
-function streamFunc(serve: Serve, names: CallNames): handleBidiStreamingCall<Buffer, Buffer> {
+function streamFunc(serve: Serve, name: MethodName, peers: PeerAddresses): handleBidiStreamingCall<Buffer, Buffer> {
   return (call) => {
-    const inbound = openInbound(call, names);
+    const inbound = openInbound(call, name, peers);
     // The error this side ended the call with; later sends reject with it.
     let sent: MicroError | undefined;
     const fail = (err: unknown): void => {
@@ -290,9 +281,7 @@ function abortAtDeadline(inbound: Inbound): void {
 type GrpcServerCall = ServerUnaryCall<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>;
 
 /** The head, signal and cleanup of one inbound call. */
-function openInbound(call: GrpcServerCall, names: CallNames): Inbound {
-  const path = call.getPath();
-  const { service, endpoint } = names.path(path) ?? { service: '', endpoint: path };
+function openInbound(call: GrpcServerCall, { service, endpoint }: MethodName, peers: PeerAddresses): Inbound {
   const raw = call.metadata.toJSON();
   const contentType = negotiate(first(raw[CONTENT_TYPE_COPY]), first(raw['x-content-type']));
   const md = plainMetadata(raw);
@@ -301,7 +290,7 @@ function openInbound(call: GrpcServerCall, names: CallNames): Inbound {
   // No deadline at all stays Infinity, as the interface allows (a long-lived stream).
   const deadline = Math.min(deadlineMs(call.getDeadline()), now + budgetMs(first(raw.timeout)));
   const inbound = new Inbound(call, deadline);
-  const remote = names.peer(call.getPeer());
+  const remote = peers.of(call.getPeer());
   inbound.head = remote === undefined
     ? { service, endpoint, contentType, metadata: md, deadline }
     : { service, endpoint, contentType, metadata: md, deadline, remote };
