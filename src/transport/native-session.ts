@@ -109,7 +109,7 @@ export class Session implements FrameSink {
   /** Opens a stream. */
   stream(head: RequestHead, signal: AbortSignal | undefined): FrameStream {
     const call = new PendingCall(this.nextCallId());
-    const frame = headFrame(Kind.Open, call.id, head, undefined, Date.now());
+    const frame = headFrame(Kind.Open, call.id, head, undefined, Date.now(), this.prefixes);
     const end = new StreamEnd({
       data: (body) => this.write(bodyFrame(Kind.Data, call.id, body)),
       window: (n) => { this.write(u32Frame(Kind.Window, call.id, n)); },
