@@ -37,12 +37,16 @@ export class DeadlineSweep<T extends WithDeadline> {
     this.armedAt = Infinity;
   }
 
-  /** @internal */
+  /** What the timer does when it fires: expires every call due by the deadline it was armed for. @internal */
   run(): void {
+    // Node times timers on the event loop's cached clock, which can lag Date.now() by however
+    // long the current tick has run, so a timer may fire a little before its deadline by
+    // Date.now(). The deadline it was armed for has come all the same: calls due by then end now,
+    // as a timer of their own would have ended them. Re-arming for the last millisecond or two
+    // instead let a peer's answer to the same deadline (the server's 408) arrive first.
+    const now = Math.max(Date.now(), Number.isFinite(this.armedAt) ? this.armedAt : 0);
     this.timer = undefined;
     this.armedAt = Infinity;
-    // A timer may fire a little early: calls not yet due stay in and are armed for again.
-    const now = Date.now();
     let next = Infinity;
     for (const call of this.calls()) {
       if (call.deadline <= now) this.expire(call);
