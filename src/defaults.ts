@@ -11,8 +11,18 @@ export const DEFAULTS = Object.freeze({
   backoffBaseMs: 100,
   /** Cap of a single backoff sleep (go-micro caps at 2 min; the budget usually cuts sooner). */
   backoffMaxMs: 120_000,
-  /** How long a dial may take before the attempt counts as a transport fault. */
+  /**
+   * How long a native connection may take to be established before its calls fail as refused
+   * (grpc-js channels run their own connect backoff and are bounded by each call's deadline).
+   */
   dialTimeoutMs: 5_000,
+  /**
+   * After a dual-path node's native port refused a connection, how long calls to it go over
+   * gRPC before native is tried again: long enough that a port a firewall or a container's port
+   * mapping never lets through costs one failed connect per half minute, short enough that a
+   * path that comes back is used again soon.
+   */
+  nativeRetryMs: 30_000,
 
   /** Registration TTL: go-micro's server package default; never gRPC's 0, which leaves crashed nodes registered forever. */
   registerTtlMs: 90_000,

@@ -1,8 +1,9 @@
-import { InvalidOptionError } from '../errors.js';
-import { checkComponent, joinHostPort, parseAddress } from '../options.js';
+import { DEFAULTS } from '../defaults.js';
+import { InvalidOptionError, MicroError } from '../errors.js';
+import { checkComponent, checkInteger, joinHostPort, parseAddress } from '../options.js';
 import { grpcTransport } from './grpc.js';
 import { nativeTransport } from './native.js';
-import type { Connection, Dispatcher, ListenOptions, Listener, Transport } from './transport.js';
+import type { Connection, Dispatcher, FrameStream, ListenOptions, Listener, RequestHead, Transport } from './transport.js';
 
 /**
  * Node metadata key under which a dual-path node advertises its native transport's port. The
@@ -18,6 +19,12 @@ export interface DualPathOptions {
   native?: Transport;
   /** Port of the native listener; 0 picks a free one. @defaultValue 0 */
   nativePort?: number;
+  /**
+   * After a node's native port refused a connection (or did not answer within the native
+   * transport's dial timeout), calls to that node go over gRPC for this long before native is
+   * tried again, ms. @defaultValue `DEFAULTS.nativeRetryMs` (30 s)
+   */
+  nativeRetryMs?: number;
 }
 
 /**
@@ -28,21 +35,30 @@ export interface DualPathOptions {
  * metadata. A client dials the native port when the node advertises one and gRPC otherwise, so
  * tsmicro-to-tsmicro calls take the fast path and go-micro nodes still get gRPC. The transport's
  * name is `grpc`: that is what the node's `transport`/`protocol` metadata must say for Go peers.
+ *
+ * A native port the client cannot reach (a firewall, a container publishing only the gRPC
+ * port, an `advertise` address that forwards one port) costs nothing but time: a unary call
+ * refused there is sent again over gRPC at once — it never reached the server — and that node
+ * is called over gRPC for `nativeRetryMs`. Streams take gRPC while the node is in that state and
+ * native otherwise; a stream refused on native fails (503, retryable) rather than switching wires.
  */
 export function dualPathTransport(opts: DualPathOptions = {}): Transport {
   const grpc = checkComponent('dualPath.grpc', opts.grpc, ['listen', 'dial']) ?? grpcTransport();
   const native = checkComponent('dualPath.native', opts.native, ['listen', 'dial']) ?? nativeTransport();
   const nativePort = opts.nativePort ?? 0;
   if (!Number.isInteger(nativePort) || nativePort < 0 || nativePort > 65535) throw new InvalidOptionError('dualPath.nativePort', `expected a port number, got ${String(nativePort)}`);
-  return new DualPathTransport(grpc, native, nativePort);
+  const nativeRetryMs = checkInteger('dualPath.nativeRetryMs', opts.nativeRetryMs, 0) ?? DEFAULTS.nativeRetryMs;
+  return new DualPathTransport(grpc, native, nativePort, nativeRetryMs);
 }
 
 class DualPathTransport implements Transport {
   readonly name = 'grpc';
-  /** gRPC address → native address, for the nodes dialled over native (so evict() reaches both). */
-  private readonly nativeOf = new Map<string, string>();
+  /** gRPC address → the connection trying that node's native port first (evict() reaches both). */
+  private readonly nativeFirst = new Map<string, NativeFirstConnection>();
+  /** gRPC address → epoch ms until which its native port is skipped. Outlives evict(). */
+  private readonly nativeDownUntil = new Map<string, number>();
 
-  constructor(private readonly grpc: Transport, private readonly native: Transport, private readonly nativePort: number) {}
+  constructor(readonly grpc: Transport, readonly native: Transport, private readonly nativePort: number, private readonly nativeRetryMs: number) {}
 
   async listen(address: string, dispatcher: Dispatcher, opts?: ListenOptions): Promise<Listener> {
     const slow = await this.grpc.listen(address, dispatcher, opts);
@@ -64,29 +80,81 @@ class DualPathTransport implements Transport {
 
   dial(address: string, metadata?: Readonly<Record<string, string>>): Connection {
     const port = metadata?.[NATIVE_PORT_KEY];
-    if (port !== undefined) {
-      const known = this.nativeOf.get(address);
-      if (known !== undefined) return this.native.dial(known);
-      const parsed = parseAddress(address);
-      if (parsed && /^\d{1,5}$/.test(port)) {
-        const fast = joinHostPort(parsed.host, Number(port));
-        this.nativeOf.set(address, fast);
-        return this.native.dial(fast);
-      }
-    }
-    return this.grpc.dial(address);
+    if (port === undefined) return this.grpc.dial(address);
+    const known = this.nativeFirst.get(address);
+    if (known !== undefined && known.port === port) return known;
+    const parsed = parseAddress(address);
+    if (!parsed || !/^\d{1,5}$/.test(port) || Number(port) > 65535) return this.grpc.dial(address);
+    // A node back at the same address on another native port: the old port is of no more use.
+    if (known !== undefined) this.native.evict(known.fastAddress);
+    const conn = new NativeFirstConnection(address, port, joinHostPort(parsed.host, Number(port)), this);
+    this.nativeFirst.set(address, conn);
+    return conn;
+  }
+
+  /** True while `address`'s native port is being skipped. */
+  nativeDown(address: string): boolean {
+    const until = this.nativeDownUntil.get(address);
+    if (until === undefined) return false;
+    if (Date.now() < until) return true;
+    this.nativeDownUntil.delete(address);
+    return false;
+  }
+
+  markNativeDown(address: string): void {
+    this.nativeDownUntil.set(address, Date.now() + this.nativeRetryMs);
   }
 
   evict(address: string): void {
     this.grpc.evict(address);
-    const fast = this.nativeOf.get(address);
-    if (fast !== undefined) {
-      this.nativeOf.delete(address);
-      this.native.evict(fast);
+    const conn = this.nativeFirst.get(address);
+    if (conn !== undefined) {
+      this.nativeFirst.delete(address);
+      this.native.evict(conn.fastAddress);
     }
   }
 
   async close(): Promise<void> {
+    this.nativeFirst.clear();
+    this.nativeDownUntil.clear();
     await Promise.all([this.grpc.close(), this.native.close()]);
   }
+}
+
+/**
+ * Calls to one dual-path node: native first, gRPC when native is refused. Once a native call
+ * has been answered the node is known to be reachable there, and calls go straight to the native
+ * connection with nothing in between (no promise of this class per call).
+ */
+class NativeFirstConnection implements Connection {
+  private proven = false;
+
+  constructor(readonly address: string, readonly port: string, readonly fastAddress: string, private readonly paths: DualPathTransport) {}
+
+  call(head: RequestHead, body: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
+    if (this.proven) return this.paths.native.dial(this.fastAddress).call(head, body, signal);
+    if (this.paths.nativeDown(this.address)) return this.paths.grpc.dial(this.address).call(head, body, signal);
+    return this.paths.native.dial(this.fastAddress).call(head, body, signal).then(
+      (reply) => { this.proven = true; return reply; },
+      (err: unknown) => {
+        if (!refused(err)) {
+          // The server answered (an error of its own): native is reachable.
+          if (MicroError.is(err) && !err.fault) this.proven = true;
+          throw err;
+        }
+        // Nothing reached the server, so sending the same request again is safe for any call.
+        this.paths.markNativeDown(this.address);
+        return this.paths.grpc.dial(this.address).call(head, body, signal);
+      },
+    );
+  }
+
+  stream(head: RequestHead, signal?: AbortSignal): FrameStream {
+    if (!this.proven && this.paths.nativeDown(this.address)) return this.paths.grpc.dial(this.address).stream(head, signal);
+    return this.paths.native.dial(this.fastAddress).stream(head, signal);
+  }
+}
+
+function refused(err: unknown): boolean {
+  return MicroError.is(err) && err.fault?.reason === 'refused' && err.fault.beforeHandler;
 }

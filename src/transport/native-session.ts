@@ -21,6 +21,8 @@ export interface SessionConfig {
   keepaliveTimeoutMs: number;
   /** Close the connection after this long with no calls, ms. */
   idleMs: number;
+  /** Give up on a connection not established (TCP, and TLS when used) after this long, ms. */
+  dialTimeoutMs: number;
 }
 
 /** A unary call waiting for its reply. One object per call holds everything (no closures). */
@@ -56,6 +58,8 @@ export class Session implements FrameSink {
   private lastUsed = Date.now();
   private pingSent = 0;
   private readonly keepalive: NodeJS.Timeout;
+  /** Ends the session when connecting takes too long (a silently dropped SYN, a stalled TLS handshake). */
+  private dialTimer: NodeJS.Timeout | undefined;
   private readonly prefixes = new HeadPrefixes();
   /** Ends calls whose deadline passed (one timer for all of them). */
   private readonly deadlines = new DeadlineSweep<PendingCall>(
@@ -73,7 +77,11 @@ export class Session implements FrameSink {
       : net.connect({ host, port, noDelay: true });
     this.socket.setNoDelay(true);
     this.out = new FrameWriter(this.socket);
-    this.socket.once(config.tls ? 'secureConnect' : 'connect', () => { this.connected = true; });
+    this.socket.once(config.tls ? 'secureConnect' : 'connect', () => { this.connected = true; clearTimeout(this.dialTimer); });
+    // Without a limit a dropped SYN would hold every call until its own deadline (or the kernel's
+    // ~2 min of retries for streams without one); nothing was sent yet, so the fault is "refused".
+    this.dialTimer = setTimeout(() => this.die(fault(503, `connection to ${address} not established within ${config.dialTimeoutMs} ms`, { beforeHandler: true, reason: 'refused' })), config.dialTimeoutMs);
+    this.dialTimer.unref();
     this.socket.on('data', (chunk: Buffer) => { this.lastSeen = Date.now(); this.reader.push(chunk); });
     this.socket.on('error', (err: NodeJS.ErrnoException) => this.die(this.connected
       ? fault(503, `connection to ${address} failed: ${err.message}`, { beforeHandler: false, reason: 'reset' })
@@ -258,6 +266,7 @@ export class Session implements FrameSink {
     if (this.dead) return;
     this.dead = true;
     clearInterval(this.keepalive);
+    clearTimeout(this.dialTimer);
     this.deadlines.stop();
     this.reader.stop();
     this.socket.destroy();

@@ -13,6 +13,12 @@ export interface NativeTransportOptions {
   maxMessageBytes?: number;
   /** A connection with no calls this long is closed, ms. @defaultValue `DEFAULTS.poolIdleMs` (60 s) */
   poolIdleMs?: number;
+  /**
+   * A connection not established (TCP connect, plus the TLS handshake when used) this long
+   * fails its calls with a 503 "refused" fault, which the client retries elsewhere, ms.
+   * @defaultValue `DEFAULTS.dialTimeoutMs` (5 s)
+   */
+  dialTimeoutMs?: number;
   /** A connection silent this long is pinged, ms. @defaultValue `DEFAULTS.nativeKeepaliveMs` (30 s) */
   keepaliveMs?: number;
   /** A ping unanswered this long drops the connection (its calls fail as reset), ms. @defaultValue `DEFAULTS.nativeKeepaliveTimeoutMs` (20 s) */
@@ -38,6 +44,7 @@ export function nativeTransport(opts: NativeTransportOptions = {}): Transport {
     idleMs: checkInteger('nativeTransport.poolIdleMs', opts.poolIdleMs, 1) ?? DEFAULTS.poolIdleMs,
     keepaliveMs: checkInteger('nativeTransport.keepaliveMs', opts.keepaliveMs, 1) ?? DEFAULTS.nativeKeepaliveMs,
     keepaliveTimeoutMs: checkInteger('nativeTransport.keepaliveTimeoutMs', opts.keepaliveTimeoutMs, 1) ?? DEFAULTS.nativeKeepaliveTimeoutMs,
+    dialTimeoutMs: checkInteger('nativeTransport.dialTimeoutMs', opts.dialTimeoutMs, 1) ?? DEFAULTS.dialTimeoutMs,
     tls: opts.tls?.client,
   };
   return new NativeTransport(config, opts.tls?.server);

@@ -7,7 +7,9 @@ import { NATIVE_PORT_KEY, dualPathTransport } from '../../src/transport/dual-pat
 import { grpcTransport } from '../../src/transport/grpc.js';
 import { nativeTransport } from '../../src/transport/native.js';
 import type { Connection, Transport } from '../../src/transport/transport.js';
+import { freePorts } from '../helpers/servers.js';
 import { quietLogger } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** A transport that records which addresses it was asked to dial (observation only; the wire is real). */
 function recording(inner: Transport): Transport & { dialled: string[] } {
@@ -83,4 +85,57 @@ test('dual path: streams take the native path too', async (t) => {
   for await (const m of stream) got.push(m.n);
   assert.deepEqual(got, [1, 2]);
   assert.equal(fast.dialled.length, 1);
+});
+
+test('dual path: a native port the client cannot reach costs nothing but time: the call goes over gRPC, and native is tried again after nativeRetryMs', async (t) => {
+  const registry = memoryRegistry();
+  // A gRPC-only node advertising a native port nothing listens on yet (a firewall, a container
+  // publishing only the gRPC port): connections there are refused.
+  const [nativePort] = await freePorts(1);
+  const server = createService({ name: 'half', registry, transport: grpcTransport(), metadata: { [NATIVE_PORT_KEY]: String(nativePort) }, logger: quietLogger() });
+  server.handle('Where', { Am: () => ({ path: 'grpc' }) });
+  await server.start();
+  const client = createService({ name: 'caller', registry, transport: dualPathTransport({ nativeRetryMs: 400 }), logger: quietLogger() });
+  const services: Service[] = [server, client];
+  t.after(async () => { for (const s of services.reverse()) await s.stop(); });
+  const where = async (): Promise<string> => (await client.client.call<{ path: string }>('half', 'Where.Am', {}, { retries: 0 })).path;
+
+  assert.equal(await where(), 'grpc', 'the refused native call is sent again over gRPC');
+  const skippedAt = Date.now();
+
+  // Native comes up on that port (its own registry, so it is not a second node of 'half').
+  const native = createService({ name: 'half-native', registry: memoryRegistry(), transport: nativeTransport(), address: `127.0.0.1:${nativePort}`, logger: quietLogger() });
+  native.handle('Where', { Am: () => ({ path: 'native' }) });
+  await native.start();
+  services.push(native);
+  assert.equal(await where(), 'grpc', 'within nativeRetryMs the node is called over gRPC');
+  assert.ok(Date.now() - skippedAt < 400, 'the second call must fall inside the retry window for this test to mean anything');
+
+  await new Promise((r) => setTimeout(r, 450 - (Date.now() - skippedAt)));
+  assert.equal(await where(), 'native', 'after nativeRetryMs native is tried again');
+  assert.equal(await where(), 'native');
+});
+
+test('dual path: a node that comes back at the same address on another native port is dialled at the new one', async (t) => {
+  const registry = memoryRegistry();
+  const first = createService({ name: 'moving', registry, transport: dualPathTransport(), logger: quietLogger() });
+  first.handle('Where', { Am: () => ({ n: 1 }) });
+  await first.start();
+  const address = first.server.node!.address;
+  const fast = recording(nativeTransport());
+  const client = createService({ name: 'caller', registry, transport: dualPathTransport({ native: fast }), logger: quietLogger() });
+  const services: Service[] = [first, client];
+  t.after(async () => { for (const s of services.reverse()) await s.stop(); });
+  assert.deepEqual(await client.client.call('moving', 'Where.Am', {}), { n: 1 });
+  await first.stop();
+  services.shift();
+
+  const second = createService({ name: 'moving', registry, transport: dualPathTransport(), address, logger: quietLogger() });
+  second.handle('Where', { Am: () => ({ n: 2 }) });
+  await second.start();
+  services.push(second);
+  await waitFor(async () => (await client.client.call<{ n: number }>('moving', 'Where.Am', {}).catch(() => undefined))?.n === 2, 10_000, 'calls reach the restarted node');
+  const ports = new Set(fast.dialled.map((a) => a.split(':').pop()));
+  assert.equal(fast.dialled.at(-1), `127.0.0.1:${second.server.node!.metadata[NATIVE_PORT_KEY]}`);
+  assert.ok(ports.size >= 2, `dialled ${fast.dialled.join(', ')}`);
 });

@@ -213,3 +213,20 @@ test('native: a client that does not trust the server certificate is refused bef
   assert.equal(err.fault?.beforeHandler, true);
   assert.equal(dispatcher.calls.length, 0);
 });
+
+test('native: a connection whose TLS handshake never completes fails its calls as refused after dialTimeoutMs, not at their deadline', async (t) => {
+  // A listener that accepts and then says nothing: the client's TLS hello goes unanswered.
+  const sockets: net.Socket[] = [];
+  const silent = net.createServer((s) => { sockets.push(s); s.on('error', () => {}); });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const client = nativeTransport({ tls: { client: {} }, dialTimeoutMs: 200 });
+  t.after(async () => { await client.close(); for (const s of sockets) s.destroy(); silent.close(); });
+  const { port } = silent.address() as net.AddressInfo;
+  const started = Date.now();
+  const err = await client.dial(`127.0.0.1:${port}`).call(echoHead('Echo.Say', { deadline: Date.now() + 10_000 }), new Uint8Array([1])).catch((e: unknown) => e);
+  const tookMs = Date.now() - started;
+  assert.ok(MicroError.is(err, 503), String(err));
+  assert.deepEqual(err.fault, { beforeHandler: true, reason: 'refused' });
+  assert.match(err.detail, /not established within 200 ms/);
+  assert.ok(tookMs >= 190 && tookMs < 5_000, `failed after ${tookMs} ms`);
+});
