@@ -118,10 +118,12 @@ for (const c of concurrencies) {
   ratios[`native/tcp-floor c=${c}`] = ratio(at('tsmicro-native', c)?.perSec, at('tcp-floor', c)?.perSec);
   ratios[`tsmicro-grpc/raw-grpc-js c=${c}`] = ratio(at('tsmicro-grpc', c)?.perSec, at('raw-grpc-js', c)?.perSec);
   ratios[`tsmicro-grpc/raw-grpc-js-gomicro c=${c}`] = ratio(at('tsmicro-grpc', c)?.perSec, at('raw-grpc-js-gomicro', c)?.perSec);
+  ratios[`tsmicro-grpc-explicit/raw-grpc-js c=${c}`] = ratio(at('tsmicro-grpc-explicit', c)?.perSec, at('raw-grpc-js', c)?.perSec);
 }
 const p50a = at('tsmicro-grpc', 1)?.p50us;
 const p50b = at('raw-grpc-js', 1)?.p50us;
 const p50c = at('raw-grpc-js-gomicro', 1)?.p50us;
+const p50d = at('tsmicro-grpc-explicit', 1)?.p50us;
 
 console.log(`\nRPC round trips, ${PAYLOAD_BYTES.length}-byte payload, client and server in separate processes, ${seconds} s per point after ${warmup} s warm-up (${os.cpus().length} cores, Node ${process.version})\n`);
 console.log('| target | in flight | calls/s | p50 µs | p99 µs | client CPU ms | server CPU ms | CPU µs/call |');
@@ -134,6 +136,7 @@ console.log('\n| ratio (within this run) | value |\n|---|---:|');
 for (const [k, v] of Object.entries(ratios)) console.log(`| ${k} | ${v === undefined ? 'n/a' : fmt(v, 2)} |`);
 if (p50a !== undefined && p50b !== undefined) console.log(`| tsmicro-grpc p50 − raw-grpc-js p50, c=1 | ${fmt(p50a - p50b)} µs |`);
 if (p50a !== undefined && p50c !== undefined) console.log(`| tsmicro-grpc p50 − raw-grpc-js-gomicro p50, c=1 | ${fmt(p50a - p50c)} µs |`);
+if (p50d !== undefined && p50b !== undefined) console.log(`| tsmicro-grpc-explicit p50 − raw-grpc-js p50, c=1 | ${fmt(p50d - p50b)} µs |`);
 if (micro) console.log(`\nIn-process: ${JSON.stringify(micro)}`);
 
 mkdirSync(resultsDir, { recursive: true });
@@ -141,6 +144,7 @@ const file = path.join(resultsDir, `bench-${new Date().toISOString().replace(/[:
 writeFileSync(file, `${JSON.stringify({
   date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadavg: os.loadavg(),
   payloadBytes: PAYLOAD_BYTES.length, seconds, warmup, points, ratios, grpcP50DeltaUs: p50a !== undefined && p50b !== undefined ? p50a - p50b : undefined,
-  grpcP50DeltaGoMicroUs: p50a !== undefined && p50c !== undefined ? p50a - p50c : undefined, micro,
+  grpcP50DeltaGoMicroUs: p50a !== undefined && p50c !== undefined ? p50a - p50c : undefined,
+  grpcExplicitP50DeltaUs: p50d !== undefined && p50b !== undefined ? p50d - p50b : undefined, micro,
 }, null, 2)}\n`);
 console.log(`\nresults: ${path.relative(process.cwd(), file)}`);

@@ -12,8 +12,8 @@ import { pino } from 'pino';
 export const PAYLOAD = { id: 42, name: 'bench', data: 'x'.repeat(64) };
 export const PAYLOAD_BYTES = Buffer.from(JSON.stringify(PAYLOAD));
 
-export type TargetName = 'tcp-floor' | 'tsmicro-native' | 'tsmicro-grpc' | 'raw-grpc-js' | 'raw-grpc-js-gomicro' | 'moleculer-tcp' | 'moleculer-nats';
-export const TARGETS: readonly TargetName[] = ['tcp-floor', 'tsmicro-native', 'tsmicro-grpc', 'raw-grpc-js', 'raw-grpc-js-gomicro', 'moleculer-tcp', 'moleculer-nats'];
+export type TargetName = 'tcp-floor' | 'tsmicro-native' | 'tsmicro-grpc' | 'tsmicro-grpc-explicit' | 'raw-grpc-js' | 'raw-grpc-js-gomicro' | 'moleculer-tcp' | 'moleculer-nats';
+export const TARGETS: readonly TargetName[] = ['tcp-floor', 'tsmicro-native', 'tsmicro-grpc', 'tsmicro-grpc-explicit', 'raw-grpc-js', 'raw-grpc-js-gomicro', 'moleculer-tcp', 'moleculer-nats'];
 
 export interface ServerHalf {
   /** What the client needs to reach the server (an address, a registry dir, a namespace). */
@@ -34,12 +34,15 @@ interface Target {
 
 const silent = () => pino({ level: 'silent' });
 
-/** A tsmicro service over `transport`, found through a local registry directory shared by both processes. */
-function tsmicroTarget(makeTransport: () => Transport): Target {
+/**
+ * A tsmicro service over `transport`, found through a local registry directory shared by both
+ * processes. `implicitContext: false` serves without AsyncLocalStorage (the server's option).
+ */
+function tsmicroTarget(makeTransport: () => Transport, implicitContext = true): Target {
   return {
     async server() {
       const dir = process.env.BENCH_REGISTRY_DIR!;
-      const service = createService({ name: 'bench', registry: localRegistry({ dir }), transport: makeTransport(), logger: silent(), drainDelay: 0 });
+      const service = createService({ name: 'bench', registry: localRegistry({ dir }), transport: makeTransport(), logger: silent(), drainDelay: 0, implicitContext });
       service.handle('Bench', { async Echo(req: unknown) { return req; } });
       await service.start();
       return { address: dir, close: () => service.stop() };
@@ -206,6 +209,7 @@ export function target(name: string): Target {
     case 'tcp-floor': return tcpFloor;
     case 'tsmicro-native': return tsmicroTarget(() => nativeTransport());
     case 'tsmicro-grpc': return tsmicroTarget(() => grpcTransport());
+    case 'tsmicro-grpc-explicit': return tsmicroTarget(() => grpcTransport(), false);
     case 'raw-grpc-js': return rawGrpc(false);
     case 'raw-grpc-js-gomicro': return rawGrpc(true);
     case 'moleculer-tcp': return moleculerTcp;

@@ -75,6 +75,11 @@ export interface ServiceOptions {
   registerAttempts?: number;
   /** Whether start() fails when the registry cannot be reached (false: serve and keep retrying). @defaultValue true */
   requireRegistration?: boolean;
+  /**
+   * Whether calls made inside a handler inherit its deadline and metadata without `{ ctx }`
+   * (AsyncLocalStorage; see {@link ServerOptions.implicitContext}). @defaultValue true
+   */
+  implicitContext?: boolean;
   /** Wrap the whole client (once per call). First is outermost. */
   wrapClient?: readonly ClientWrapper[];
   /** Wrap each call attempt. First is outermost. */
@@ -133,7 +138,7 @@ export function createService(opts: ServiceOptions): Service {
 
   const server = createServer({
     name, registry, transport, broker, codecs, logger,
-    ...pick(opts, ['version', 'metadata', 'address', 'advertise', 'registerTtl', 'registerInterval', 'stopTimeout', 'drainDelay', 'registerAttempts', 'requireRegistration', 'wrapHandler', 'wrapSubscriber']),
+    ...pick(opts, ['version', 'metadata', 'address', 'advertise', 'registerTtl', 'registerInterval', 'stopTimeout', 'drainDelay', 'registerAttempts', 'requireRegistration', 'implicitContext', 'wrapHandler', 'wrapSubscriber']),
   });
   const client = composeWrappers(opts.wrapClient, createClient({
     selector, transport, broker, codecs,

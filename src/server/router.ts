@@ -35,6 +35,8 @@ export class Router implements Dispatcher {
     private readonly service: string,
     private readonly codecs: readonly Codec[],
     private readonly wrappers: readonly HandlerWrapper[],
+    /** Whether handlers run in AsyncLocalStorage (see `ServerOptions.implicitContext`). */
+    private readonly implicitContext: boolean,
   ) {}
 
   /** Adds the methods of handler `name`. Throws InvalidOptionError on a malformed handler. */
@@ -106,7 +108,7 @@ export class Router implements Dispatcher {
     const req = this.request(head, request, false, codec);
     let result: unknown;
     try {
-      result = runWithContext(ctx, route.run, req, ctx);
+      result = this.implicitContext ? runWithContext(ctx, route.run, req, ctx) : route.run(req, ctx);
     } catch (err) {
       this.failed(call, err);
       return;
@@ -122,7 +124,8 @@ export class Router implements Dispatcher {
     const ctx = handlerContext(head, { signal }, this.service);
     this.inflight++;
     try {
-      await runWithContext(ctx, route.run, this.request(head, stream, true, codec), ctx);
+      const req = this.request(head, stream, true, codec);
+      await (this.implicitContext ? runWithContext(ctx, route.run, req, ctx) : route.run(req, ctx));
     } catch (err) {
       // A handler's own error keeps its id; anything else is this service's 500.
       throw MicroError.from(err, this.service);

@@ -57,6 +57,17 @@ export interface ServerOptions {
    * @defaultValue true
    */
   requireRegistration?: boolean;
+  /**
+   * Whether handlers run inside AsyncLocalStorage, so that calls and publishes made anywhere
+   * in a handler's async work inherit its deadline, metadata and cancellation without passing
+   * `{ ctx }` (and `currentContext()` returns it). With false, handlers still get `ctx` and
+   * calls inherit it when given `{ ctx }`, as in go-micro; nothing is inherited implicitly.
+   * AsyncLocalStorage keeps Node 20's async hooks on for every promise and async resource of
+   * the process: false saves that cost (measured in the README's Speed section) for services
+   * whose handlers pass `ctx` on, or call nothing.
+   * @defaultValue true
+   */
+  implicitContext?: boolean;
   /** Wrappers around every handler call; the first is outermost. */
   wrapHandler?: readonly HandlerWrapper[];
   /** Wrappers around every subscriber call; the first is outermost. */
@@ -88,8 +99,11 @@ export function createServer(opts: ServerOptions): Server {
     throw new InvalidOptionError('requireRegistration', 'expected a boolean');
   }
   const requireRegistration = opts.requireRegistration ?? true;
+  if (opts.implicitContext !== undefined && typeof opts.implicitContext !== 'boolean') {
+    throw new InvalidOptionError('implicitContext', 'expected a boolean');
+  }
   const logger = opts.logger.child({ service: name });
-  const router = new Router(name, opts.codecs, opts.wrapHandler ?? []);
+  const router = new Router(name, opts.codecs, opts.wrapHandler ?? [], opts.implicitContext ?? true);
   const pending: SubscriberEntry[] = [];
   const subscriptions: Subscription[] = [];
   let listener: Listener | undefined;

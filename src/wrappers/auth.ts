@@ -1,6 +1,6 @@
 import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions, type KeyInput } from 'jose';
 import type { CallOptions, ClientWrapper } from '../client/client.js';
-import { runWithContext, type HandlerContext } from '../context.js';
+import { currentContext, runWithContext, type HandlerContext } from '../context.js';
 import { InvalidOptionError, MicroError } from '../errors.js';
 import { checkNumber } from '../options.js';
 import type { Metadata } from '../metadata.js';
@@ -112,7 +112,10 @@ export function authHandler(opts: AuthHandlerOptions): HandlerWrapper {
       : base;
     if (metadata === ctx.metadata) return next(req, ctx);
     const authed: HandlerContext = { ...ctx, metadata };
-    // Calls the handler makes inherit the cleaned metadata, not what the caller sent.
+    // Calls the handler makes inherit the cleaned metadata, not what the caller sent. A server
+    // without implicit context has no current context to replace (and must not switch
+    // AsyncLocalStorage on): there the handler hands `authed` on itself.
+    if (currentContext() === undefined) return next(req, authed);
     return runWithContext(authed, () => next(req, authed));
   };
 }
