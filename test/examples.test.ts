@@ -57,6 +57,17 @@ test('examples/pubsub: a queue group shares the events, a broadcast subscriber s
   assert.match(stdout, /done: 6 events, each packed once and audited once \(broker: memory\)/);
 });
 
+test('examples/context: calls in a handler inherit its budget and metadata by themselves, or with implicitContext: false only through { ctx }', async () => {
+  const { stdout } = await run(process.execPath, [example('context/main.js')], { timeout: 30_000 });
+  const lines = Object.fromEntries([...stdout.matchAll(/^(\S+ \S+): back had (-?\d+) ms left, tenant (\S+)$/gm)].map((m) => [m[1]!, { leftMs: Number(m[2]), tenant: m[3]! }]));
+  for (const inherited of ['front Front.Relay', 'front-explicit Front.Relay']) {
+    assert.equal(lines[inherited]?.tenant, 'acme', stdout);
+    assert.ok(lines[inherited]!.leftMs > 0 && lines[inherited]!.leftMs <= 800, stdout);
+  }
+  assert.equal(lines['front-explicit Front.RelayWithoutCtx']?.tenant, '(none)', stdout);
+  assert.ok(lines['front-explicit Front.RelayWithoutCtx']!.leftMs > 4_000, 'a fresh 5 s budget');
+});
+
 test('examples/transports: one node serves gRPC and native; each client takes its path', async () => {
   const { stdout } = await run(process.execPath, [example('transports/demo.js')], { timeout: 30_000 });
   assert.match(stdout, /^\[server\] gRPC at 127\.0\.0\.1:\d+, native on port \d+$/m);

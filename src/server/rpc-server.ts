@@ -64,7 +64,8 @@ export interface ServerOptions {
    * calls inherit it when given `{ ctx }`, as in go-micro; nothing is inherited implicitly.
    * AsyncLocalStorage keeps Node 20's async hooks on for every promise and async resource of
    * the process: false saves that cost (measured in the README's Speed section) for services
-   * whose handlers pass `ctx` on, or call nothing.
+   * whose handlers pass `ctx` on, or call nothing — unless something else in the process uses
+   * AsyncLocalStorage too (OpenTelemetry's context manager does).
    * @defaultValue true
    */
   implicitContext?: boolean;

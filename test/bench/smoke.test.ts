@@ -17,7 +17,7 @@ interface Results {
 
 test('bench: a tiny run measures every target and writes the results JSON', async () => {
   await using dir = await makeTempDir('bench');
-  const targets = ['tcp-floor', 'tsmicro-native', 'tsmicro-grpc', 'raw-grpc-js', 'raw-grpc-js-gomicro', 'moleculer-tcp'];
+  const targets = ['tcp-floor', 'tsmicro-native', 'tsmicro-grpc', 'tsmicro-grpc-explicit', 'raw-grpc-js', 'raw-grpc-js-gomicro', 'moleculer-tcp'];
   const stdout = await new Promise<string>((resolve, reject) => {
     execFile(process.execPath, [runner], {
       env: {
