@@ -40,7 +40,8 @@ export interface DualPathOptions {
  * port, an `advertise` address that forwards one port) costs nothing but time: a unary call
  * refused there is sent again over gRPC at once — it never reached the server — and that node
  * is called over gRPC for `nativeRetryMs`. Streams take gRPC while the node is in that state and
- * native otherwise; a stream refused on native fails (503, retryable) rather than switching wires.
+ * native otherwise; a stream refused on native fails (503, retryable) rather than switching
+ * wires, and puts the node in that state.
  */
 export function dualPathTransport(opts: DualPathOptions = {}): Transport {
   const grpc = checkComponent('dualPath.grpc', opts.grpc, ['listen', 'dial']) ?? grpcTransport();
@@ -150,8 +151,33 @@ class NativeFirstConnection implements Connection {
   }
 
   stream(head: RequestHead, signal?: AbortSignal): FrameStream {
-    if (!this.proven && this.paths.nativeDown(this.address)) return this.paths.grpc.dial(this.address).stream(head, signal);
-    return this.paths.native.dial(this.fastAddress).stream(head, signal);
+    if (this.proven) return this.paths.native.dial(this.fastAddress).stream(head, signal);
+    if (this.paths.nativeDown(this.address)) return this.paths.grpc.dial(this.address).stream(head, signal);
+    return this.watched(this.paths.native.dial(this.fastAddress).stream(head, signal));
+  }
+
+  /**
+   * A native stream to a node not yet known to be reachable there. Its messages may already be
+   * queued when the connection is refused, so it is not moved to gRPC: it fails (a retryable
+   * 503), and the refusal sends this node's next calls and streams over gRPC.
+   */
+  private watched(frames: FrameStream): FrameStream {
+    const noteFailure = (err: unknown): never => {
+      if (refused(err)) this.paths.markNativeDown(this.address);
+      throw err;
+    };
+    return {
+      send: (body) => frames.send(body).catch(noteFailure),
+      closeSend: () => frames.closeSend(),
+      cancel: (err) => frames.cancel(err),
+      [Symbol.asyncIterator]: () => {
+        const it = frames[Symbol.asyncIterator]();
+        return {
+          next: () => it.next().then((r) => { if (!r.done) this.proven = true; return r; }, noteFailure),
+          return: (value?: unknown) => it.return?.(value) ?? Promise.resolve({ done: true as const, value: undefined }),
+        };
+      },
+    };
   }
 }
 

@@ -2,7 +2,7 @@
 // once; each client takes the path it can, over real sockets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createService, memoryRegistry, streaming, type Service } from '../../src/index.js';
+import { MicroError, createService, memoryRegistry, streaming, type Service } from '../../src/index.js';
 import { NATIVE_PORT_KEY, dualPathTransport } from '../../src/transport/dual-path.js';
 import { grpcTransport } from '../../src/transport/grpc.js';
 import { nativeTransport } from '../../src/transport/native.js';
@@ -138,4 +138,27 @@ test('dual path: a node that comes back at the same address on another native po
   const ports = new Set(fast.dialled.map((a) => a.split(':').pop()));
   assert.equal(fast.dialled.at(-1), `127.0.0.1:${second.server.node!.metadata[NATIVE_PORT_KEY]}`);
   assert.ok(ports.size >= 2, `dialled ${fast.dialled.join(', ')}`);
+});
+
+test('dual path: a stream refused on native fails with a retryable 503, and the node\'s next stream goes over gRPC', async (t) => {
+  const registry = memoryRegistry();
+  const [nativePort] = await freePorts(1);
+  const server = createService({ name: 'half-stream', registry, transport: grpcTransport(), metadata: { [NATIVE_PORT_KEY]: String(nativePort) }, logger: quietLogger() });
+  server.handle('Echo', { Chat: streaming(async (stream) => { for await (const m of stream) await stream.send(m); }) });
+  await server.start();
+  const client = createService({ name: 'caller', registry, transport: dualPathTransport(), logger: quietLogger() });
+  t.after(async () => { await client.stop(); await server.stop(); });
+  const echo = async (): Promise<number[]> => {
+    const stream = await client.client.stream<{ n: number }, { n: number }>('half-stream', 'Echo.Chat');
+    await stream.send({ n: 1 });
+    stream.closeSend();
+    const got: number[] = [];
+    for await (const m of stream) got.push(m.n);
+    return got;
+  };
+
+  const err = await echo().catch((e: unknown) => e);
+  assert.ok(MicroError.is(err, 503), String(err));
+  assert.deepEqual(err.fault, { beforeHandler: true, reason: 'refused' });
+  assert.deepEqual(await echo(), [1]);
 });
