@@ -1,10 +1,12 @@
 // The benchmark runner (`npm run bench`): for every target and concurrency, a server process and
 // a client process (bench/server.ts, bench/client.ts), warm-up, then a measured window; then the
-// in-process measurements (bench/micro.ts). Prints a table and writes the JSON to bench/results/.
+// paired gRPC latency measurement (bench/paired.ts) and the in-process measurements
+// (bench/micro.ts). Prints a table and writes the JSON to bench/results/.
 //
 // Environment: BENCH_SECONDS (measured window per point, default 10), BENCH_WARMUP_SECONDS
 // (default 2), BENCH_CONCURRENCY (default "1,16,128"), BENCH_TARGETS (comma list, default all),
-// BENCH_MICRO (0 to skip the in-process part), BENCH_RESULTS_DIR (default bench/results).
+// BENCH_PAIRED (0 to skip the paired gRPC latency measurement, bench/paired.ts), BENCH_MICRO (0 to
+// skip the in-process part), BENCH_RESULTS_DIR (default bench/results).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -104,6 +106,47 @@ for (const c of concurrencies) {
   }
 }
 
+interface PairedResult { calls: number; errors: number; p50us: number; p99us: number }
+
+/**
+ * The gRPC targets again at 1 in flight, measured by bench/paired.ts: one client process calls
+ * each in turn, so all of them see the same machine state (see there). Each server gets its own
+ * process and registry directory, as in {@link point}.
+ */
+async function measurePaired(names: string[]): Promise<Record<string, PairedResult> | undefined> {
+  const servers: { proc: ChildProcess; dir: string }[] = [];
+  try {
+    const args: string[] = [];
+    for (const name of names) {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'tsmicro-bench-'));
+      const server = child([path.join(here, 'server.js'), name], { ...process.env, BENCH_REGISTRY_DIR: dir });
+      servers.push({ proc: server.proc, dir });
+      const [, address] = await server.line(/^ready (\S+)$/);
+      args.push(`${name}=${address!}`);
+    }
+    const client = child([path.join(here, 'paired.js'), String(seconds), String(warmup), ...args], process.env);
+    try {
+      return JSON.parse((await client.line(/^\{.*\}$/))[0]) as Record<string, PairedResult>;
+    } finally {
+      client.proc.kill('SIGKILL');
+    }
+  } catch (err) {
+    process.stderr.write(`paired measurement failed: ${(err as Error).message.split('\n')[0]}\n`);
+    return undefined;
+  } finally {
+    for (const { proc, dir } of servers) {
+      proc.stdin!.end('quit\n');
+      const killer = setTimeout(() => proc.kill('SIGKILL'), 3_000);
+      await new Promise((r) => (proc.exitCode !== null ? r(undefined) : proc.once('exit', r)));
+      clearTimeout(killer);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+const pairedTargets = ['tsmicro-grpc', 'tsmicro-grpc-explicit', 'raw-grpc-js', 'raw-grpc-js-gomicro'].filter((t) => targets.includes(t));
+const paired = process.env.BENCH_PAIRED !== '0' && pairedTargets.length >= 2 ? await measurePaired(pairedTargets) : undefined;
+
 let micro: Record<string, unknown> | undefined;
 if (process.env.BENCH_MICRO !== '0') {
   const m = child(['--expose-gc', path.join(here, 'micro.js')], process.env);
@@ -137,6 +180,18 @@ for (const [k, v] of Object.entries(ratios)) console.log(`| ${k} | ${v === undef
 if (p50a !== undefined && p50b !== undefined) console.log(`| tsmicro-grpc p50 − raw-grpc-js p50, c=1 | ${fmt(p50a - p50b)} µs |`);
 if (p50a !== undefined && p50c !== undefined) console.log(`| tsmicro-grpc p50 − raw-grpc-js-gomicro p50, c=1 | ${fmt(p50a - p50c)} µs |`);
 if (p50d !== undefined && p50b !== undefined) console.log(`| tsmicro-grpc-explicit p50 − raw-grpc-js p50, c=1 | ${fmt(p50d - p50b)} µs |`);
+if (paired) {
+  console.log(`\nPaired at 1 in flight: one client process calling each target in turn, 200 calls at a time, ${seconds} s after ${warmup} s warm-up\n`);
+  console.log('| target | calls | p50 µs | p99 µs |\n|---|---:|---:|---:|');
+  for (const [name, r] of Object.entries(paired)) console.log(`| ${name} | ${fmt(r.calls)} | ${fmt(r.p50us)} | ${fmt(r.p99us)} |${r.errors ? ` ${r.errors} errors` : ''}`);
+  for (const base of ['raw-grpc-js', 'raw-grpc-js-gomicro']) {
+    for (const name of ['tsmicro-grpc', 'tsmicro-grpc-explicit']) {
+      const r = paired[name];
+      const b = paired[base];
+      if (r && b) console.log(`| ${name} p50 − ${base} p50, paired | ${fmt(r.p50us - b.p50us)} µs | | |`);
+    }
+  }
+}
 if (micro) console.log(`\nIn-process: ${JSON.stringify(micro)}`);
 
 mkdirSync(resultsDir, { recursive: true });
@@ -145,6 +200,6 @@ writeFileSync(file, `${JSON.stringify({
   date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadavg: os.loadavg(),
   payloadBytes: PAYLOAD_BYTES.length, seconds, warmup, points, ratios, grpcP50DeltaUs: p50a !== undefined && p50b !== undefined ? p50a - p50b : undefined,
   grpcP50DeltaGoMicroUs: p50a !== undefined && p50c !== undefined ? p50a - p50c : undefined,
-  grpcExplicitP50DeltaUs: p50d !== undefined && p50b !== undefined ? p50d - p50b : undefined, micro,
+  grpcExplicitP50DeltaUs: p50d !== undefined && p50b !== undefined ? p50d - p50b : undefined, paired, micro,
 }, null, 2)}\n`);
 console.log(`\nresults: ${path.relative(process.cwd(), file)}`);

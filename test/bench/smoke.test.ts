@@ -1,5 +1,6 @@
 // Keeps the benchmark harness from rotting: a tiny run of every target (but NATS, which needs a
-// server) and of the in-process measurements, checked for shape, never for speed.
+// server), of the paired gRPC latency measurement and of the in-process measurements, checked
+// for shape, never for speed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -12,6 +13,7 @@ const runner = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
 
 interface Results {
   points: { target: string; concurrency: number; calls: number; errors: number; perSec: number; p50us: number; skipped?: string }[];
+  paired: Record<string, { calls: number; errors: number; p50us: number }>;
   micro: { selector: { pickPerSec: number }; watch: { updateMs: number }; idleConnectionBytes: { native: number; grpc: number }; firstCallMs: { native: number; grpc: number } };
 }
 
@@ -37,6 +39,8 @@ test('bench: a tiny run measures every target and writes the results JSON', asyn
     assert.equal(p.errors, 0, p.target);
     assert.ok(p.calls > 0 && p.perSec > 0 && p.p50us > 0, JSON.stringify(p));
   }
+  assert.deepEqual(Object.keys(results.paired).sort(), ['raw-grpc-js', 'raw-grpc-js-gomicro', 'tsmicro-grpc', 'tsmicro-grpc-explicit']);
+  for (const [name, r] of Object.entries(results.paired)) assert.ok(r.calls > 0 && r.errors === 0 && r.p50us > 0, `${name}: ${JSON.stringify(r)}`);
   assert.ok(results.micro.selector.pickPerSec > 0);
   assert.ok(results.micro.watch.updateMs > 0);
   assert.ok(results.micro.idleConnectionBytes.native > 0 && results.micro.idleConnectionBytes.grpc > 0);
