@@ -66,14 +66,36 @@ function child(args: string[], env: NodeJS.ProcessEnv): { proc: ChildProcess; li
   return { proc, line, stderr: () => err };
 }
 
-async function point(target: string, concurrency: number): Promise<Point> {
+/** A target's server process, with the registry directory it shares with its client(s). */
+interface ServerProcess {
+  proc: ChildProcess;
+  registryDir: string;
+  env: NodeJS.ProcessEnv;
+  line: ReturnType<typeof child>['line'];
+}
+
+function startServer(target: string): ServerProcess {
   const registryDir = mkdtempSync(path.join(os.tmpdir(), 'tsmicro-bench-'));
   const env = { ...process.env, BENCH_REGISTRY_DIR: registryDir };
-  const server = child([path.join(here, 'server.js'), target], env);
+  const { proc, line } = child([path.join(here, 'server.js'), target], env);
+  return { proc, registryDir, env, line };
+}
+
+/** Asks the server to quit (killing it after 3 s) and removes its registry directory. */
+async function stopServer(server: ServerProcess): Promise<void> {
+  server.proc.stdin!.end('quit\n');
+  const killer = setTimeout(() => server.proc.kill('SIGKILL'), 3_000);
+  await new Promise((r) => (server.proc.exitCode !== null ? r(undefined) : server.proc.once('exit', r)));
+  clearTimeout(killer);
+  rmSync(server.registryDir, { recursive: true, force: true });
+}
+
+async function point(target: string, concurrency: number): Promise<Point> {
+  const server = startServer(target);
   let client: ReturnType<typeof child> | undefined;
   try {
     const [, address] = await server.line(/^ready (\S+)$/);
-    client = child([path.join(here, 'client.js'), target, address!, String(concurrency), String(warmup), String(seconds)], env);
+    client = child([path.join(here, 'client.js'), target, address!, String(concurrency), String(warmup), String(seconds)], server.env);
     await client.line(/^measuring$/);
     server.proc.stdin!.write('mark\n');
     await client.line(/^done$/);
@@ -86,12 +108,8 @@ async function point(target: string, concurrency: number): Promise<Point> {
   } catch (err) {
     return { target, concurrency, perSec: 0, p50us: 0, p99us: 0, clientCpuMs: 0, serverCpuMs: 0, cpuUsPerCall: 0, calls: 0, errors: 0, skipped: (err as Error).message.split('\n')[0]!.slice(0, 300) };
   } finally {
-    server.proc.stdin!.end('quit\n');
     client?.proc.kill('SIGKILL');
-    const killer = setTimeout(() => server.proc.kill('SIGKILL'), 3_000);
-    await new Promise((r) => (server.proc.exitCode !== null ? r(undefined) : server.proc.once('exit', r)));
-    clearTimeout(killer);
-    rmSync(registryDir, { recursive: true, force: true });
+    await stopServer(server);
   }
 }
 
@@ -114,13 +132,12 @@ interface PairedResult { calls: number; errors: number; p50us: number; p99us: nu
  * process and registry directory, as in {@link point}.
  */
 async function measurePaired(names: string[]): Promise<Record<string, PairedResult> | undefined> {
-  const servers: { proc: ChildProcess; dir: string }[] = [];
+  const servers: ServerProcess[] = [];
   try {
     const args: string[] = [];
     for (const name of names) {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'tsmicro-bench-'));
-      const server = child([path.join(here, 'server.js'), name], { ...process.env, BENCH_REGISTRY_DIR: dir });
-      servers.push({ proc: server.proc, dir });
+      const server = startServer(name);
+      servers.push(server);
       const [, address] = await server.line(/^ready (\S+)$/);
       args.push(`${name}=${address!}`);
     }
@@ -134,13 +151,7 @@ async function measurePaired(names: string[]): Promise<Record<string, PairedResu
     process.stderr.write(`paired measurement failed: ${(err as Error).message.split('\n')[0]}\n`);
     return undefined;
   } finally {
-    for (const { proc, dir } of servers) {
-      proc.stdin!.end('quit\n');
-      const killer = setTimeout(() => proc.kill('SIGKILL'), 3_000);
-      await new Promise((r) => (proc.exitCode !== null ? r(undefined) : proc.once('exit', r)));
-      clearTimeout(killer);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    for (const server of servers) await stopServer(server);
   }
 }
 

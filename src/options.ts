@@ -27,6 +27,13 @@ export function checkString(name: string, value: unknown): string | undefined {
   return value;
 }
 
+/** A boolean, or undefined. */
+export function checkBoolean(name: string, value: unknown): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') throw new InvalidOptionError(name, 'expected a boolean');
+  return value;
+}
+
 /** A function, or undefined. */
 export function checkFunction<T>(name: string, value: T | undefined): T | undefined {
   if (value === undefined) return undefined;

@@ -1,7 +1,7 @@
 import type https from 'node:https';
 import { DEFAULTS } from '../defaults.js';
 import { InvalidOptionError, MicroError } from '../errors.js';
-import { checkNumber, checkString, parseAddress } from '../options.js';
+import { checkBoolean, checkNumber, checkString, parseAddress } from '../options.js';
 import type { Node, RegisterOptions, Registry, Service, WatchOptions, Watcher } from './registry.js';
 import { ConsulAgents, statusOf } from './consul-agent.js';
 import { decodeVersion } from './consul-encoding.js';
@@ -59,7 +59,7 @@ export function consulRegistry(opts: ConsulRegistryOptions = {}): Registry {
   const list = typeof raw === 'string' ? [raw] : Array.isArray(raw) ? raw : undefined;
   if (!list || list.length === 0) throw new InvalidOptionError('address', 'expected an address or a non-empty list of addresses');
   const urls = list.map((a, i) => toUrl(`address${typeof raw === 'string' ? '' : `[${i}]`}`, a, tlsOpt !== undefined && tlsOpt !== false));
-  if (opts.allowStale !== undefined && typeof opts.allowStale !== 'boolean') throw new InvalidOptionError('allowStale', 'expected a boolean');
+  const allowStale = checkBoolean('allowStale', opts.allowStale) ?? true;
   const requestTimeoutMs = checkNumber('requestTimeout', opts.requestTimeout, 1) ?? DEFAULTS.consulRequestTimeoutMs;
   const waitMs = checkNumber('watchWait', opts.watchWait, 1000) ?? DEFAULTS.consulWatchWaitMs;
   if (waitMs > 600_000) throw new InvalidOptionError('watchWait', `Consul caps blocking queries at 10 min, got ${waitMs}`);
@@ -70,7 +70,7 @@ export function consulRegistry(opts: ConsulRegistryOptions = {}): Registry {
     tls: typeof tlsOpt === 'object' ? tlsOpt : undefined,
     requestTimeoutMs,
   });
-  return new ConsulRegistry(checkString('name', opts.name) ?? 'consul', agents, opts.allowStale ?? true, waitMs);
+  return new ConsulRegistry(checkString('name', opts.name) ?? 'consul', agents, allowStale, waitMs);
 }
 
 class ConsulRegistry implements Registry {

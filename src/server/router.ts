@@ -108,7 +108,7 @@ export class Router implements Dispatcher {
     const req = this.request(head, request, false, codec);
     let result: unknown;
     try {
-      result = this.implicitContext ? runWithContext(ctx, route.run, req, ctx) : route.run(req, ctx);
+      result = this.run(route, req, ctx);
     } catch (err) {
       this.failed(call, err);
       return;
@@ -124,14 +124,18 @@ export class Router implements Dispatcher {
     const ctx = handlerContext(head, { signal }, this.service);
     this.inflight++;
     try {
-      const req = this.request(head, stream, true, codec);
-      await (this.implicitContext ? runWithContext(ctx, route.run, req, ctx) : route.run(req, ctx));
+      await this.run(route, this.request(head, stream, true, codec), ctx);
     } catch (err) {
       // A handler's own error keeps its id; anything else is this service's 500.
       throw MicroError.from(err, this.service);
     } finally {
       this.inflight--;
     }
+  }
+
+  /** The route's handler (and wrappers) with `ctx` current, unless implicit context is off. */
+  private run(route: Route, req: ServerRequest, ctx: HandlerContext): unknown {
+    return this.implicitContext ? runWithContext(ctx, route.run, req, ctx) : route.run(req, ctx);
   }
 
   private replied(call: UnaryCall, codec: Codec, route: Route, response: unknown): void {

@@ -6,7 +6,7 @@ import { DEFAULT_LISTEN_ADDRESS, DEFAULTS } from '../defaults.js';
 import { InvalidOptionError } from '../errors.js';
 import { advertisable } from '../internal/net.js';
 import type { Logger } from '../logger.js';
-import { checkAddress, checkComponent, checkInteger, checkNumber, checkString, checkStringRecord } from '../options.js';
+import { checkAddress, checkBoolean, checkComponent, checkInteger, checkNumber, checkString, checkStringRecord } from '../options.js';
 import type { Node, Registry, Service } from '../registry/registry.js';
 import type { Listener, Transport } from '../transport/transport.js';
 import { Registrar } from './register.js';
@@ -96,15 +96,10 @@ export function createServer(opts: ServerOptions): Server {
   const stopTimeout = checkInteger('stopTimeout', opts.stopTimeout, 0) ?? DEFAULTS.stopTimeoutMs;
   const drainDelay = checkNumber('drainDelay', opts.drainDelay, 0) ?? DEFAULTS.drainDelayMs;
   const attempts = checkInteger('registerAttempts', opts.registerAttempts, 1) ?? DEFAULTS.registerAttempts;
-  if (opts.requireRegistration !== undefined && typeof opts.requireRegistration !== 'boolean') {
-    throw new InvalidOptionError('requireRegistration', 'expected a boolean');
-  }
-  const requireRegistration = opts.requireRegistration ?? true;
-  if (opts.implicitContext !== undefined && typeof opts.implicitContext !== 'boolean') {
-    throw new InvalidOptionError('implicitContext', 'expected a boolean');
-  }
+  const requireRegistration = checkBoolean('requireRegistration', opts.requireRegistration) ?? true;
+  const implicitContext = checkBoolean('implicitContext', opts.implicitContext) ?? true;
   const logger = opts.logger.child({ service: name });
-  const router = new Router(name, opts.codecs, opts.wrapHandler ?? [], opts.implicitContext ?? true);
+  const router = new Router(name, opts.codecs, opts.wrapHandler ?? [], implicitContext);
   const pending: SubscriberEntry[] = [];
   const subscriptions: Subscription[] = [];
   let listener: Listener | undefined;
