@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs the servers the test suites run against, from Debian: etcd (registry) and NATS
-# (broker). The suites start their own instances on free loopback ports; a NATS is also started
-# on 127.0.0.1:4222 for suites that look for a shared one. Consul is built by .ci/consul.sh.
+# (broker), and valgrind, which the instruction-count benchmark runs under. The suites start
+# their own instances on free loopback ports; a NATS is also started on 127.0.0.1:4222 for
+# suites that look for a shared one. Consul is built by .ci/consul.sh.
 set -euo pipefail
 
 missing=()
 command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || missing+=(etcd-server)
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
+# valgrind's callgrind counts instructions for bench:instructions (its smoke test runs in CI).
+command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing ${missing[*]}"
   apt-get update -qq
