@@ -11,12 +11,12 @@
 // Environment: BENCH_INSTR_TARGETS (comma-separated, default below), BENCH_INSTR_SIDES
 // (server,client), BENCH_INSTR_CONCURRENCY (calls in flight, default 1), BENCH_INSTR_WARMUP
 // (calls, default 20000), BENCH_INSTR_CALLS (default 10000), BENCH_RESULTS_DIR.
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { startChild } from './child.js';
 import { TARGETS } from './targets.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -38,40 +38,34 @@ try {
   throw new Error('bench:instructions needs valgrind (Debian package valgrind)');
 }
 
-/** A child process whose stdout lines can be awaited, killed after MEASUREMENT_TIMEOUT_MS. */
+/**
+ * A child process (server or driver) whose stdout lines can be awaited, with the driver's
+ * `done <n>` progress lines kept apart: `progress(n)` waits until it has reported n calls.
+ */
 function start(command: string, args: string[], env: NodeJS.ProcessEnv) {
-  const proc = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  proc.stderr.setEncoding('utf8').on('data', (d: string) => { stderr = (stderr + d).slice(-4000); });
-  const lines: string[] = [];
-  /** The driver's last `done <n>`. */
   let reported = 0;
-  const waiters: (() => void)[] = [];
-  createInterface({ input: proc.stdout }).on('line', (l) => {
-    const done = /^done (\d+)$/.exec(l);
-    if (done) reported = Number(done[1]);
-    else lines.push(l);
-    for (const w of waiters.splice(0)) w();
+  const progressed: (() => void)[] = [];
+  const child = startChild(command, args, {
+    env,
+    timeoutMs: MEASUREMENT_TIMEOUT_MS,
+    onLine: (l) => {
+      const done = /^done (\d+)$/.exec(l);
+      if (!done) return false;
+      reported = Number(done[1]);
+      for (const w of progressed.splice(0)) w();
+      return true;
+    },
   });
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => { for (const w of waiters.splice(0)) w(); resolve(); }));
-  const killer = setTimeout(() => proc.kill('SIGKILL'), MEASUREMENT_TIMEOUT_MS);
-  exited.then(() => clearTimeout(killer), () => {});
-  const gone = (what: string): Error => new Error(`${path.basename(args.find((a) => a.endsWith('.js')) ?? command)} exited before ${what}: ${stderr}`);
-  async function line(re: RegExp): Promise<RegExpMatchArray> {
-    for (;;) {
-      for (const l of lines) { const m = l.match(re); if (m) return m; }
-      if (proc.exitCode !== null || proc.signalCode !== null) throw gone(`printing ${re}`);
-      await new Promise<void>((resolve) => waiters.push(resolve));
-    }
-  }
-  /** Resolves once the driver has reported `n` calls made. */
+  void child.exited.then(() => { for (const w of progressed.splice(0)) w(); });
   async function progress(n: number): Promise<void> {
+    const deadline = Date.now() + MEASUREMENT_TIMEOUT_MS;
     while (reported < n) {
-      if (proc.exitCode !== null || proc.signalCode !== null) throw gone(`making ${n} calls`);
-      await new Promise<void>((resolve) => waiters.push(resolve));
+      if (child.proc.exitCode !== null || child.proc.signalCode !== null) throw new Error(`the driver exited before making ${n} calls: ${child.stderr()}`);
+      if (Date.now() > deadline) throw new Error(`the driver made ${reported} of ${n} calls in ${MEASUREMENT_TIMEOUT_MS} ms`);
+      await new Promise<void>((resolve) => progressed.push(resolve));
     }
   }
-  return { proc, line, exited, progress, calls: () => reported };
+  return { ...child, progress, calls: () => reported };
 }
 
 /** The command and arguments that run a node script under callgrind, instrumentation off. */
@@ -146,7 +140,10 @@ async function measure(target: string, side: Side): Promise<Count> {
   } finally {
     if (driver && driver.proc.exitCode === null) driver.proc.kill('SIGKILL');
     server.proc.stdin.end('quit\n');
+    // A server under callgrind takes seconds to write its counts and exit; a stuck one is killed.
+    const killer = setTimeout(() => server.proc.kill('SIGKILL'), 60_000);
     await server.exited;
+    clearTimeout(killer);
     rmSync(work, { recursive: true, force: true });
   }
 }

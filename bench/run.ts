@@ -7,12 +7,12 @@
 // (default 2), BENCH_CONCURRENCY (default "1,16,128"), BENCH_TARGETS (comma list, default all),
 // BENCH_PAIRED (0 to skip the paired gRPC latency measurement, bench/paired.ts), BENCH_MICRO (0 to
 // skip the in-process part), BENCH_RESULTS_DIR (default bench/results).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { startChild, type Child } from './child.js';
 import { PAYLOAD_BYTES, TARGETS } from './targets.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -40,30 +40,9 @@ interface Point {
   skipped?: string;
 }
 
-/** A child whose stdout lines can be awaited. */
-function child(args: string[], env: NodeJS.ProcessEnv): { proc: ChildProcess; line: (re: RegExp) => Promise<RegExpMatchArray>; stderr: () => string } {
-  const proc = spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let err = '';
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => { err = (err + d).slice(-4000); });
-  const seen: string[] = [];
-  const waiters: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
-  createInterface({ input: proc.stdout! }).on('line', (l) => {
-    seen.push(l);
-    for (let i = 0; i < waiters.length; i++) {
-      const m = l.match(waiters[i]!.re);
-      if (m) { waiters[i]!.resolve(m); waiters.splice(i, 1); return; }
-    }
-  });
-  let exited = false;
-  proc.on('exit', () => { exited = true; });
-  const line = (re: RegExp): Promise<RegExpMatchArray> => new Promise((resolve, reject) => {
-    for (const l of seen) { const m = l.match(re); if (m) { seen.splice(seen.indexOf(l), 1); resolve(m); return; } }
-    if (exited) { reject(new Error(`process exited before printing ${re}: ${err}`)); return; }
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re}: ${err}`)), pointTimeoutMs);
-    proc.once('exit', () => { clearTimeout(timer); reject(new Error(`process exited before printing ${re}: ${err}`)); });
-    waiters.push({ re, resolve: (m) => { clearTimeout(timer); resolve(m); } });
-  });
-  return { proc, line, stderr: () => err };
+/** A node script as a child process whose stdout lines can be awaited, each for one point's time at most. */
+function child(args: string[], env: NodeJS.ProcessEnv): Child {
+  return startChild(process.execPath, args, { env, timeoutMs: pointTimeoutMs });
 }
 
 /** A target's server process, with the registry directory it shares with its client(s). */
@@ -71,7 +50,7 @@ interface ServerProcess {
   proc: ChildProcess;
   registryDir: string;
   env: NodeJS.ProcessEnv;
-  line: ReturnType<typeof child>['line'];
+  line: Child['line'];
 }
 
 function startServer(target: string): ServerProcess {
@@ -92,7 +71,7 @@ async function stopServer(server: ServerProcess): Promise<void> {
 
 async function point(target: string, concurrency: number): Promise<Point> {
   const server = startServer(target);
-  let client: ReturnType<typeof child> | undefined;
+  let client: Child | undefined;
   try {
     const [, address] = await server.line(/^ready (\S+)$/);
     client = child([path.join(here, 'client.js'), target, address!, String(concurrency), String(warmup), String(seconds)], server.env);
