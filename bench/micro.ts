@@ -3,8 +3,8 @@
 // Run with --expose-gc so heap deltas are measured after a collection.
 import { pino } from 'pino';
 import { createService, memoryRegistry, registrySelector, type Node, type Transport } from '../src/index.js';
-import { grpcTransport } from '../src/transport/grpc.js';
-import { nativeTransport } from '../src/transport/native.js';
+import { grpcTransport } from '../src/transport/grpc/grpc.js';
+import { nativeTransport } from '../src/transport/native/native.js';
 import { PAYLOAD } from './targets.js';
 
 const NODES = 1_000;

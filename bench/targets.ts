@@ -4,8 +4,8 @@
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { createService, localRegistry, type Service, type Transport } from '../src/index.js';
-import { grpcTransport } from '../src/transport/grpc.js';
-import { nativeTransport } from '../src/transport/native.js';
+import { grpcTransport } from '../src/transport/grpc/grpc.js';
+import { nativeTransport } from '../src/transport/native/native.js';
 import { pino } from 'pino';
 
 /** The request every target sends: ~100 bytes once JSON-encoded. */

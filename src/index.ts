@@ -42,11 +42,11 @@ export { byVersion, byMetadata, byEndpoint, canary } from './selector/filter.js'
 export type { RetryBudgetOptions } from './client/retry.js';
 
 export type { Transport, Listener, Connection, Dispatcher, UnaryCall, SignalSource, FrameStream, RequestHead, InboundHead, EndpointKind, ListenOptions } from './transport/transport.js';
-export { grpcTransport } from './transport/grpc.js';
-export type { GrpcTransportOptions, Pem, TlsOptions } from './transport/grpc.js';
+export { grpcTransport } from './transport/grpc/grpc.js';
+export type { GrpcTransportOptions, Pem, TlsOptions } from './transport/grpc/grpc.js';
 export { memoryTransport } from './transport/memory.js';
-export { nativeTransport } from './transport/native.js';
-export type { NativeTransportOptions } from './transport/native.js';
+export { nativeTransport } from './transport/native/native.js';
+export type { NativeTransportOptions } from './transport/native/native.js';
 export { dualPathTransport, NATIVE_PORT_KEY } from './transport/dual-path.js';
 export type { DualPathOptions } from './transport/dual-path.js';
 

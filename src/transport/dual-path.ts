@@ -1,8 +1,8 @@
 import { DEFAULTS } from '../defaults.js';
 import { InvalidOptionError, MicroError } from '../errors.js';
 import { checkComponent, checkInteger, joinHostPort, parseAddress } from '../options.js';
-import { grpcTransport } from './grpc.js';
-import { nativeTransport } from './native.js';
+import { grpcTransport } from './grpc/grpc.js';
+import { nativeTransport } from './native/native.js';
 import type { Connection, Dispatcher, FrameStream, ListenOptions, Listener, RequestHead, Transport } from './transport.js';
 
 /**

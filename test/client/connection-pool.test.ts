@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectivityState, credentials } from '@grpc/grpc-js';
-import { ChannelPool } from '../../src/transport/grpc-pool.js';
+import { ChannelPool } from '../../src/transport/grpc/pool.js';
 
 // The client's pool of gRPC channels, one per node address: bounded, idle ones evicted first.
 const config = { credentials: credentials.createInsecure(), options: {}, idleMs: 60_000 };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import protobuf from 'protobufjs';
 import { InvalidOptionError } from '../../src/index.js';
 import { protoCodec } from '../../src/codec/proto.js';
-import { negotiate } from '../../src/transport/grpc-server.js';
+import { negotiate } from '../../src/transport/grpc/server.js';
 import { HELLO_PROTO } from '../helpers/protos.js';
 
 const req = { endpoint: 'Greeter.SayHello', kind: 'request' } as const;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createService, MicroError, remaining, type HandlerContext, type Service } from '../../src/index.js';
-import { consulRegistry } from '../../src/registry/consul.js';
+import { consulRegistry } from '../../src/registry/consul/consul.js';
 import { gomicroSkipReason, runPeer } from '../helpers/gomicro.js';
 import { skipReason, startConsul, type RealServer } from '../helpers/servers.js';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createService, type Service } from '../../src/index.js';
-import { natsBroker, type NatsBroker } from '../../src/broker/nats.js';
-import { consulRegistry } from '../../src/registry/consul.js';
+import { natsBroker, type NatsBroker } from '../../src/broker/nats/nats.js';
+import { consulRegistry } from '../../src/registry/consul/consul.js';
 import { gomicroSkipReason, probeUntilSeen, runPeer, startPeer, type Peer } from '../helpers/gomicro.js';
 import { natsSkipReason, startNatsServer, waitUntil, type NatsServer } from '../helpers/nats.js';
 import { skipReason, startConsul, type RealServer } from '../helpers/servers.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createService, MicroError, type Registry, type Service } from '../../src/index.js';
-import { consulRegistry } from '../../src/registry/consul.js';
+import { consulRegistry } from '../../src/registry/consul/consul.js';
 import protobuf from 'protobufjs';
 import { protoCodec } from '../../src/codec/proto.js';
 import { gomicroSkipReason, startPeer, type Peer } from '../helpers/gomicro.js';

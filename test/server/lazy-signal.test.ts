@@ -1,8 +1,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MicroError, type HandlerContext, type Transport } from '../../src/index.js';
-import { grpcTransport } from '../../src/transport/grpc.js';
-import { nativeTransport } from '../../src/transport/native.js';
+import { grpcTransport } from '../../src/transport/grpc/grpc.js';
+import { nativeTransport } from '../../src/transport/native/native.js';
 import { cluster } from '../helpers/services.js';
 
 // Handler and call signals are made only when read (src/internal/lazy-abort.ts, deriveContext).

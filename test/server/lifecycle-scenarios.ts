@@ -8,7 +8,7 @@ import { nodeIds, waitFor } from './real-registry.js';
 
 /**
  * The server-lifecycle scenarios every real registry must pass, against its real server (not a
- * test file: consul-lifecycle.test.ts and etcd-lifecycle.test.ts run it). Servers are child
+ * test file: consul/lifecycle.test.ts and etcd/lifecycle.test.ts run it). Servers are child
  * processes (test/fixtures/lifecycle-server.ts); the registry server is the suite's own instance.
  */
 export interface RegistryKit {

@@ -1,4 +1,0 @@
-import { grpcTransport } from '../../src/transport/grpc.js';
-import { transportConformance } from '../fixtures/transport-conformance.js';
-
-transportConformance('grpc', (opts) => grpcTransport(opts), { cancelIsDistinct: false });

@@ -1,4 +1,0 @@
-import { nativeTransport } from '../../src/transport/native.js';
-import { transportConformance } from '../fixtures/transport-conformance.js';
-
-transportConformance('native', (opts) => nativeTransport(opts), { cancelIsDistinct: true });

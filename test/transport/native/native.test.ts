@@ -1,0 +1,4 @@
+import { nativeTransport } from '../../../src/transport/native/native.js';
+import { transportConformance } from '../../fixtures/transport-conformance.js';
+
+transportConformance('native', (opts) => nativeTransport(opts), { cancelIsDistinct: true });
