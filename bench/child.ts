@@ -27,31 +27,59 @@ export interface Child {
 export function startChild(command: string, args: string[], opts: ChildOptions): Child {
   const proc = spawn(command, args, { env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
-  proc.stderr.setEncoding('utf8').on('data', (d: string) => { err = (err + d).slice(-4000); });
+  proc.stderr.setEncoding('utf8').on('data', (d: string) => {
+    err = (err + d).slice(-4000);
+  });
   const seen: string[] = [];
   const waiters: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
   createInterface({ input: proc.stdout }).on('line', (l) => {
     if (opts.onLine?.(l)) return;
     for (let i = 0; i < waiters.length; i++) {
       const m = l.match(waiters[i]!.re);
-      if (m) { waiters[i]!.resolve(m); waiters.splice(i, 1); return; }
+      if (m) {
+        waiters[i]!.resolve(m);
+        waiters.splice(i, 1);
+        return;
+      }
     }
     seen.push(l);
   });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const name = scriptName(args) ?? command;
-  const line = (re: RegExp): Promise<RegExpMatchArray> => new Promise((resolve, reject) => {
-    const i = seen.findIndex((l) => re.test(l));
-    if (i >= 0) { resolve(seen.splice(i, 1)[0]!.match(re)!); return; }
-    if (proc.exitCode !== null || proc.signalCode !== null) { reject(new Error(`${name} exited before printing ${re}: ${err}`)); return; }
-    const timer = setTimeout(() => reject(new Error(`${name}: timed out waiting for ${re}: ${err}`)), opts.timeoutMs);
-    void exited.then(() => { clearTimeout(timer); reject(new Error(`${name} exited before printing ${re}: ${err}`)); });
-    waiters.push({ re, resolve: (m) => { clearTimeout(timer); resolve(m); } });
-  });
+  const line = (re: RegExp): Promise<RegExpMatchArray> =>
+    new Promise((resolve, reject) => {
+      const i = seen.findIndex((l) => re.test(l));
+      if (i >= 0) {
+        resolve(seen.splice(i, 1)[0]!.match(re)!);
+        return;
+      }
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        reject(new Error(`${name} exited before printing ${re}: ${err}`));
+        return;
+      }
+      const timer = setTimeout(
+        () => reject(new Error(`${name}: timed out waiting for ${re}: ${err}`)),
+        opts.timeoutMs,
+      );
+      void exited.then(() => {
+        clearTimeout(timer);
+        reject(new Error(`${name} exited before printing ${re}: ${err}`));
+      });
+      waiters.push({
+        re,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      });
+    });
   return { proc, line, exited, stderr: () => err };
 }
 
 /** The script a child runs, to name it in errors. */
 function scriptName(args: string[]): string | undefined {
-  return args.find((a) => a.endsWith('.js'))?.split('/').at(-1);
+  return args
+    .find((a) => a.endsWith('.js'))
+    ?.split('/')
+    .at(-1);
 }

@@ -4,7 +4,13 @@
 import { createHistogram } from 'node:perf_hooks';
 import { target } from './targets.js';
 
-const [name, address, concurrencyArg, warmupArg, secondsArg] = process.argv.slice(2) as [string, string, string, string, string];
+const [name, address, concurrencyArg, warmupArg, secondsArg] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string,
+];
 const concurrency = Number(concurrencyArg);
 const MAX_CALLS = 50_000_000;
 
@@ -12,7 +18,10 @@ const client = await target(name).client(address);
 let errors = 0;
 let firstError: string | undefined;
 
-async function loop(until: number, histogram?: ReturnType<typeof createHistogram>): Promise<number> {
+async function loop(
+  until: number,
+  histogram?: ReturnType<typeof createHistogram>,
+): Promise<number> {
   let calls = 0;
   while (Date.now() < until && calls < MAX_CALLS) {
     const t0 = process.hrtime.bigint();
@@ -31,7 +40,9 @@ async function loop(until: number, histogram?: ReturnType<typeof createHistogram
 
 async function run(ms: number, histogram?: ReturnType<typeof createHistogram>): Promise<number> {
   const until = Date.now() + ms;
-  const counts = await Promise.all(Array.from({ length: concurrency }, () => loop(until, histogram)));
+  const counts = await Promise.all(
+    Array.from({ length: concurrency }, () => loop(until, histogram)),
+  );
   return counts.reduce((a, b) => a + b, 0);
 }
 
@@ -46,15 +57,17 @@ const calls = await run(Number(secondsArg) * 1000, histogram);
 const elapsedNs = Number(process.hrtime.bigint() - t0);
 const cpu = process.cpuUsage(cpu0);
 console.log('done');
-console.log(JSON.stringify({
-  calls,
-  errors,
-  firstError,
-  elapsedMs: elapsedNs / 1e6,
-  perSec: calls / (elapsedNs / 1e9),
-  p50us: histogram.percentile(50) / 1000,
-  p99us: histogram.percentile(99) / 1000,
-  clientCpuMs: (cpu.user + cpu.system) / 1000,
-}));
+console.log(
+  JSON.stringify({
+    calls,
+    errors,
+    firstError,
+    elapsedMs: elapsedNs / 1e6,
+    perSec: calls / (elapsedNs / 1e9),
+    p50us: histogram.percentile(50) / 1000,
+    p99us: histogram.percentile(99) / 1000,
+    clientCpuMs: (cpu.user + cpu.system) / 1000,
+  }),
+);
 await Promise.race([client.close(), new Promise((r) => setTimeout(r, 2_000).unref())]);
 process.exit(0);

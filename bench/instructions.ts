@@ -12,7 +12,15 @@
 // (server,client), BENCH_INSTR_CONCURRENCY (calls in flight, default 1), BENCH_INSTR_WARMUP
 // (calls, default 20000), BENCH_INSTR_CALLS (default 10000), BENCH_RESULTS_DIR.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,9 +28,21 @@ import { startChild } from './child.js';
 import { TARGETS } from './targets.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const DEFAULT_TARGETS = ['raw-grpc-js', 'raw-grpc-js-gomicro', 'tsmicro-grpc', 'tsmicro-grpc-explicit', 'tsmicro-native', 'moleculer-tcp', 'tcp-floor'];
-const targets = (process.env.BENCH_INSTR_TARGETS ?? DEFAULT_TARGETS.join(',')).split(',').filter(Boolean);
-const sides = (process.env.BENCH_INSTR_SIDES ?? 'server,client').split(',').filter(Boolean) as Side[];
+const DEFAULT_TARGETS = [
+  'raw-grpc-js',
+  'raw-grpc-js-gomicro',
+  'tsmicro-grpc',
+  'tsmicro-grpc-explicit',
+  'tsmicro-native',
+  'moleculer-tcp',
+  'tcp-floor',
+];
+const targets = (process.env.BENCH_INSTR_TARGETS ?? DEFAULT_TARGETS.join(','))
+  .split(',')
+  .filter(Boolean);
+const sides = (process.env.BENCH_INSTR_SIDES ?? 'server,client')
+  .split(',')
+  .filter(Boolean) as Side[];
 const warmup = Number(process.env.BENCH_INSTR_WARMUP ?? '20000');
 const calls = Number(process.env.BENCH_INSTR_CALLS ?? '10000');
 const concurrency = Number(process.env.BENCH_INSTR_CONCURRENCY ?? '1');
@@ -56,12 +76,18 @@ function start(command: string, args: string[], env: NodeJS.ProcessEnv) {
       return true;
     },
   });
-  void child.exited.then(() => { for (const w of progressed.splice(0)) w(); });
+  void child.exited.then(() => {
+    for (const w of progressed.splice(0)) w();
+  });
   async function progress(n: number): Promise<void> {
     const deadline = Date.now() + MEASUREMENT_TIMEOUT_MS;
     while (reported < n) {
-      if (child.proc.exitCode !== null || child.proc.signalCode !== null) throw new Error(`the driver exited before making ${n} calls: ${child.stderr()}`);
-      if (Date.now() > deadline) throw new Error(`the driver made ${reported} of ${n} calls in ${MEASUREMENT_TIMEOUT_MS} ms`);
+      if (child.proc.exitCode !== null || child.proc.signalCode !== null)
+        throw new Error(`the driver exited before making ${n} calls: ${child.stderr()}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `the driver made ${reported} of ${n} calls in ${MEASUREMENT_TIMEOUT_MS} ms`,
+        );
       await new Promise<void>((resolve) => progressed.push(resolve));
     }
   }
@@ -70,13 +96,28 @@ function start(command: string, args: string[], env: NodeJS.ProcessEnv) {
 
 /** The command and arguments that run a node script under callgrind, instrumentation off. */
 function underCallgrind(outFile: string, script: string, args: string[]): [string, string[]] {
-  return ['valgrind', ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outFile}`, process.execPath, script, ...args]];
+  return [
+    'valgrind',
+    [
+      '--tool=callgrind',
+      '--instr-atstart=no',
+      `--callgrind-out-file=${outFile}`,
+      process.execPath,
+      script,
+      ...args,
+    ],
+  ];
 }
 
 /** Runs callgrind_control with `flag` on process `pid`; resolves once callgrind has answered. */
 function callgrindControl(flag: string, pid: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile('callgrind_control', [flag, String(pid)], { timeout: MEASUREMENT_TIMEOUT_MS }, (err) => (err ? reject(new Error(`callgrind_control ${flag}: ${err.message}`)) : resolve()));
+    execFile(
+      'callgrind_control',
+      [flag, String(pid)],
+      { timeout: MEASUREMENT_TIMEOUT_MS },
+      (err) => (err ? reject(new Error(`callgrind_control ${flag}: ${err.message}`)) : resolve()),
+    );
   });
 }
 
@@ -89,15 +130,25 @@ function callgrindControl(flag: string, pid: number): Promise<void> {
  */
 function dumped(outFile: string): { all: number; compiler: number } {
   const dump = `${outFile}.2`;
-  if (!existsSync(dump)) throw new Error(`callgrind wrote no second dump: ${readdirSync(path.dirname(outFile)).join(', ')}`);
+  if (!existsSync(dump))
+    throw new Error(
+      `callgrind wrote no second dump: ${readdirSync(path.dirname(outFile)).join(', ')}`,
+    );
   const summary = readFileSync(dump, 'utf8').match(/^summary: (\d+)/m);
   if (!summary) throw new Error(`no summary line in ${dump}`);
   // Inclusive costs of the compiler's two entries: on a helper thread (concurrent) and on the
   // main thread (when V8 compiles in place).
-  const annotated = execFileSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', dump], { maxBuffer: 1 << 28 }).toString();
+  const annotated = execFileSync(
+    'callgrind_annotate',
+    ['--inclusive=yes', '--threshold=100', dump],
+    { maxBuffer: 1 << 28 },
+  ).toString();
   let compiler = 0;
   for (const line of annotated.split('\n')) {
-    const m = /^\s*([\d,]+) .*(OptimizingCompileDispatcher::CompileTask::RunInternal\(\)|Runtime_CompileOptimized\()/.exec(line);
+    const m =
+      /^\s*([\d,]+) .*(OptimizingCompileDispatcher::CompileTask::RunInternal\(\)|Runtime_CompileOptimized\()/.exec(
+        line,
+      );
     if (m && !line.includes("'")) compiler += Number(m[1]!.replace(/,/g, ''));
   }
   return { all: Number(summary[1]), compiler };
@@ -116,13 +167,19 @@ async function measure(target: string, side: Side): Promise<Count> {
   const outFile = path.join(work, 'callgrind.out');
   const serverScript = path.join(here, 'server.js');
   const driverScript = path.join(here, 'instructions-driver.js');
-  const [serverCmd, serverArgs] = side === 'server' ? underCallgrind(outFile, serverScript, [target]) : [process.execPath, [serverScript, target]];
+  const [serverCmd, serverArgs] =
+    side === 'server'
+      ? underCallgrind(outFile, serverScript, [target])
+      : [process.execPath, [serverScript, target]];
   const server = start(serverCmd, serverArgs, env);
   let driver: ReturnType<typeof start> | undefined;
   try {
     const [, address] = await server.line(/^ready (\S+)$/);
     const driverArgs = [target, address!, String(concurrency)];
-    const [driverCmd, args] = side === 'client' ? underCallgrind(outFile, driverScript, driverArgs) : [process.execPath, [driverScript, ...driverArgs]];
+    const [driverCmd, args] =
+      side === 'client'
+        ? underCallgrind(outFile, driverScript, driverArgs)
+        : [process.execPath, [driverScript, ...driverArgs]];
     driver = start(driverCmd, args, env);
     const measured = side === 'server' ? server.proc.pid! : driver.proc.pid!;
     await driver.progress(warmup);
@@ -136,7 +193,10 @@ async function measure(target: string, side: Side): Promise<Count> {
     await driver.exited;
     const counted = (JSON.parse(json!) as { calls: number }).calls;
     const { all, compiler } = dumped(outFile);
-    return { instructionsPerCall: Math.round((all - compiler) / counted), compilerPerCall: Math.round(compiler / counted) };
+    return {
+      instructionsPerCall: Math.round((all - compiler) / counted),
+      compilerPerCall: Math.round(compiler / counted),
+    };
   } finally {
     if (driver && driver.proc.exitCode === null) driver.proc.kill('SIGKILL');
     server.proc.stdin.end('quit\n');
@@ -153,13 +213,18 @@ for (const target of targets) {
   for (const side of sides) {
     const count = await measure(target, side);
     results.push({ target, side, ...count });
-    process.stderr.write(`${target} ${side}: ${count.instructionsPerCall.toLocaleString('en-US')} instructions per call (+${count.compilerPerCall.toLocaleString('en-US')} in V8's optimizing compiler)\n`);
+    process.stderr.write(
+      `${target} ${side}: ${count.instructionsPerCall.toLocaleString('en-US')} instructions per call (+${count.compilerPerCall.toLocaleString('en-US')} in V8's optimizing compiler)\n`,
+    );
   }
 }
 
 const k = (n: number | undefined): string => (n === undefined ? '' : `${(n / 1000).toFixed(0)} k`);
-const of = (t: string, s: Side): number | undefined => results.find((r) => r.target === t && r.side === s)?.instructionsPerCall;
-console.log(`\nInstructions per call at ${concurrency} in flight (callgrind; ${warmup} calls of warm-up, ${calls} counted, V8's optimizing compiler left out; Node ${process.version})\n`);
+const of = (t: string, s: Side): number | undefined =>
+  results.find((r) => r.target === t && r.side === s)?.instructionsPerCall;
+console.log(
+  `\nInstructions per call at ${concurrency} in flight (callgrind; ${warmup} calls of warm-up, ${calls} counted, V8's optimizing compiler left out; Node ${process.version})\n`,
+);
 console.log(`| target | ${sides.join(' | ')} |${sides.length > 1 ? ' both |' : ''}`);
 console.log(`|---|${sides.map(() => '---:|').join('')}${sides.length > 1 ? '---:|' : ''}`);
 for (const t of targets) {
@@ -170,5 +235,8 @@ for (const t of targets) {
 const dir = process.env.BENCH_RESULTS_DIR ?? path.resolve(here, '../../bench/results');
 mkdirSync(dir, { recursive: true });
 const file = path.join(dir, `instructions-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(file, `${JSON.stringify({ node: process.version, concurrency, warmup, calls, results }, null, 2)}\n`);
+writeFileSync(
+  file,
+  `${JSON.stringify({ node: process.version, concurrency, warmup, calls, results }, null, 2)}\n`,
+);
 console.log(`\n${path.relative(process.cwd(), file)}`);

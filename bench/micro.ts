@@ -2,7 +2,13 @@
 // memory per idle connection, and createService to first served call. Prints one JSON line.
 // Run with --expose-gc so heap deltas are measured after a collection.
 import { pino } from 'pino';
-import { createService, memoryRegistry, registrySelector, type Node, type Transport } from '../src/index.js';
+import {
+  createService,
+  memoryRegistry,
+  registrySelector,
+  type Node,
+  type Transport,
+} from '../src/index.js';
 import { grpcTransport } from '../src/transport/grpc/grpc.js';
 import { nativeTransport } from '../src/transport/native/native.js';
 import { PAYLOAD } from './targets.js';
@@ -13,27 +19,43 @@ const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
 function nodes(n: number, extra?: string): Node[] {
   const out: Node[] = [];
-  for (let i = 0; i < n; i++) out.push({ id: `svc-${i}`, address: `10.0.${i >> 8}.${i & 255}:8080`, metadata: {} });
+  for (let i = 0; i < n; i++)
+    out.push({ id: `svc-${i}`, address: `10.0.${i >> 8}.${i & 255}:8080`, metadata: {} });
   if (extra) out[n - 1] = { id: extra, address: '10.9.9.9:8080', metadata: {} };
   return out;
 }
 
-/** Picks per second from a selector over 1,000 nodes: `next()` alone, and select+next+mark (what a call does). */
+/**
+ * Picks per second from a selector over 1,000 nodes: `next()` alone, and select+next+mark (what a
+ * call does).
+ */
 async function selectorPicks(): Promise<{ pickPerSec: number; selectPickMarkPerSec: number }> {
   const registry = memoryRegistry();
-  await registry.register({ name: 'svc', version: '1', metadata: {}, endpoints: [], nodes: nodes(NODES) });
+  await registry.register({
+    name: 'svc',
+    version: '1',
+    metadata: {},
+    endpoints: [],
+    nodes: nodes(NODES),
+  });
   const selector = registrySelector({ registry });
   const next = await selector.select('svc');
   let picks = 0;
   let end = Date.now() + seconds * 1000;
   let t0 = process.hrtime.bigint();
-  while (Date.now() < end && picks < 1e9) { for (let i = 0; i < 10_000; i++) next(); picks += 10_000; }
+  while (Date.now() < end && picks < 1e9) {
+    for (let i = 0; i < 10_000; i++) next();
+    picks += 10_000;
+  }
   const pickPerSec = picks / (Number(process.hrtime.bigint() - t0) / 1e9);
   let full = 0;
   end = Date.now() + seconds * 1000;
   t0 = process.hrtime.bigint();
   while (Date.now() < end && full < 1e9) {
-    for (let i = 0; i < 1_000; i++) { const n = (await selector.select('svc'))(); selector.mark('svc', n, undefined, 0.1); }
+    for (let i = 0; i < 1_000; i++) {
+      const n = (await selector.select('svc'))();
+      selector.mark('svc', n, undefined, 0.1);
+    }
     full += 1_000;
   }
   const selectPickMarkPerSec = full / (Number(process.hrtime.bigint() - t0) / 1e9);
@@ -42,10 +64,19 @@ async function selectorPicks(): Promise<{ pickPerSec: number; selectPickMarkPerS
   return { pickPerSec, selectPickMarkPerSec };
 }
 
-/** Time from a registry update of a 1,000-node service to the selector serving it (memory registry: the watch and cache cost alone). */
+/**
+ * Time from a registry update of a 1,000-node service to the selector serving it (memory registry:
+ * the watch and cache cost alone).
+ */
 async function watchUpdate(): Promise<{ updateMs: number; updateCpuMs: number; updates: number }> {
   const registry = memoryRegistry();
-  await registry.register({ name: 'svc', version: '1', metadata: {}, endpoints: [], nodes: nodes(NODES) });
+  await registry.register({
+    name: 'svc',
+    version: '1',
+    metadata: {},
+    endpoints: [],
+    nodes: nodes(NODES),
+  });
   const selector = registrySelector({ registry });
   await selector.select('svc');
   const updates = 100;
@@ -53,10 +84,16 @@ async function watchUpdate(): Promise<{ updateMs: number; updateCpuMs: number; u
   const t0 = process.hrtime.bigint();
   for (let u = 0; u < updates; u++) {
     const id = `changed-${u}`;
-    await registry.register({ name: 'svc', version: '1', metadata: {}, endpoints: [], nodes: nodes(NODES, id) });
+    await registry.register({
+      name: 'svc',
+      version: '1',
+      metadata: {},
+      endpoints: [],
+      nodes: nodes(NODES, id),
+    });
     const deadline = Date.now() + 5_000;
     // stats() reports the nodes of the last select(), so select() is what sees the cache change.
-    while (await selector.select('svc') && !selector.stats?.('svc').some((s) => s.id === id)) {
+    while ((await selector.select('svc')) && !selector.stats?.('svc').some((s) => s.id === id)) {
       if (Date.now() > deadline) throw new Error('the selector never saw the update');
       await new Promise((r) => setImmediate(r));
     }
@@ -76,14 +113,22 @@ async function idleConnectionBytes(make: () => Transport, count: number): Promis
     unary: async (_h, body) => body,
     stream: async () => {},
   });
-  const head = { service: 'm', endpoint: 'M.Echo', contentType: 'application/json', metadata: {}, deadline: Date.now() + 60_000 };
+  const head = {
+    service: 'm',
+    endpoint: 'M.Echo',
+    contentType: 'application/json',
+    metadata: {},
+    deadline: Date.now() + 60_000,
+  };
   gc();
   const before = process.memoryUsage();
   const clients: Transport[] = [];
   for (let i = 0; i < count; i++) {
     const t = make();
     clients.push(t);
-    await t.dial(listener.address).call({ ...head, deadline: Date.now() + 60_000 }, new Uint8Array(1));
+    await t
+      .dial(listener.address)
+      .call({ ...head, deadline: Date.now() + 60_000 }, new Uint8Array(1));
   }
   await new Promise((r) => setTimeout(r, 200));
   gc();
@@ -100,8 +145,18 @@ async function firstCall(make: () => Transport): Promise<number> {
   const t0 = process.hrtime.bigint();
   const registry = memoryRegistry();
   const logger = pino({ level: 'silent' });
-  const server = createService({ name: 'first', registry, transport: make(), logger, drainDelay: 0 });
-  server.handle('Bench', { async Echo(req: unknown) { return req; } });
+  const server = createService({
+    name: 'first',
+    registry,
+    transport: make(),
+    logger,
+    drainDelay: 0,
+  });
+  server.handle('Bench', {
+    async Echo(req: unknown) {
+      return req;
+    },
+  });
   await server.start();
   const client = createService({ name: 'first-client', registry, transport: make(), logger });
   await client.client.call('first', 'Bench.Echo', PAYLOAD);
@@ -118,10 +173,12 @@ const nativeIdle = await idleConnectionBytes(() => nativeTransport(), idleCount)
 const grpcIdle = await idleConnectionBytes(() => grpcTransport(), Math.min(idleCount, 200));
 const nativeFirst = await firstCall(() => nativeTransport());
 const grpcFirst = await firstCall(() => grpcTransport());
-console.log(JSON.stringify({
-  selector: { nodes: NODES, ...picks },
-  watch: { nodes: NODES, ...watch },
-  idleConnectionBytes: { native: nativeIdle, grpc: grpcIdle, connections: idleCount },
-  firstCallMs: { native: nativeFirst, grpc: grpcFirst },
-}));
+console.log(
+  JSON.stringify({
+    selector: { nodes: NODES, ...picks },
+    watch: { nodes: NODES, ...watch },
+    idleConnectionBytes: { native: nativeIdle, grpc: grpcIdle, connections: idleCount },
+    firstCallMs: { native: nativeFirst, grpc: grpcFirst },
+  }),
+);
 process.exit(0);

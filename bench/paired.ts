@@ -29,7 +29,13 @@ interface Measured {
 const measured: Measured[] = [];
 for (const pair of pairs) {
   const [name, address] = pair.split('=') as [string, string];
-  measured.push({ name, client: await target(name).client(address), histogram: createHistogram(), calls: 0, errors: 0 });
+  measured.push({
+    name,
+    client: await target(name).client(address),
+    histogram: createHistogram(),
+    calls: 0,
+    errors: 0,
+  });
 }
 
 /** One call to `m`, timed into its histogram when `record` is set. */
@@ -58,11 +64,23 @@ async function rounds(ms: number, record: boolean): Promise<void> {
 
 await rounds(Number(warmupArg) * 1000, false);
 await rounds(Number(secondsArg) * 1000, true);
-console.log(JSON.stringify(Object.fromEntries(measured.map((m) => [m.name, {
-  calls: m.calls,
-  errors: m.errors,
-  p50us: m.calls > 0 ? m.histogram.percentile(50) / 1000 : 0,
-  p99us: m.calls > 0 ? m.histogram.percentile(99) / 1000 : 0,
-}]))));
-await Promise.race([Promise.all(measured.map((m) => m.client.close())), new Promise((r) => setTimeout(r, 2_000).unref())]);
+console.log(
+  JSON.stringify(
+    Object.fromEntries(
+      measured.map((m) => [
+        m.name,
+        {
+          calls: m.calls,
+          errors: m.errors,
+          p50us: m.calls > 0 ? m.histogram.percentile(50) / 1000 : 0,
+          p99us: m.calls > 0 ? m.histogram.percentile(99) / 1000 : 0,
+        },
+      ]),
+    ),
+  ),
+);
+await Promise.race([
+  Promise.all(measured.map((m) => m.client.close())),
+  new Promise((r) => setTimeout(r, 2_000).unref()),
+]);
 process.exit(0);

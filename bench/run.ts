@@ -40,7 +40,10 @@ interface Point {
   skipped?: string;
 }
 
-/** A node script as a child process whose stdout lines can be awaited, each for one point's time at most. */
+/**
+ * A node script as a child process whose stdout lines can be awaited, each for one point's time at
+ * most.
+ */
 function child(args: string[], env: NodeJS.ProcessEnv): Child {
   return startChild(process.execPath, args, { env, timeoutMs: pointTimeoutMs });
 }
@@ -64,7 +67,9 @@ function startServer(target: string): ServerProcess {
 async function stopServer(server: ServerProcess): Promise<void> {
   server.proc.stdin!.end('quit\n');
   const killer = setTimeout(() => server.proc.kill('SIGKILL'), 3_000);
-  await new Promise((r) => (server.proc.exitCode !== null ? r(undefined) : server.proc.once('exit', r)));
+  await new Promise((r) =>
+    server.proc.exitCode !== null ? r(undefined) : server.proc.once('exit', r),
+  );
   clearTimeout(killer);
   rmSync(server.registryDir, { recursive: true, force: true });
 }
@@ -74,36 +79,75 @@ async function point(target: string, concurrency: number): Promise<Point> {
   let client: Child | undefined;
   try {
     const [, address] = await server.line(/^ready (\S+)$/);
-    client = child([path.join(here, 'client.js'), target, address!, String(concurrency), String(warmup), String(seconds)], server.env);
+    client = child(
+      [
+        path.join(here, 'client.js'),
+        target,
+        address!,
+        String(concurrency),
+        String(warmup),
+        String(seconds),
+      ],
+      server.env,
+    );
     await client.line(/^measuring$/);
     server.proc.stdin!.write('mark\n');
     await client.line(/^done$/);
     server.proc.stdin!.write('report\n');
     const [, cpu] = await server.line(/^cpu (\d+)$/);
     const [json] = await client.line(/^\{.*\}$/);
-    const r = JSON.parse(json!) as Omit<Point, 'target' | 'concurrency' | 'serverCpuMs' | 'cpuUsPerCall'>;
+    const r = JSON.parse(json!) as Omit<
+      Point,
+      'target' | 'concurrency' | 'serverCpuMs' | 'cpuUsPerCall'
+    >;
     const serverCpuMs = Number(cpu) / 1000;
-    return { target, concurrency, ...r, serverCpuMs, cpuUsPerCall: r.calls > 0 ? ((r.clientCpuMs + serverCpuMs) * 1000) / r.calls : 0 };
+    return {
+      target,
+      concurrency,
+      ...r,
+      serverCpuMs,
+      cpuUsPerCall: r.calls > 0 ? ((r.clientCpuMs + serverCpuMs) * 1000) / r.calls : 0,
+    };
   } catch (err) {
-    return { target, concurrency, perSec: 0, p50us: 0, p99us: 0, clientCpuMs: 0, serverCpuMs: 0, cpuUsPerCall: 0, calls: 0, errors: 0, skipped: (err as Error).message.split('\n')[0]!.slice(0, 300) };
+    return {
+      target,
+      concurrency,
+      perSec: 0,
+      p50us: 0,
+      p99us: 0,
+      clientCpuMs: 0,
+      serverCpuMs: 0,
+      cpuUsPerCall: 0,
+      calls: 0,
+      errors: 0,
+      skipped: (err as Error).message.split('\n')[0]!.slice(0, 300),
+    };
   } finally {
     client?.proc.kill('SIGKILL');
     await stopServer(server);
   }
 }
 
-const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n: number, digits = 0): string =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 const points: Point[] = [];
 for (const c of concurrencies) {
   for (const t of targets) {
     const p = await point(t, c);
     points.push(p);
-    process.stderr.write(`${t} c=${c}: ${p.skipped ? `skipped (${p.skipped})` : `${fmt(p.perSec)} calls/s`}\n`);
+    process.stderr.write(
+      `${t} c=${c}: ${p.skipped ? `skipped (${p.skipped})` : `${fmt(p.perSec)} calls/s`}\n`,
+    );
   }
 }
 
-interface PairedResult { calls: number; errors: number; p50us: number; p99us: number }
+interface PairedResult {
+  calls: number;
+  errors: number;
+  p50us: number;
+  p99us: number;
+}
 
 /**
  * The gRPC targets again at 1 in flight, measured by bench/paired.ts: one client process calls
@@ -120,7 +164,10 @@ async function measurePaired(names: string[]): Promise<Record<string, PairedResu
       const [, address] = await server.line(/^ready (\S+)$/);
       args.push(`${name}=${address!}`);
     }
-    const client = child([path.join(here, 'paired.js'), String(seconds), String(warmup), ...args], process.env);
+    const client = child(
+      [path.join(here, 'paired.js'), String(seconds), String(warmup), ...args],
+      process.env,
+    );
     try {
       return JSON.parse((await client.line(/^\{.*\}$/))[0]) as Record<string, PairedResult>;
     } finally {
@@ -134,8 +181,16 @@ async function measurePaired(names: string[]): Promise<Record<string, PairedResu
   }
 }
 
-const pairedTargets = ['tsmicro-grpc', 'tsmicro-grpc-explicit', 'raw-grpc-js', 'raw-grpc-js-gomicro'].filter((t) => targets.includes(t));
-const paired = process.env.BENCH_PAIRED !== '0' && pairedTargets.length >= 2 ? await measurePaired(pairedTargets) : undefined;
+const pairedTargets = [
+  'tsmicro-grpc',
+  'tsmicro-grpc-explicit',
+  'raw-grpc-js',
+  'raw-grpc-js-gomicro',
+].filter((t) => targets.includes(t));
+const paired =
+  process.env.BENCH_PAIRED !== '0' && pairedTargets.length >= 2
+    ? await measurePaired(pairedTargets)
+    : undefined;
 
 let micro: Record<string, unknown> | undefined;
 if (process.env.BENCH_MICRO !== '0') {
@@ -143,42 +198,78 @@ if (process.env.BENCH_MICRO !== '0') {
   micro = JSON.parse((await m.line(/^\{.*\}$/))[0]!) as Record<string, unknown>;
 }
 
-const at = (t: string, c: number): Point | undefined => points.find((p) => p.target === t && p.concurrency === c && !p.skipped);
-const ratio = (a: number | undefined, b: number | undefined): number | undefined => (a !== undefined && b ? a / b : undefined);
+const at = (t: string, c: number): Point | undefined =>
+  points.find((p) => p.target === t && p.concurrency === c && !p.skipped);
+const ratio = (a: number | undefined, b: number | undefined): number | undefined =>
+  a !== undefined && b ? a / b : undefined;
 const ratios: Record<string, number | undefined> = {};
 for (const c of concurrencies) {
-  ratios[`native/moleculer-tcp c=${c}`] = ratio(at('tsmicro-native', c)?.perSec, at('moleculer-tcp', c)?.perSec);
-  ratios[`native/tcp-floor c=${c}`] = ratio(at('tsmicro-native', c)?.perSec, at('tcp-floor', c)?.perSec);
-  ratios[`tsmicro-grpc/raw-grpc-js c=${c}`] = ratio(at('tsmicro-grpc', c)?.perSec, at('raw-grpc-js', c)?.perSec);
-  ratios[`tsmicro-grpc/raw-grpc-js-gomicro c=${c}`] = ratio(at('tsmicro-grpc', c)?.perSec, at('raw-grpc-js-gomicro', c)?.perSec);
-  ratios[`tsmicro-grpc-explicit/raw-grpc-js c=${c}`] = ratio(at('tsmicro-grpc-explicit', c)?.perSec, at('raw-grpc-js', c)?.perSec);
+  ratios[`native/moleculer-tcp c=${c}`] = ratio(
+    at('tsmicro-native', c)?.perSec,
+    at('moleculer-tcp', c)?.perSec,
+  );
+  ratios[`native/tcp-floor c=${c}`] = ratio(
+    at('tsmicro-native', c)?.perSec,
+    at('tcp-floor', c)?.perSec,
+  );
+  ratios[`tsmicro-grpc/raw-grpc-js c=${c}`] = ratio(
+    at('tsmicro-grpc', c)?.perSec,
+    at('raw-grpc-js', c)?.perSec,
+  );
+  ratios[`tsmicro-grpc/raw-grpc-js-gomicro c=${c}`] = ratio(
+    at('tsmicro-grpc', c)?.perSec,
+    at('raw-grpc-js-gomicro', c)?.perSec,
+  );
+  ratios[`tsmicro-grpc-explicit/raw-grpc-js c=${c}`] = ratio(
+    at('tsmicro-grpc-explicit', c)?.perSec,
+    at('raw-grpc-js', c)?.perSec,
+  );
 }
 const p50a = at('tsmicro-grpc', 1)?.p50us;
 const p50b = at('raw-grpc-js', 1)?.p50us;
 const p50c = at('raw-grpc-js-gomicro', 1)?.p50us;
 const p50d = at('tsmicro-grpc-explicit', 1)?.p50us;
 
-console.log(`\nRPC round trips, ${PAYLOAD_BYTES.length}-byte payload, client and server in separate processes, ${seconds} s per point after ${warmup} s warm-up (${os.cpus().length} cores, Node ${process.version})\n`);
-console.log('| target | in flight | calls/s | p50 µs | p99 µs | client CPU ms | server CPU ms | CPU µs/call |');
+console.log(
+  `\nRPC round trips, ${PAYLOAD_BYTES.length}-byte payload, client and server in separate processes, ${seconds} s per point after ${warmup} s warm-up (${os.cpus().length} cores, Node ${process.version})\n`,
+);
+console.log(
+  '| target | in flight | calls/s | p50 µs | p99 µs | client CPU ms | server CPU ms | CPU µs/call |',
+);
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const p of points) {
-  if (p.skipped) { console.log(`| ${p.target} | ${p.concurrency} | skipped: ${p.skipped} | | | | | |`); continue; }
-  console.log(`| ${p.target} | ${p.concurrency} | ${fmt(p.perSec)} | ${fmt(p.p50us)} | ${fmt(p.p99us)} | ${fmt(p.clientCpuMs)} | ${fmt(p.serverCpuMs)} | ${fmt(p.cpuUsPerCall, 1)} |${p.errors ? ` ${p.errors} errors: ${p.firstError}` : ''}`);
+  if (p.skipped) {
+    console.log(`| ${p.target} | ${p.concurrency} | skipped: ${p.skipped} | | | | | |`);
+    continue;
+  }
+  console.log(
+    `| ${p.target} | ${p.concurrency} | ${fmt(p.perSec)} | ${fmt(p.p50us)} | ${fmt(p.p99us)} | ${fmt(p.clientCpuMs)} | ${fmt(p.serverCpuMs)} | ${fmt(p.cpuUsPerCall, 1)} |${p.errors ? ` ${p.errors} errors: ${p.firstError}` : ''}`,
+  );
 }
 console.log('\n| ratio (within this run) | value |\n|---|---:|');
-for (const [k, v] of Object.entries(ratios)) console.log(`| ${k} | ${v === undefined ? 'n/a' : fmt(v, 2)} |`);
-if (p50a !== undefined && p50b !== undefined) console.log(`| tsmicro-grpc p50 − raw-grpc-js p50, c=1 | ${fmt(p50a - p50b)} µs |`);
-if (p50a !== undefined && p50c !== undefined) console.log(`| tsmicro-grpc p50 − raw-grpc-js-gomicro p50, c=1 | ${fmt(p50a - p50c)} µs |`);
-if (p50d !== undefined && p50b !== undefined) console.log(`| tsmicro-grpc-explicit p50 − raw-grpc-js p50, c=1 | ${fmt(p50d - p50b)} µs |`);
+for (const [k, v] of Object.entries(ratios))
+  console.log(`| ${k} | ${v === undefined ? 'n/a' : fmt(v, 2)} |`);
+if (p50a !== undefined && p50b !== undefined)
+  console.log(`| tsmicro-grpc p50 − raw-grpc-js p50, c=1 | ${fmt(p50a - p50b)} µs |`);
+if (p50a !== undefined && p50c !== undefined)
+  console.log(`| tsmicro-grpc p50 − raw-grpc-js-gomicro p50, c=1 | ${fmt(p50a - p50c)} µs |`);
+if (p50d !== undefined && p50b !== undefined)
+  console.log(`| tsmicro-grpc-explicit p50 − raw-grpc-js p50, c=1 | ${fmt(p50d - p50b)} µs |`);
 if (paired) {
-  console.log(`\nPaired at 1 in flight: one client process calling each target in turn, 200 calls at a time, ${seconds} s after ${warmup} s warm-up\n`);
+  console.log(
+    `\nPaired at 1 in flight: one client process calling each target in turn, 200 calls at a time, ${seconds} s after ${warmup} s warm-up\n`,
+  );
   console.log('| target | calls | p50 µs | p99 µs |\n|---|---:|---:|---:|');
-  for (const [name, r] of Object.entries(paired)) console.log(`| ${name} | ${fmt(r.calls)} | ${fmt(r.p50us)} | ${fmt(r.p99us)} |${r.errors ? ` ${r.errors} errors` : ''}`);
+  for (const [name, r] of Object.entries(paired))
+    console.log(
+      `| ${name} | ${fmt(r.calls)} | ${fmt(r.p50us)} | ${fmt(r.p99us)} |${r.errors ? ` ${r.errors} errors` : ''}`,
+    );
   for (const base of ['raw-grpc-js', 'raw-grpc-js-gomicro']) {
     for (const name of ['tsmicro-grpc', 'tsmicro-grpc-explicit']) {
       const r = paired[name];
       const b = paired[base];
-      if (r && b) console.log(`| ${name} p50 − ${base} p50, paired | ${fmt(r.p50us - b.p50us)} µs | | |`);
+      if (r && b)
+        console.log(`| ${name} p50 − ${base} p50, paired | ${fmt(r.p50us - b.p50us)} µs | | |`);
     }
   }
 }
@@ -186,10 +277,28 @@ if (micro) console.log(`\nIn-process: ${JSON.stringify(micro)}`);
 
 mkdirSync(resultsDir, { recursive: true });
 const file = path.join(resultsDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(file, `${JSON.stringify({
-  date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadavg: os.loadavg(),
-  payloadBytes: PAYLOAD_BYTES.length, seconds, warmup, points, ratios, grpcP50DeltaUs: p50a !== undefined && p50b !== undefined ? p50a - p50b : undefined,
-  grpcP50DeltaGoMicroUs: p50a !== undefined && p50c !== undefined ? p50a - p50c : undefined,
-  grpcExplicitP50DeltaUs: p50d !== undefined && p50b !== undefined ? p50d - p50b : undefined, paired, micro,
-}, null, 2)}\n`);
+writeFileSync(
+  file,
+  `${JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      node: process.version,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      loadavg: os.loadavg(),
+      payloadBytes: PAYLOAD_BYTES.length,
+      seconds,
+      warmup,
+      points,
+      ratios,
+      grpcP50DeltaUs: p50a !== undefined && p50b !== undefined ? p50a - p50b : undefined,
+      grpcP50DeltaGoMicroUs: p50a !== undefined && p50c !== undefined ? p50a - p50c : undefined,
+      grpcExplicitP50DeltaUs: p50d !== undefined && p50b !== undefined ? p50d - p50b : undefined,
+      paired,
+      micro,
+    },
+    null,
+    2,
+  )}\n`,
+);
 console.log(`\nresults: ${path.relative(process.cwd(), file)}`);

@@ -11,8 +11,10 @@ console.log(`ready ${server.address}`);
 const lines = createInterface({ input: process.stdin });
 for await (const line of lines) {
   if (line === 'mark') mark = process.cpuUsage();
-  else if (line === 'report') { const u = process.cpuUsage(mark); console.log(`cpu ${u.user + u.system}`); }
-  else if (line === 'quit') break;
+  else if (line === 'report') {
+    const u = process.cpuUsage(mark);
+    console.log(`cpu ${u.user + u.system}`);
+  } else if (line === 'quit') break;
 }
 await Promise.race([server.close(), new Promise((r) => setTimeout(r, 2_000).unref())]);
 process.exit(0);

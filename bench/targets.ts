@@ -12,8 +12,25 @@ import { pino } from 'pino';
 export const PAYLOAD = { id: 42, name: 'bench', data: 'x'.repeat(64) };
 export const PAYLOAD_BYTES = Buffer.from(JSON.stringify(PAYLOAD));
 
-export type TargetName = 'tcp-floor' | 'tsmicro-native' | 'tsmicro-grpc' | 'tsmicro-grpc-explicit' | 'raw-grpc-js' | 'raw-grpc-js-gomicro' | 'moleculer-tcp' | 'moleculer-nats';
-export const TARGETS: readonly TargetName[] = ['tcp-floor', 'tsmicro-native', 'tsmicro-grpc', 'tsmicro-grpc-explicit', 'raw-grpc-js', 'raw-grpc-js-gomicro', 'moleculer-tcp', 'moleculer-nats'];
+export type TargetName =
+  | 'tcp-floor'
+  | 'tsmicro-native'
+  | 'tsmicro-grpc'
+  | 'tsmicro-grpc-explicit'
+  | 'raw-grpc-js'
+  | 'raw-grpc-js-gomicro'
+  | 'moleculer-tcp'
+  | 'moleculer-nats';
+export const TARGETS: readonly TargetName[] = [
+  'tcp-floor',
+  'tsmicro-native',
+  'tsmicro-grpc',
+  'tsmicro-grpc-explicit',
+  'raw-grpc-js',
+  'raw-grpc-js-gomicro',
+  'moleculer-tcp',
+  'moleculer-nats',
+];
 
 export interface ServerHalf {
   /** What the client needs to reach the server (an address, a registry dir, a namespace). */
@@ -42,15 +59,34 @@ function tsmicroTarget(makeTransport: () => Transport, implicitContext = true): 
   return {
     async server() {
       const dir = process.env.BENCH_REGISTRY_DIR!;
-      const service = createService({ name: 'bench', registry: localRegistry({ dir }), transport: makeTransport(), logger: silent(), drainDelay: 0, implicitContext });
-      service.handle('Bench', { async Echo(req: unknown) { return req; } });
+      const service = createService({
+        name: 'bench',
+        registry: localRegistry({ dir }),
+        transport: makeTransport(),
+        logger: silent(),
+        drainDelay: 0,
+        implicitContext,
+      });
+      service.handle('Bench', {
+        async Echo(req: unknown) {
+          return req;
+        },
+      });
       await service.start();
       return { address: dir, close: () => service.stop() };
     },
     async client(dir) {
-      const service: Service = createService({ name: 'bench-client', registry: localRegistry({ dir }), transport: makeTransport(), logger: silent() });
+      const service: Service = createService({
+        name: 'bench-client',
+        registry: localRegistry({ dir }),
+        transport: makeTransport(),
+        logger: silent(),
+      });
       const client = service.client;
-      return { call: () => client.call('bench', 'Bench.Echo', PAYLOAD), close: () => service.stop() };
+      return {
+        call: () => client.call('bench', 'Bench.Echo', PAYLOAD),
+        close: () => service.stop(),
+      };
     },
   };
 }
@@ -64,12 +100,17 @@ const tcpFloor: Target = {
     const server = net.createServer({ noDelay: true }, (socket) => {
       let pending: Buffer | undefined;
       socket.on('data', (chunk: Buffer) => {
-        pending = eachFrame(pending, chunk, (buf, off, end) => { socket.write(buf.subarray(off, end)); });
+        pending = eachFrame(pending, chunk, (buf, off, end) => {
+          socket.write(buf.subarray(off, end));
+        });
       });
       socket.on('error', () => {});
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return { address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`, close: () => new Promise((r) => server.close(() => r())) };
+    return {
+      address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+      close: () => new Promise((r) => server.close(() => r())),
+    };
   },
   async client(address) {
     const [host, port] = address.split(':') as [string, string];
@@ -87,16 +128,19 @@ const tcpFloor: Target = {
       });
     });
     return {
-      call: () => new Promise<void>((resolve) => {
-        const id = nextId++ >>> 0;
-        const frame = Buffer.allocUnsafe(8 + PAYLOAD_BYTES.length);
-        frame.writeUInt32BE(4 + PAYLOAD_BYTES.length, 0);
-        frame.writeUInt32BE(id, 4);
-        PAYLOAD_BYTES.copy(frame, 8);
-        waiting.set(id, resolve);
-        socket.write(frame);
-      }),
-      close: async () => { socket.destroy(); },
+      call: () =>
+        new Promise<void>((resolve) => {
+          const id = nextId++ >>> 0;
+          const frame = Buffer.allocUnsafe(8 + PAYLOAD_BYTES.length);
+          frame.writeUInt32BE(4 + PAYLOAD_BYTES.length, 0);
+          frame.writeUInt32BE(id, 4);
+          PAYLOAD_BYTES.copy(frame, 8);
+          waiting.set(id, resolve);
+          socket.write(frame);
+        }),
+      close: async () => {
+        socket.destroy();
+      },
     };
   },
 };
@@ -105,7 +149,11 @@ const tcpFloor: Target = {
  * Calls `onFrame` for each whole `u32 length | id | body` frame in `pending` + `chunk` (the
  * frame is `buf[off, end)`), and returns the bytes of an incomplete frame left over.
  */
-function eachFrame(pending: Buffer | undefined, chunk: Buffer, onFrame: (buf: Buffer, off: number, end: number) => void): Buffer | undefined {
+function eachFrame(
+  pending: Buffer | undefined,
+  chunk: Buffer,
+  onFrame: (buf: Buffer, off: number, end: number) => void,
+): Buffer | undefined {
   const buf = pending ? Buffer.concat([pending, chunk]) : chunk;
   let off = 0;
   while (buf.length - off >= 8) {
@@ -129,21 +177,51 @@ function rawGrpc(goMicroDialect: boolean): Target {
   return {
     async server() {
       const server = new grpc.Server();
-      server.register('/bench.Bench/Echo', (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, call.request), identity, identity, 'unary');
-      const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
-      return { address: `127.0.0.1:${port}`, close: () => new Promise((r) => server.tryShutdown(() => r())) };
+      server.register(
+        '/bench.Bench/Echo',
+        (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
+          callback(null, call.request),
+        identity,
+        identity,
+        'unary',
+      );
+      const port = await new Promise<number>((resolve, reject) =>
+        server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+          err ? reject(err) : resolve(p),
+        ),
+      );
+      return {
+        address: `127.0.0.1:${port}`,
+        close: () => new Promise((r) => server.tryShutdown(() => r())),
+      };
     },
     async client(address) {
       const client = new grpc.Client(address, grpc.credentials.createInsecure());
-      const plain = (): Promise<unknown> => new Promise((resolve, reject) => {
-        client.makeUnaryRequest('/bench.Bench/Echo', identity, identity, PAYLOAD_BYTES, (err, value) => (err ? reject(err) : resolve(value)));
-      });
-      const dialect = (): Promise<unknown> => new Promise((resolve, reject) => {
-        const md = new grpc.Metadata();
-        md.set('timeout', '5000000000');
-        md.set('x-content-type', 'application/grpc+json');
-        client.makeUnaryRequest('/bench.Bench/Echo', identity, identity, PAYLOAD_BYTES, md, { deadline: Date.now() + 5_000 }, (err, value) => (err ? reject(err) : resolve(value)));
-      });
+      const plain = (): Promise<unknown> =>
+        new Promise((resolve, reject) => {
+          client.makeUnaryRequest(
+            '/bench.Bench/Echo',
+            identity,
+            identity,
+            PAYLOAD_BYTES,
+            (err, value) => (err ? reject(err) : resolve(value)),
+          );
+        });
+      const dialect = (): Promise<unknown> =>
+        new Promise((resolve, reject) => {
+          const md = new grpc.Metadata();
+          md.set('timeout', '5000000000');
+          md.set('x-content-type', 'application/grpc+json');
+          client.makeUnaryRequest(
+            '/bench.Bench/Echo',
+            identity,
+            identity,
+            PAYLOAD_BYTES,
+            md,
+            { deadline: Date.now() + 5_000 },
+            (err, value) => (err ? reject(err) : resolve(value)),
+          );
+        });
       return { call: goMicroDialect ? dialect : plain, close: async () => client.close() };
     },
   };
@@ -158,7 +236,9 @@ interface MoleculerBroker {
 }
 
 async function moleculerBroker(options: Record<string, unknown>): Promise<MoleculerBroker> {
-  const { ServiceBroker } = (await import('moleculer')).default as unknown as { ServiceBroker: new (o: unknown) => MoleculerBroker };
+  const { ServiceBroker } = (await import('moleculer')).default as unknown as {
+    ServiceBroker: new (o: unknown) => MoleculerBroker;
+  };
   return new ServiceBroker({ logger: false, metrics: false, tracing: false, ...options });
 }
 
@@ -166,13 +246,22 @@ async function moleculerBroker(options: Record<string, unknown>): Promise<Molecu
 const moleculerTcp: Target = {
   async server() {
     const port = await freePort();
-    const broker = await moleculerBroker({ nodeID: `bench-server-${process.pid}`, transporter: { type: 'TCP', options: { udpDiscovery: false, port } } });
-    broker.createService({ name: 'bench', actions: { echo: (ctx: { params: unknown }) => ctx.params } });
+    const broker = await moleculerBroker({
+      nodeID: `bench-server-${process.pid}`,
+      transporter: { type: 'TCP', options: { udpDiscovery: false, port } },
+    });
+    broker.createService({
+      name: 'bench',
+      actions: { echo: (ctx: { params: unknown }) => ctx.params },
+    });
     await broker.start();
     return { address: `127.0.0.1:${port}/bench-server-${process.pid}`, close: () => broker.stop() };
   },
   async client(address) {
-    const broker = await moleculerBroker({ nodeID: `bench-client-${process.pid}`, transporter: { type: 'TCP', options: { udpDiscovery: false, urls: [address] } } });
+    const broker = await moleculerBroker({
+      nodeID: `bench-client-${process.pid}`,
+      transporter: { type: 'TCP', options: { udpDiscovery: false, urls: [address] } },
+    });
     await broker.start();
     await broker.waitForServices('bench');
     return { call: () => broker.call('bench.echo', PAYLOAD), close: () => broker.stop() };
@@ -183,13 +272,24 @@ const moleculerTcp: Target = {
 const moleculerNats: Target = {
   async server() {
     const namespace = `bench-${process.pid}`;
-    const broker = await moleculerBroker({ namespace, nodeID: `bench-server-${process.pid}`, transporter: process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222' });
-    broker.createService({ name: 'bench', actions: { echo: (ctx: { params: unknown }) => ctx.params } });
+    const broker = await moleculerBroker({
+      namespace,
+      nodeID: `bench-server-${process.pid}`,
+      transporter: process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222',
+    });
+    broker.createService({
+      name: 'bench',
+      actions: { echo: (ctx: { params: unknown }) => ctx.params },
+    });
     await broker.start();
     return { address: namespace, close: () => broker.stop() };
   },
   async client(namespace) {
-    const broker = await moleculerBroker({ namespace, nodeID: `bench-client-${process.pid}`, transporter: process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222' });
+    const broker = await moleculerBroker({
+      namespace,
+      nodeID: `bench-client-${process.pid}`,
+      transporter: process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222',
+    });
     await broker.start();
     await broker.waitForServices('bench');
     return { call: () => broker.call('bench.echo', PAYLOAD), close: () => broker.stop() };
@@ -206,14 +306,23 @@ async function freePort(): Promise<number> {
 
 export function target(name: string): Target {
   switch (name) {
-    case 'tcp-floor': return tcpFloor;
-    case 'tsmicro-native': return tsmicroTarget(() => nativeTransport());
-    case 'tsmicro-grpc': return tsmicroTarget(() => grpcTransport());
-    case 'tsmicro-grpc-explicit': return tsmicroTarget(() => grpcTransport(), false);
-    case 'raw-grpc-js': return rawGrpc(false);
-    case 'raw-grpc-js-gomicro': return rawGrpc(true);
-    case 'moleculer-tcp': return moleculerTcp;
-    case 'moleculer-nats': return moleculerNats;
-    default: throw new Error(`unknown bench target ${name}`);
+    case 'tcp-floor':
+      return tcpFloor;
+    case 'tsmicro-native':
+      return tsmicroTarget(() => nativeTransport());
+    case 'tsmicro-grpc':
+      return tsmicroTarget(() => grpcTransport());
+    case 'tsmicro-grpc-explicit':
+      return tsmicroTarget(() => grpcTransport(), false);
+    case 'raw-grpc-js':
+      return rawGrpc(false);
+    case 'raw-grpc-js-gomicro':
+      return rawGrpc(true);
+    case 'moleculer-tcp':
+      return moleculerTcp;
+    case 'moleculer-nats':
+      return moleculerNats;
+    default:
+      throw new Error(`unknown bench target ${name}`);
   }
 }

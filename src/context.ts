@@ -6,7 +6,10 @@ import { EMPTY_METADATA, type Metadata } from './metadata.js';
  * when the caller gives up or the deadline passes.
  */
 export interface Context {
-  /** Absolute deadline, epoch milliseconds; `Infinity` when there is none (a stream without a timeout). */
+  /**
+   * Absolute deadline, epoch milliseconds; `Infinity` when there is none (a stream without a
+   * timeout).
+   */
   readonly deadline: number;
   /** Metadata received with the request (or set by the caller), keys lowercased. */
   readonly metadata: Metadata;
@@ -38,7 +41,11 @@ export function currentContext(): Context | undefined {
 }
 
 /** Runs `fn(...args)` with `ctx` as the current context (see {@link currentContext}). */
-export function runWithContext<A extends unknown[], T>(ctx: Context, fn: (...args: A) => T, ...args: A): T {
+export function runWithContext<A extends unknown[], T>(
+  ctx: Context,
+  fn: (...args: A) => T,
+  ...args: A
+): T {
   return storage.run(ctx, fn, ...args);
 }
 
@@ -56,10 +63,18 @@ export function deriveContext(
   metadata: Metadata = parent?.metadata ?? EMPTY_METADATA,
   extraSignal?: AbortSignal,
 ): DerivedContext {
-  return new DerivedContext(parent, Math.min(Date.now() + timeoutMs, parent?.deadline ?? Infinity), metadata, extraSignal);
+  return new DerivedContext(
+    parent,
+    Math.min(Date.now() + timeoutMs, parent?.deadline ?? Infinity),
+    metadata,
+    extraSignal,
+  );
 }
 
-/** A context made by {@link deriveContext}, with what its maker needs to know without making its signal. */
+/**
+ * A context made by {@link deriveContext}, with what its maker needs to know without making its
+ * signal.
+ */
 export class DerivedContext {
   private made: Context | undefined;
   private controller: AbortController | undefined;
@@ -77,12 +92,19 @@ export class DerivedContext {
 
   /**
    * The context to hand on, made on first use (an object with a getter costs about as much as
-   * the rest of a call's bookkeeping). `signal` is an own getter, so spreading the context keeps it.
+   * the rest of a call's bookkeeping). `signal` is an own getter, so spreading the context keeps
+   * it.
    */
   get ctx(): Context {
     if (this.made) return this.made;
     const self = this;
-    this.made = { deadline: this.deadline, metadata: this.metadata, get signal() { return self.signal(); } };
+    this.made = {
+      deadline: this.deadline,
+      metadata: this.metadata,
+      get signal() {
+        return self.signal();
+      },
+    };
     return this.made;
   }
 
@@ -97,7 +119,11 @@ export class DerivedContext {
   /** Whether the signal is (or would be, once made) aborted, without making it. */
   get aborted(): boolean {
     if (this.controller) return this.controller.signal.aborted;
-    return (this.parent?.signal.aborted ?? false) || (this.extra?.aborted ?? false) || (!this.disposed && Date.now() >= this.deadline);
+    return (
+      (this.parent?.signal.aborted ?? false) ||
+      (this.extra?.aborted ?? false) ||
+      (!this.disposed && Date.now() >= this.deadline)
+    );
   }
 
   /** The signal, made and armed on first read. */
@@ -113,7 +139,11 @@ export class DerivedContext {
     else {
       // An infinite deadline (a stream without a timeout) needs no timer.
       if (Number.isFinite(this.deadline)) {
-        this.timer = setTimeout(abortAtDeadline, clampTimeout(this.deadline - Date.now()), controller);
+        this.timer = setTimeout(
+          abortAtDeadline,
+          clampTimeout(this.deadline - Date.now()),
+          controller,
+        );
         this.timer.unref();
       }
       if (parentSignal) {
@@ -145,10 +175,15 @@ function abortAtDeadline(controller: AbortController): void {
 
 /** The reason a deadline-driven abort carries; lets code tell a timeout from a cancel. */
 export class DeadlineExceeded extends Error {
-  constructor() { super('deadline exceeded'); this.name = 'DeadlineExceeded'; }
+  constructor() {
+    super('deadline exceeded');
+    this.name = 'DeadlineExceeded';
+  }
 }
 
-function deadlineError(): DeadlineExceeded { return new DeadlineExceeded(); }
+function deadlineError(): DeadlineExceeded {
+  return new DeadlineExceeded();
+}
 
 /** Node timers overflow past 2^31−1 ms and then fire at once; clamp as grpc-js does. */
 export function clampTimeout(ms: number): number {

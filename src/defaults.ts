@@ -3,7 +3,10 @@
  * Durations are in milliseconds; sizes in bytes.
  */
 export const DEFAULTS = Object.freeze({
-  /** Budget of a call when the caller sets none: go-micro v1–v4's 5 s, not v5's 30 s, so a hung hop fails while a user still waits. */
+  /**
+   * Budget of a call when the caller sets none: go-micro v1–v4's 5 s, not v5's 30 s, so a hung hop
+   * fails while a user still waits.
+   */
   requestTimeoutMs: 5_000,
   /** Extra attempts after the first, each on a node not yet tried. */
   retries: 2,
@@ -24,30 +27,52 @@ export const DEFAULTS = Object.freeze({
    */
   nativeRetryMs: 30_000,
 
-  /** Registration TTL: go-micro's server package default; never gRPC's 0, which leaves crashed nodes registered forever. */
+  /**
+   * Registration TTL: go-micro's server package default; never gRPC's 0, which leaves crashed nodes
+   * registered forever.
+   */
   registerTtlMs: 90_000,
   /** Heartbeat: re-register three times per TTL so one missed beat does not expire the node. */
   registerIntervalMs: 30_000,
   /** Attempts to register at start before start fails (go-micro: 3). */
   registerAttempts: 3,
 
-  /** How long in-flight requests may run after stop() before the listener is closed hard (go-micro: 1 s, too short for real handlers). */
+  /**
+   * How long in-flight requests may run after stop() before the listener is closed hard (go-micro:
+   * 1 s, too short for real handlers).
+   */
   stopTimeoutMs: 10_000,
-  /** Pause between deregistering and closing the listener on stop(): watch-fed client caches (Consul blocking query, etcd watch, local fs event) drop a node within milliseconds; 1 s covers a loaded host. go-micro has none. */
+  /**
+   * Pause between deregistering and closing the listener on stop(): watch-fed client caches (Consul
+   * blocking query, etcd watch, local fs event) drop a node within milliseconds; 1 s covers a
+   * loaded host. go-micro has none.
+   */
   drainDelayMs: 1_000,
 
-  /** Consul: timeout of one non-blocking request to the agent, so an unreachable agent fails a start instead of hanging it. */
+  /**
+   * Consul: timeout of one non-blocking request to the agent, so an unreachable agent fails a start
+   * instead of hanging it.
+   */
   consulRequestTimeoutMs: 10_000,
-  /** Consul: longest wait of a watch's blocking query (Consul's own default is 5 min, its cap 10 min). */
+  /**
+   * Consul: longest wait of a watch's blocking query (Consul's own default is 5 min, its cap 10
+   * min).
+   */
   consulWatchWaitMs: 300_000,
   /** Consul: floor of `DeregisterCriticalServiceAfter` (Consul refuses less than 1 min). */
   consulMinDeregisterMs: 60_000,
-  /** Consul: added to the TTL for `DeregisterCriticalServiceAfter`, as go-micro does (max(ttl, 1 min) + 5 s). */
+  /**
+   * Consul: added to the TTL for `DeregisterCriticalServiceAfter`, as go-micro does (max(ttl, 1
+   * min) + 5 s).
+   */
   consulDeregisterMarginMs: 5_000,
 
   /** etcd: key prefix of registry entries; go-micro's etcd registry uses the same. */
   etcdPrefix: '/micro/registry/',
-  /** etcd: timeout of one request (dial included), so an unreachable cluster fails a start instead of hanging it. */
+  /**
+   * etcd: timeout of one request (dial included), so an unreachable cluster fails a start instead
+   * of hanging it.
+   */
   etcdRequestTimeoutMs: 10_000,
 
   /** Selector cache entry lifetime without a watch update (go-micro registry cache: 1 min). */
@@ -63,33 +88,72 @@ export const DEFAULTS = Object.freeze({
   /** Local registry: how long fs events are coalesced before a rescan. */
   localDebounceMs: 15,
 
-  /** Selector cache: while the registry fails, stale nodes are served without asking it again for this long (go-micro v5.13 `DefaultMinimumRetryInterval`), so a slow, failing registry does not stall every call. */
+  /**
+   * Selector cache: while the registry fails, stale nodes are served without asking it again for
+   * this long (go-micro v5.13 `DefaultMinimumRetryInterval`), so a slow, failing registry does not
+   * stall every call.
+   */
   selectorMinRefreshMs: 5_000,
-  /** Consecutive transport faults that eject a node: go-micro's 2016 blacklist count; one or two can be a blip (a restart, a dropped connection). */
+  /**
+   * Consecutive transport faults that eject a node: go-micro's 2016 blacklist count; one or two can
+   * be a blip (a restart, a dropped connection).
+   */
   ejectAfterFaults: 3,
-  /** First ejection period: long enough for the registry to notice a dead process (local sweep 1 s, Consul checks ~10 s), short enough that a recovered node soon gets traffic back. */
+  /**
+   * First ejection period: long enough for the registry to notice a dead process (local sweep 1 s,
+   * Consul checks ~10 s), short enough that a recovered node soon gets traffic back.
+   */
   ejectBaseMs: 10_000,
-  /** Longest ejection period (the period doubles per repeat offence): Envoy's `max_ejection_time`. */
+  /**
+   * Longest ejection period (the period doubles per repeat offence): Envoy's `max_ejection_time`.
+   */
   ejectMaxMs: 300_000,
-  /** Largest share of a service's nodes ejected at once, so a total outage still sends traffic (and a bad client-side network cannot eject everything). */
+  /**
+   * Largest share of a service's nodes ejected at once, so a total outage still sends traffic (and
+   * a bad client-side network cannot eject everything).
+   */
   ejectMaxShare: 0.5,
-  /** Weight of the newest sample in a node's latency average: about the last ten calls matter, so a slowed node shows within a few calls. */
+  /**
+   * Weight of the newest sample in a node's latency average: about the last ten calls matter, so a
+   * slowed node shows within a few calls.
+   */
   latencyEwmaAlpha: 0.2,
-  /** A node's latency average decays toward 0 with this time constant while it gets no attempts, so a node once slow is tried again (Finagle's peak-EWMA decay, 10 s). */
+  /**
+   * A node's latency average decays toward 0 with this time constant while it gets no attempts, so
+   * a node once slow is tried again (Finagle's peak-EWMA decay, 10 s).
+   */
   latencyDecayMs: 10_000,
-  /** Retry budget: retries may add at most this share of the client's calls (Finagle's and gRPC's 20 %), so a sick system is never sent more than 1.2× its load. */
+  /**
+   * Retry budget: retries may add at most this share of the client's calls (Finagle's and gRPC's 20
+   * %), so a sick system is never sent more than 1.2× its load.
+   */
   retryBudgetRatio: 0.2,
-  /** Retry budget floor: retries per second always allowed, so a quiet client still retries its rare failures. */
+  /**
+   * Retry budget floor: retries per second always allowed, so a quiet client still retries its rare
+   * failures.
+   */
   retryBudgetMinPerSec: 10,
   /** Window over which the retry budget counts calls and retries. */
   retryBudgetWindowMs: 10_000,
-  /** Weight of a node whose metadata has no valid `weight` (weighted strategy): every node counts alike. */
+  /**
+   * Weight of a node whose metadata has no valid `weight` (weighted strategy): every node counts
+   * alike.
+   */
   nodeWeight: 1,
-  /** Native transport: ping a connection silent this long; short enough to find a dead peer behind a NAT or load balancer well before its idle cut-off (often 60 s+). */
+  /**
+   * Native transport: ping a connection silent this long; short enough to find a dead peer behind a
+   * NAT or load balancer well before its idle cut-off (often 60 s+).
+   */
   nativeKeepaliveMs: 30_000,
-  /** Native transport: drop a connection whose ping is unanswered this long (gRPC's keepalive timeout is 20 s). */
+  /**
+   * Native transport: drop a connection whose ping is unanswered this long (gRPC's keepalive
+   * timeout is 20 s).
+   */
   nativeKeepaliveTimeoutMs: 20_000,
-  /** Most channels the gRPC pool keeps at once; past it the least recently used idle one is closed, bounding sockets when a client talks to many nodes. */
+  /**
+   * Most channels the gRPC pool keeps at once; past it the least recently used idle one is closed,
+   * bounding sockets when a client talks to many nodes.
+   */
   poolMaxChannels: 1_000,
 });
 
@@ -98,22 +162,38 @@ export const DEFAULT_LISTEN_ADDRESS = '127.0.0.1:0';
 
 /** Defaults of the standard wrappers (`tsmicro/wrappers/*`). Durations in ms. */
 export const WRAPPER_DEFAULTS = Object.freeze({
-  /** Breaker: failures (as % of calls in the rolling window) that open it — opossum's and hystrix's 50 %. */
+  /**
+   * Breaker: failures (as % of calls in the rolling window) that open it — opossum's and hystrix's
+   * 50 %.
+   */
   breakerErrorThresholdPercentage: 50,
-  /** Breaker: calls in the window before it may open at all, so one early failure cannot open it (hystrix: 20; smaller services see fewer calls). */
+  /**
+   * Breaker: calls in the window before it may open at all, so one early failure cannot open it
+   * (hystrix: 20; smaller services see fewer calls).
+   */
   breakerVolumeThreshold: 5,
-  /** Breaker: how long it stays open before letting one probe through (hystrix's sleep window, 5 s). */
+  /**
+   * Breaker: how long it stays open before letting one probe through (hystrix's sleep window, 5 s).
+   */
   breakerResetTimeoutMs: 5_000,
   /** Breaker: length of the rolling statistics window (opossum's and hystrix's 10 s). */
   breakerRollingWindowMs: 10_000,
   /** Bulkhead: concurrent calls or handlers per compartment (hystrix's max concurrent, 10). */
   bulkheadMaxConcurrent: 10,
-  /** Bulkhead: callers that may wait for a slot; more are refused at once so a backlog cannot grow without bound. */
+  /**
+   * Bulkhead: callers that may wait for a slot; more are refused at once so a backlog cannot grow
+   * without bound.
+   */
   bulkheadMaxQueue: 10,
-  /** Rate limit: distinct per-caller buckets kept before full (idle) ones are dropped, bounding memory under many callers. */
+  /**
+   * Rate limit: distinct per-caller buckets kept before full (idle) ones are dropped, bounding
+   * memory under many callers.
+   */
   rateLimitMaxKeys: 10_000,
   /** Metrics: latency histogram buckets in seconds — prom-client's defaults, 5 ms to 10 s. */
-  metricsBucketsSeconds: Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]) as readonly number[],
+  metricsBucketsSeconds: Object.freeze([
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+  ]) as readonly number[],
 });
 
 /** Defaults of the NATS broker (`tsmicro/broker/nats`). Durations in ms, sizes in bytes. */
@@ -126,17 +206,35 @@ export const NATS_DEFAULTS = Object.freeze({
   reconnectBaseMs: 250,
   /** Reconnect backoff cap: a restarted server is found within this after it is back. */
   reconnectMaxMs: 5_000,
-  /** Reconnect attempts before giving up; -1 = never: a long-running service must outlive any NATS outage (nats.go gives up after 60, leaving a deaf service). */
+  /**
+   * Reconnect attempts before giving up; -1 = never: a long-running service must outlive any NATS
+   * outage (nats.go gives up after 60, leaving a deaf service).
+   */
   maxReconnectAttempts: -1,
-  /** Bytes of publishes held during an outage (nats.go's `ReconnectBufSize`, 8 MiB); past it publish fails with 503. 0 = fail fast. */
+  /**
+   * Bytes of publishes held during an outage (nats.go's `ReconnectBufSize`, 8 MiB); past it publish
+   * fails with 503. 0 = fail fast.
+   */
   outageBufferBytes: 8 * 1024 * 1024,
-  /** JetStream: how long the server waits for an ack before redelivering (JetStream's own default, 30 s). */
+  /**
+   * JetStream: how long the server waits for an ack before redelivering (JetStream's own default,
+   * 30 s).
+   */
   ackWaitMs: 30_000,
-  /** JetStream: deliveries of one message before the server gives up; -1 = never, so nothing is lost (a poison message is `term`ed when it is malformed). */
+  /**
+   * JetStream: deliveries of one message before the server gives up; -1 = never, so nothing is lost
+   * (a poison message is `term`ed when it is malformed).
+   */
   maxDeliver: -1,
-  /** JetStream: delay before a message whose handler failed is redelivered, so a failing dependency is not hammered. */
+  /**
+   * JetStream: delay before a message whose handler failed is redelivered, so a failing dependency
+   * is not hammered.
+   */
   redeliveryDelayMs: 1_000,
-  /** JetStream: messages pulled per batch by a durable subscriber; also bounds what a crash leaves waiting for `ackWaitMs`. */
+  /**
+   * JetStream: messages pulled per batch by a durable subscriber; also bounds what a crash leaves
+   * waiting for `ackWaitMs`.
+   */
   pullBatch: 100,
   /** JetStream: how long a durable publish waits for the stream's ack before failing with 503. */
   publishTimeoutMs: 5_000,

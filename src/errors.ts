@@ -49,7 +49,13 @@ export class MicroError extends Error {
   /** Set only on faults a transport observed itself; local, never sent. */
   readonly fault?: TransportFault;
 
-  constructor(id: string, code: number, detail: string, status?: string, options?: MicroErrorOptions) {
+  constructor(
+    id: string,
+    code: number,
+    detail: string,
+    status?: string,
+    options?: MicroErrorOptions,
+  ) {
     super(detail, options);
     this.name = 'MicroError';
     this.id = id;
@@ -62,7 +68,8 @@ export class MicroError extends Error {
 
   /** True when `err` is a MicroError (from any copy of tsmicro), optionally with `code`. */
   static is(err: unknown, code?: number): err is MicroError {
-    if (typeof err !== 'object' || err === null || (err as Record<symbol, unknown>)[BRAND] !== true) return false;
+    if (typeof err !== 'object' || err === null || (err as Record<symbol, unknown>)[BRAND] !== true)
+      return false;
     return code === undefined || (err as MicroError).code === code;
   }
 
@@ -70,19 +77,45 @@ export class MicroError extends Error {
     return MicroError.is(value);
   }
 
-  static badRequest(id: string, detail: string): MicroError { return new MicroError(id, 400, detail); }
-  static unauthorized(id: string, detail: string): MicroError { return new MicroError(id, 401, detail); }
-  static forbidden(id: string, detail: string): MicroError { return new MicroError(id, 403, detail); }
-  static notFound(id: string, detail: string): MicroError { return new MicroError(id, 404, detail); }
-  static timeout(id: string, detail: string): MicroError { return new MicroError(id, 408, detail); }
-  static conflict(id: string, detail: string): MicroError { return new MicroError(id, 409, detail); }
-  static payloadTooLarge(id: string, detail: string): MicroError { return new MicroError(id, 413, detail); }
-  static tooManyRequests(id: string, detail: string): MicroError { return new MicroError(id, 429, detail); }
-  static internal(id: string, detail: string): MicroError { return new MicroError(id, 500, detail); }
-  static notImplemented(id: string, detail: string): MicroError { return new MicroError(id, 501, detail); }
-  static badGateway(id: string, detail: string): MicroError { return new MicroError(id, 502, detail); }
-  static unavailable(id: string, detail: string): MicroError { return new MicroError(id, 503, detail); }
-  static gatewayTimeout(id: string, detail: string): MicroError { return new MicroError(id, 504, detail); }
+  static badRequest(id: string, detail: string): MicroError {
+    return new MicroError(id, 400, detail);
+  }
+  static unauthorized(id: string, detail: string): MicroError {
+    return new MicroError(id, 401, detail);
+  }
+  static forbidden(id: string, detail: string): MicroError {
+    return new MicroError(id, 403, detail);
+  }
+  static notFound(id: string, detail: string): MicroError {
+    return new MicroError(id, 404, detail);
+  }
+  static timeout(id: string, detail: string): MicroError {
+    return new MicroError(id, 408, detail);
+  }
+  static conflict(id: string, detail: string): MicroError {
+    return new MicroError(id, 409, detail);
+  }
+  static payloadTooLarge(id: string, detail: string): MicroError {
+    return new MicroError(id, 413, detail);
+  }
+  static tooManyRequests(id: string, detail: string): MicroError {
+    return new MicroError(id, 429, detail);
+  }
+  static internal(id: string, detail: string): MicroError {
+    return new MicroError(id, 500, detail);
+  }
+  static notImplemented(id: string, detail: string): MicroError {
+    return new MicroError(id, 501, detail);
+  }
+  static badGateway(id: string, detail: string): MicroError {
+    return new MicroError(id, 502, detail);
+  }
+  static unavailable(id: string, detail: string): MicroError {
+    return new MicroError(id, 503, detail);
+  }
+  static gatewayTimeout(id: string, detail: string): MicroError {
+    return new MicroError(id, 504, detail);
+  }
 
   /**
    * Turns anything thrown into a MicroError: MicroErrors pass through, other errors become
@@ -90,7 +123,8 @@ export class MicroError extends Error {
    */
   static from(err: unknown, id: string): MicroError {
     if (MicroError.is(err)) return err;
-    if (err instanceof Error) return new MicroError(id, 500, err.message, undefined, { cause: err });
+    if (err instanceof Error)
+      return new MicroError(id, 500, err.message, undefined, { cause: err });
     return new MicroError(id, 500, String(err));
   }
 
@@ -98,15 +132,28 @@ export class MicroError extends Error {
    * Parses go-micro's error JSON. Tolerant: text that is not such JSON (or has no positive code)
    * becomes a 500 carrying the raw text, as go-micro's `errors.Parse` does.
    */
-  static fromJSON(wire: string | MicroErrorJSON | Record<string, unknown>, fallbackId = CLIENT_ERROR_ID): MicroError {
+  static fromJSON(
+    wire: string | MicroErrorJSON | Record<string, unknown>,
+    fallbackId = CLIENT_ERROR_ID,
+  ): MicroError {
     let obj: unknown = wire;
     if (typeof wire === 'string') {
-      try { obj = JSON.parse(wire); } catch { return new MicroError(fallbackId, 500, wire); }
+      try {
+        obj = JSON.parse(wire);
+      } catch {
+        return new MicroError(fallbackId, 500, wire);
+      }
     }
-    if (typeof obj !== 'object' || obj === null) return new MicroError(fallbackId, 500, String(wire));
+    if (typeof obj !== 'object' || obj === null)
+      return new MicroError(fallbackId, 500, String(wire));
     const o = obj as Record<string, unknown>;
     const code = typeof o.code === 'number' && Number.isInteger(o.code) && o.code > 0 ? o.code : 0;
-    if (code === 0) return new MicroError(fallbackId, 500, typeof wire === 'string' ? wire : JSON.stringify(wire));
+    if (code === 0)
+      return new MicroError(
+        fallbackId,
+        500,
+        typeof wire === 'string' ? wire : JSON.stringify(wire),
+      );
     return new MicroError(
       typeof o.id === 'string' ? o.id : fallbackId,
       code,
@@ -154,14 +201,36 @@ export class InvalidOptionError extends TypeError {
  * else is UNKNOWN. The go-micro JSON travels in the status message, so the exact code survives.
  */
 const HTTP_TO_GRPC: ReadonlyMap<number, number> = new Map([
-  [200, 0], [400, 3], [401, 16], [403, 7], [404, 5], [408, 4], [409, 6], [412, 9],
-  [413, 8], [429, 8], [500, 13], [501, 12], [503, 14], [504, 4],
+  [200, 0],
+  [400, 3],
+  [401, 16],
+  [403, 7],
+  [404, 5],
+  [408, 4],
+  [409, 6],
+  [412, 9],
+  [413, 8],
+  [429, 8],
+  [500, 13],
+  [501, 12],
+  [503, 14],
+  [504, 4],
 ]);
 
 /** The inverse used when a status carries no go-micro JSON (plain gRPC servers; v5 behaviour). */
 const GRPC_TO_HTTP: ReadonlyMap<number, number> = new Map([
-  [1, 408], [3, 400], [4, 408], [5, 404], [6, 409], [7, 403], [8, 429], [9, 412],
-  [12, 501], [13, 500], [14, 503], [16, 401],
+  [1, 408],
+  [3, 400],
+  [4, 408],
+  [5, 404],
+  [6, 409],
+  [7, 403],
+  [8, 429],
+  [9, 412],
+  [12, 501],
+  [13, 500],
+  [14, 503],
+  [16, 401],
 ]);
 
 /** gRPC status code for a go-micro (HTTP-like) code. */

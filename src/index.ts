@@ -5,7 +5,15 @@
 export { createService } from './service.js';
 export type { Service, ServiceOptions, Hook } from './service.js';
 
-export { MicroError, InvalidOptionError, statusText, grpcStatusFromCode, codeFromGrpcStatus, CLIENT_ERROR_ID, SERVER_ERROR_ID } from './errors.js';
+export {
+  MicroError,
+  InvalidOptionError,
+  statusText,
+  grpcStatusFromCode,
+  codeFromGrpcStatus,
+  CLIENT_ERROR_ID,
+  SERVER_ERROR_ID,
+} from './errors.js';
 export type { MicroErrorJSON, MicroErrorOptions, TransportFault } from './errors.js';
 
 export { currentContext, remaining } from './context.js';
@@ -17,31 +25,88 @@ export { DEFAULTS } from './defaults.js';
 export { createClient } from './client/rpc-client.js';
 export type { ClientOptions } from './client/rpc-client.js';
 export type {
-  Client, CallOptions, PublishOptions, Request, ResolvedCallOptions, CallFunc, CallWrapper, ClientWrapper, ClientStream,
+  Client,
+  CallOptions,
+  PublishOptions,
+  Request,
+  ResolvedCallOptions,
+  CallFunc,
+  CallWrapper,
+  ClientWrapper,
+  ClientStream,
 } from './client/client.js';
 
 export { createServer } from './server/rpc-server.js';
 export type { ServerOptions } from './server/rpc-server.js';
 export { streaming } from './server/server.js';
 export type {
-  Server, UnaryHandler, StreamHandler, ServerStream, HandlerMethods, HandleOptions, ServerRequest, HandlerFunc,
-  HandlerWrapper, Subscriber, SubscriberContext, ServerMessage, SubscriberFunc, SubscriberWrapper, ServerSubscribeOptions,
+  Server,
+  UnaryHandler,
+  StreamHandler,
+  ServerStream,
+  HandlerMethods,
+  HandleOptions,
+  ServerRequest,
+  HandlerFunc,
+  HandlerWrapper,
+  Subscriber,
+  SubscriberContext,
+  ServerMessage,
+  SubscriberFunc,
+  SubscriberWrapper,
+  ServerSubscribeOptions,
 } from './server/server.js';
 
-export type { Registry, Service as RegistryService, Node, Endpoint, Value, RegisterOptions, WatchAction, WatchEvent, WatchOptions, Watcher } from './registry/registry.js';
+export type {
+  Registry,
+  Service as RegistryService,
+  Node,
+  Endpoint,
+  Value,
+  RegisterOptions,
+  WatchAction,
+  WatchEvent,
+  WatchOptions,
+  Watcher,
+} from './registry/registry.js';
 export { memoryRegistry } from './registry/memory.js';
 export { localRegistry } from './registry/local.js';
 export type { LocalRegistryOptions } from './registry/local.js';
 
-export type { Selector, SelectOptions, Next, PickOptions, Strategy, Filter, NodeStat, NodeStatsView } from './selector/selector.js';
+export type {
+  Selector,
+  SelectOptions,
+  Next,
+  PickOptions,
+  Strategy,
+  Filter,
+  NodeStat,
+  NodeStatsView,
+} from './selector/selector.js';
 export { registrySelector } from './selector/registry-selector.js';
-export type { RegistrySelectorOptions, EjectionOptions, EjectionEvent } from './selector/registry-selector.js';
+export type {
+  RegistrySelectorOptions,
+  EjectionOptions,
+  EjectionEvent,
+} from './selector/registry-selector.js';
 export { random, roundRobin, leastRequest, weighted } from './selector/strategy.js';
 export type { StrategyName } from './selector/strategy.js';
 export { byVersion, byMetadata, byEndpoint, canary } from './selector/filter.js';
 export type { RetryBudgetOptions } from './client/retry.js';
 
-export type { Transport, Listener, Connection, Dispatcher, UnaryCall, SignalSource, FrameStream, RequestHead, InboundHead, EndpointKind, ListenOptions } from './transport/transport.js';
+export type {
+  Transport,
+  Listener,
+  Connection,
+  Dispatcher,
+  UnaryCall,
+  SignalSource,
+  FrameStream,
+  RequestHead,
+  InboundHead,
+  EndpointKind,
+  ListenOptions,
+} from './transport/transport.js';
 export { grpcTransport } from './transport/grpc/grpc.js';
 export type { GrpcTransportOptions, Pem, TlsOptions } from './transport/grpc/grpc.js';
 export { memoryTransport } from './transport/memory.js';
@@ -54,6 +119,12 @@ export type { Codec, CodecHint } from './codec/codec.js';
 export { jsonCodec } from './codec/json.js';
 export { bytesCodec } from './codec/bytes.js';
 
-export type { Broker, BrokerMessage, BrokerHandler, SubscribeOptions, Subscription } from './broker/broker.js';
+export type {
+  Broker,
+  BrokerMessage,
+  BrokerHandler,
+  SubscribeOptions,
+  Subscription,
+} from './broker/broker.js';
 export { memoryBroker } from './broker/memory.js';
 export type { MemoryBrokerOptions } from './broker/memory.js';

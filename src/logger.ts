@@ -18,5 +18,8 @@ export interface Logger {
  */
 export function defaultLogger(bindings: Record<string, unknown> = {}): Logger {
   const level = process.env.TSMICRO_LOG_LEVEL ?? 'info';
-  return pino({ level, base: { pid: process.pid, ...bindings } }, pino.destination({ dest: 2, sync: false }));
+  return pino(
+    { level, base: { pid: process.pid, ...bindings } },
+    pino.destination({ dest: 2, sync: false }),
+  );
 }

@@ -23,7 +23,10 @@ const HOP_KEYS = new Set([
   'authority',
 ]);
 
-/** True for keys tsmicro manages itself (see {@link HOP_KEYS}), gRPC-reserved (`grpc-*`) or pseudo headers. */
+/**
+ * True for keys tsmicro manages itself (see {@link HOP_KEYS}), gRPC-reserved (`grpc-*`) or pseudo
+ * headers.
+ */
 export function isReservedKey(key: string): boolean {
   return key.startsWith(':') || key.startsWith('grpc-') || HOP_KEYS.has(key);
 }
@@ -44,11 +47,17 @@ export function normalizeMetadata(md: Readonly<Record<string, unknown>> | undefi
   return out;
 }
 
-/** `base` overlaid with `over` (both already normalized); returns `base` itself when `over` is empty. */
+/**
+ * `base` overlaid with `over` (both already normalized); returns `base` itself when `over` is
+ * empty.
+ */
 export function mergeMetadata(base: Metadata, over: Metadata | undefined): Metadata {
   if (!over) return base;
   let empty = true;
-  for (const _ in over) { empty = false; break; }
+  for (const _ in over) {
+    empty = false;
+    break;
+  }
   if (empty) return base;
   return { ...base, ...over };
 }

@@ -8,7 +8,8 @@ import { InvalidOptionError } from './errors.js';
 /** A finite number ≥ `min` (default 0), or undefined. */
 export function checkNumber(name: string, value: unknown, min = 0): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new InvalidOptionError(name, `expected a finite number, got ${describe(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new InvalidOptionError(name, `expected a finite number, got ${describe(value)}`);
   if (value < min) throw new InvalidOptionError(name, `must be ≥ ${min}, got ${value}`);
   return value;
 }
@@ -16,14 +17,16 @@ export function checkNumber(name: string, value: unknown, min = 0): number | und
 /** A whole number ≥ `min` (default 0), or undefined. */
 export function checkInteger(name: string, value: unknown, min = 0): number | undefined {
   const n = checkNumber(name, value, min);
-  if (n !== undefined && !Number.isInteger(n)) throw new InvalidOptionError(name, `expected a whole number, got ${n}`);
+  if (n !== undefined && !Number.isInteger(n))
+    throw new InvalidOptionError(name, `expected a whole number, got ${n}`);
   return n;
 }
 
 /** A non-empty string, or undefined. */
 export function checkString(name: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') throw new InvalidOptionError(name, `expected a non-empty string, got ${describe(value)}`);
+  if (typeof value !== 'string' || value === '')
+    throw new InvalidOptionError(name, `expected a non-empty string, got ${describe(value)}`);
   return value;
 }
 
@@ -37,35 +40,57 @@ export function checkBoolean(name: string, value: unknown): boolean | undefined 
 /** A function, or undefined. */
 export function checkFunction<T>(name: string, value: T | undefined): T | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'function') throw new InvalidOptionError(name, `expected a function, got ${describe(value)}`);
+  if (typeof value !== 'function')
+    throw new InvalidOptionError(name, `expected a function, got ${describe(value)}`);
   return value;
 }
 
 /** An object exposing the named methods (a plug-in instance), or undefined. */
-export function checkComponent<T>(name: string, value: T | undefined, methods: readonly string[]): T | undefined {
+export function checkComponent<T>(
+  name: string,
+  value: T | undefined,
+  methods: readonly string[],
+): T | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'object' || value === null) throw new InvalidOptionError(name, `expected an instance, got ${describe(value)}`);
+  if (typeof value !== 'object' || value === null)
+    throw new InvalidOptionError(name, `expected an instance, got ${describe(value)}`);
   for (const m of methods) {
-    if (typeof (value as Record<string, unknown>)[m] !== 'function') throw new InvalidOptionError(name, `expected an instance with ${m}(), got ${describe(value)}`);
+    if (typeof (value as Record<string, unknown>)[m] !== 'function')
+      throw new InvalidOptionError(
+        name,
+        `expected an instance with ${m}(), got ${describe(value)}`,
+      );
   }
   return value;
 }
 
 /** A string record (metadata), or undefined. */
-export function checkStringRecord(name: string, value: unknown): Record<string, string> | undefined {
+export function checkStringRecord(
+  name: string,
+  value: unknown,
+): Record<string, string> | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError(name, `expected an object of strings, got ${describe(value)}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new InvalidOptionError(name, `expected an object of strings, got ${describe(value)}`);
   for (const [k, v] of Object.entries(value)) {
-    if (typeof v !== 'string') throw new InvalidOptionError(`${name}.${k}`, `expected a string, got ${describe(v)}`);
+    if (typeof v !== 'string')
+      throw new InvalidOptionError(`${name}.${k}`, `expected a string, got ${describe(v)}`);
   }
   return value as Record<string, string>;
 }
 
 /** One of `allowed`, or undefined. */
-export function checkOneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T | undefined {
+export function checkOneOf<T extends string>(
+  name: string,
+  value: unknown,
+  allowed: readonly T[],
+): T | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw new InvalidOptionError(name, `expected one of ${allowed.join(', ')}, got ${describe(value)}`);
+    throw new InvalidOptionError(
+      name,
+      `expected one of ${allowed.join(', ')}, got ${describe(value)}`,
+    );
   }
   return value as T;
 }
@@ -76,8 +101,10 @@ export function checkOneOf<T extends string>(name: string, value: unknown, allow
  */
 export function checkAddress(name: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new InvalidOptionError(name, `expected "host:port", got ${describe(value)}`);
-  if (parseAddress(value) === undefined) throw new InvalidOptionError(name, `expected "host:port", got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string')
+    throw new InvalidOptionError(name, `expected "host:port", got ${describe(value)}`);
+  if (parseAddress(value) === undefined)
+    throw new InvalidOptionError(name, `expected "host:port", got ${JSON.stringify(value)}`);
   return value;
 }
 

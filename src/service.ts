@@ -16,7 +16,13 @@ import { registrySelector } from './selector/registry-selector.js';
 import type { Selector } from './selector/selector.js';
 import { createServer, type ServerOptions } from './server/rpc-server.js';
 import type {
-  HandleOptions, HandlerMethods, HandlerWrapper, Server, ServerSubscribeOptions, Subscriber, SubscriberWrapper,
+  HandleOptions,
+  HandlerMethods,
+  HandlerWrapper,
+  Server,
+  ServerSubscribeOptions,
+  Subscriber,
+  SubscriberWrapper,
 } from './server/server.js';
 import { dualPathTransport } from './transport/dual-path.js';
 import type { Transport } from './transport/transport.js';
@@ -53,15 +59,24 @@ export interface ServiceOptions {
   selector?: Selector;
   /** Codecs; the first is the client's default. @defaultValue `[jsonCodec(), bytesCodec()]` */
   codecs?: readonly Codec[];
-  /** The client's default codec, by content type or name (`json`, `application/grpc+json`). @defaultValue the first codec */
+  /**
+   * The client's default codec, by content type or name (`json`, `application/grpc+json`).
+   * @defaultValue the first codec
+   */
   contentType?: string;
   /** Default budget of each call, ms. @defaultValue 5000 */
   timeout?: number;
   /** Default extra attempts of each call. @defaultValue 2 */
   retries?: number;
-  /** Default limit of each call attempt, ms; 0 for none (see `CallOptions.attemptTimeout`). @defaultValue 0 */
+  /**
+   * Default limit of each call attempt, ms; 0 for none (see `CallOptions.attemptTimeout`).
+   * @defaultValue 0
+   */
   attemptTimeout?: number;
-  /** The client's retry budget, or `false` for none (see `ClientOptions.retryBudget`). @defaultValue 20 % of calls + 10/s */
+  /**
+   * The client's retry budget, or `false` for none (see `ClientOptions.retryBudget`). @defaultValue
+   * 20 % of calls + 10/s
+   */
   retryBudget?: RetryBudgetOptions | false;
   /** Registration TTL, ms. @defaultValue 90000 */
   registerTtl?: number;
@@ -69,11 +84,17 @@ export interface ServiceOptions {
   registerInterval?: number;
   /** How long stop() waits for in-flight requests, ms. @defaultValue 10000 */
   stopTimeout?: number;
-  /** Pause between deregistering and closing the listener on stop(), ms (see {@link ServerOptions.drainDelay}). @defaultValue 1000 */
+  /**
+   * Pause between deregistering and closing the listener on stop(), ms (see {@link
+   * ServerOptions.drainDelay}). @defaultValue 1000
+   */
   drainDelay?: number;
   /** Registration attempts at start. @defaultValue 3 */
   registerAttempts?: number;
-  /** Whether start() fails when the registry cannot be reached (false: serve and keep retrying). @defaultValue true */
+  /**
+   * Whether start() fails when the registry cannot be reached (false: serve and keep retrying).
+   * @defaultValue true
+   */
   requireRegistration?: boolean;
   /**
    * Whether calls made inside a handler inherit its deadline and metadata without `{ ctx }`
@@ -109,12 +130,24 @@ export interface Service extends AsyncDisposable {
   /** Same as `server.handle`. */
   handle(name: string, methods: HandlerMethods, opts?: HandleOptions): void;
   /** Same as `server.subscribe`. */
-  subscribe<T = unknown>(topic: string, subscriber: Subscriber<T>, opts?: ServerSubscribeOptions): void;
-  /** beforeStart hooks → server start (listen, subscribe, register, heartbeat) → afterStart hooks. */
+  subscribe<T = unknown>(
+    topic: string,
+    subscriber: Subscriber<T>,
+    opts?: ServerSubscribeOptions,
+  ): void;
+  /**
+   * beforeStart hooks → server start (listen, subscribe, register, heartbeat) → afterStart hooks.
+   */
   start(): Promise<void>;
-  /** beforeStop hooks → server stop (deregister, drain) → afterStop hooks; then releases what the service created. */
+  /**
+   * beforeStop hooks → server stop (deregister, drain) → afterStop hooks; then releases what the
+   * service created.
+   */
   stop(): Promise<void>;
-  /** Starts (unless started already), waits for a stop signal (SIGINT/SIGTERM, or `signal`), then stops. */
+  /**
+   * Starts (unless started already), waits for a stop signal (SIGINT/SIGTERM, or `signal`), then
+   * stops.
+   */
   run(): Promise<void>;
 }
 
@@ -122,28 +155,74 @@ const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT']
 
 /** Creates a service, go-micro's `micro.NewService`. Throws InvalidOptionError on bad options. */
 export function createService(opts: ServiceOptions): Service {
-  if (typeof opts !== 'object' || opts === null) throw new InvalidOptionError('options', 'expected an object');
+  if (typeof opts !== 'object' || opts === null)
+    throw new InvalidOptionError('options', 'expected an object');
   const name = checkString('name', opts.name);
   if (!name) throw new InvalidOptionError('name', 'a service name is required');
   const logger = opts.logger ?? defaultLogger();
   // What this service creates it also closes; instances passed in belong to the caller.
   const owned: (() => Promise<void>)[] = [];
-  const registry = checkComponent('registry', opts.registry, ['register', 'getService']) ?? own(localRegistry({ logger }), (r) => r.close());
-  const transport = checkComponent('transport', opts.transport, ['listen', 'dial']) ?? own(dualPathTransport(), (t) => t.close());
-  const broker = checkComponent('broker', opts.broker, ['publish', 'subscribe']) ?? own(memoryBroker(), (b) => b.disconnect());
-  const selector = checkComponent('selector', opts.selector, ['select', 'mark']) ?? own(registrySelector({ registry, logger }), (s) => s.close());
+  const registry =
+    checkComponent('registry', opts.registry, ['register', 'getService']) ??
+    own(localRegistry({ logger }), (r) => r.close());
+  const transport =
+    checkComponent('transport', opts.transport, ['listen', 'dial']) ??
+    own(dualPathTransport(), (t) => t.close());
+  const broker =
+    checkComponent('broker', opts.broker, ['publish', 'subscribe']) ??
+    own(memoryBroker(), (b) => b.disconnect());
+  const selector =
+    checkComponent('selector', opts.selector, ['select', 'mark']) ??
+    own(registrySelector({ registry, logger }), (s) => s.close());
   const codecs = opts.codecs ?? [jsonCodec(), bytesCodec()];
   for (const [i, c] of codecs.entries()) checkComponent(`codecs[${i}]`, c, ['encode', 'decode']);
-  const hooks = { beforeStart: opts.beforeStart ?? [], afterStart: opts.afterStart ?? [], beforeStop: opts.beforeStop ?? [], afterStop: opts.afterStop ?? [] };
+  const hooks = {
+    beforeStart: opts.beforeStart ?? [],
+    afterStart: opts.afterStart ?? [],
+    beforeStop: opts.beforeStop ?? [],
+    afterStop: opts.afterStop ?? [],
+  };
 
   const server = createServer({
-    name, registry, transport, broker, codecs, logger,
-    ...pick(opts, ['version', 'metadata', 'address', 'advertise', 'registerTtl', 'registerInterval', 'stopTimeout', 'drainDelay', 'registerAttempts', 'requireRegistration', 'implicitContext', 'wrapHandler', 'wrapSubscriber']),
+    name,
+    registry,
+    transport,
+    broker,
+    codecs,
+    logger,
+    ...pick(opts, [
+      'version',
+      'metadata',
+      'address',
+      'advertise',
+      'registerTtl',
+      'registerInterval',
+      'stopTimeout',
+      'drainDelay',
+      'registerAttempts',
+      'requireRegistration',
+      'implicitContext',
+      'wrapHandler',
+      'wrapSubscriber',
+    ]),
   });
-  const client = composeWrappers(opts.wrapClient, createClient({
-    selector, transport, broker, codecs,
-    ...pick(opts, ['contentType', 'timeout', 'retries', 'attemptTimeout', 'retryBudget', 'wrapCall']),
-  }));
+  const client = composeWrappers(
+    opts.wrapClient,
+    createClient({
+      selector,
+      transport,
+      broker,
+      codecs,
+      ...pick(opts, [
+        'contentType',
+        'timeout',
+        'retries',
+        'attemptTimeout',
+        'retryBudget',
+        'wrapCall',
+      ]),
+    }),
+  );
   let started = false;
 
   function own<T>(component: T, close: (c: T) => Promise<void>): T {
@@ -161,7 +240,12 @@ export function createService(opts: ServiceOptions): Service {
   async function stop(): Promise<void> {
     const errors: unknown[] = [];
     const runAll = async (list: readonly Hook[]): Promise<void> => {
-      for (const hook of list) await Promise.resolve().then(hook).catch((err: unknown) => { errors.push(err); });
+      for (const hook of list)
+        await Promise.resolve()
+          .then(hook)
+          .catch((err: unknown) => {
+            errors.push(err);
+          });
     };
     if (started) {
       await runAll(hooks.beforeStop);
@@ -212,7 +296,10 @@ export function createService(opts: ServiceOptions): Service {
 }
 
 /** The entries of `obj` named in `keys` that are set (so undefined never overrides a default). */
-function pick<T extends object, K extends keyof T>(obj: T, keys: readonly K[]): Partial<Pick<T, K>> {
+function pick<T extends object, K extends keyof T>(
+  obj: T,
+  keys: readonly K[],
+): Partial<Pick<T, K>> {
   const out: Partial<Pick<T, K>> = {};
   for (const k of keys) if (obj[k] !== undefined) out[k] = obj[k];
   return out;

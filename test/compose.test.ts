@@ -6,8 +6,19 @@ type Fn = (x: string[]) => string[];
 
 test('the first wrapper in the list is the outermost', () => {
   const events: string[] = [];
-  const tag = (name: string) => (next: Fn): Fn => (x) => { events.push(`${name}>`); const r = next([...x, name]); events.push(`<${name}`); return r; };
-  const fn = composeWrappers<Fn>([tag('a'), tag('b'), tag('c')], (x) => { events.push('base'); return x; });
+  const tag =
+    (name: string) =>
+    (next: Fn): Fn =>
+    (x) => {
+      events.push(`${name}>`);
+      const r = next([...x, name]);
+      events.push(`<${name}`);
+      return r;
+    };
+  const fn = composeWrappers<Fn>([tag('a'), tag('b'), tag('c')], (x) => {
+    events.push('base');
+    return x;
+  });
   assert.deepEqual(fn([]), ['a', 'b', 'c']);
   assert.deepEqual(events, ['a>', 'b>', 'c>', 'base', '<c', '<b', '<a']);
 });

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { makeTempDir } from './helpers/tmp.js';
 
 const run = promisify(execFile);
-const example = (path: string): string => fileURLToPath(new URL(`../examples/${path}`, import.meta.url));
+const example = (path: string): string =>
+  fileURLToPath(new URL(`../examples/${path}`, import.meta.url));
 
 test('examples/greeter: the demo starts a server and a client process and prints the reply', async () => {
   await using dir = await makeTempDir('example-greeter');
@@ -19,16 +20,37 @@ test('examples/greeter: the demo starts a server and a client process and prints
 });
 
 test('examples/observability: one call is traced across both services, logged, and counted on the metrics endpoint', async () => {
-  const { stdout } = await run(process.execPath, [example('observability/demo.js'), 'Grace'], { timeout: 30_000 });
+  const { stdout } = await run(process.execPath, [example('observability/demo.js'), 'Grace'], {
+    timeout: 30_000,
+  });
   assert.match(stdout, /\[call\] Hello Grace/);
   assert.match(stdout, /\[call\] error .*"code":400/);
   // The first call's three spans (call, attempt, handle) share one trace id.
-  const spans = [...stdout.matchAll(/^\[trace\] ([0-9a-f]{32}) (.+)$/gm)].map((m) => ({ traceId: m[1]!, name: m[2]! }));
-  const first = spans.filter((s) => s.traceId === spans[0]!.traceId).map((s) => s.name).sort();
-  assert.deepEqual(first, ['greeter.Greeter.Hello', 'greeter.Greeter.Hello', 'greeter.Greeter.Hello attempt']);
-  assert.match(stdout, /\[metrics\] micro_request_total\{[^}]*micro_endpoint="Greeter.Hello",micro_status="success"\} 1$/m);
-  assert.match(stdout, /\[metrics\] micro_request_total\{[^}]*micro_endpoint="Greeter.Hello",micro_status="failure"\} 1$/m);
-  assert.match(stdout, /\[metrics\] tsmicro_client_request_total\{[^}]*micro_status="success"\} 1$/m);
+  const spans = [...stdout.matchAll(/^\[trace\] ([0-9a-f]{32}) (.+)$/gm)].map((m) => ({
+    traceId: m[1]!,
+    name: m[2]!,
+  }));
+  const first = spans
+    .filter((s) => s.traceId === spans[0]!.traceId)
+    .map((s) => s.name)
+    .sort();
+  assert.deepEqual(first, [
+    'greeter.Greeter.Hello',
+    'greeter.Greeter.Hello',
+    'greeter.Greeter.Hello attempt',
+  ]);
+  assert.match(
+    stdout,
+    /\[metrics\] micro_request_total\{[^}]*micro_endpoint="Greeter.Hello",micro_status="success"\} 1$/m,
+  );
+  assert.match(
+    stdout,
+    /\[metrics\] micro_request_total\{[^}]*micro_endpoint="Greeter.Hello",micro_status="failure"\} 1$/m,
+  );
+  assert.match(
+    stdout,
+    /\[metrics\] tsmicro_client_request_total\{[^}]*micro_status="success"\} 1$/m,
+  );
 });
 
 test('examples/resilience: idempotent calls survive a node killed mid-load', async () => {
@@ -50,7 +72,9 @@ test('examples/pubsub: a queue group shares the events, a broadcast subscriber s
     env: { ...process.env, NATS_URL: '', TSMICRO_LOG_LEVEL: 'warn' },
     timeout: 30_000,
   });
-  const packed = stdout.split('\n').filter((l) => / packs order \d+ \(book #\d+\) for tenant acme$/.test(l));
+  const packed = stdout
+    .split('\n')
+    .filter((l) => / packs order \d+ \(book #\d+\) for tenant acme$/.test(l));
   assert.equal(packed.length, 6);
   assert.equal(new Set(packed.map((l) => l.split(' ')[3])).size, 6, 'each order packed once');
   assert.equal(stdout.split('\n').filter((l) => /^audit saw order \d+$/.test(l)).length, 6);
@@ -59,7 +83,12 @@ test('examples/pubsub: a queue group shares the events, a broadcast subscriber s
 
 test('examples/context: calls in a handler inherit its budget and metadata by themselves, or with implicitContext: false only through { ctx }', async () => {
   const { stdout } = await run(process.execPath, [example('context/main.js')], { timeout: 30_000 });
-  const lines = Object.fromEntries([...stdout.matchAll(/^(\S+ \S+): back had (-?\d+) ms left, tenant (\S+)$/gm)].map((m) => [m[1]!, { leftMs: Number(m[2]), tenant: m[3]! }]));
+  const lines = Object.fromEntries(
+    [...stdout.matchAll(/^(\S+ \S+): back had (-?\d+) ms left, tenant (\S+)$/gm)].map((m) => [
+      m[1]!,
+      { leftMs: Number(m[2]), tenant: m[3]! },
+    ]),
+  );
   for (const inherited of ['front Front.Relay', 'front-explicit Front.Relay']) {
     assert.equal(lines[inherited]?.tenant, 'acme', stdout);
     assert.ok(lines[inherited]!.leftMs > 0 && lines[inherited]!.leftMs <= 800, stdout);
@@ -69,7 +98,9 @@ test('examples/context: calls in a handler inherit its budget and metadata by th
 });
 
 test('examples/transports: one node serves gRPC and native; each client takes its path', async () => {
-  const { stdout } = await run(process.execPath, [example('transports/demo.js')], { timeout: 30_000 });
+  const { stdout } = await run(process.execPath, [example('transports/demo.js')], {
+    timeout: 30_000,
+  });
   assert.match(stdout, /^\[server\] gRPC at 127\.0\.0\.1:\d+, native on port \d+$/m);
   assert.match(stdout, /^\[native\] Hello Ada$/m);
   assert.match(stdout, /^\[grpc\] Hello Grace$/m);
@@ -82,14 +113,30 @@ test('examples/streaming: server, client and bidi streams, cancel, and an error 
     env: { ...process.env, TSMICRO_REGISTRY_DIR: dir.path },
     timeout: 30_000,
   });
-  assert.equal(stdout, ['countdown: 3 2 1 0', 'sum: 55', 'echo: HELLO', 'echo: STREAMS', 'error: 400 too far to count', ''].join('\n'));
+  assert.equal(
+    stdout,
+    [
+      'countdown: 3 2 1 0',
+      'sum: 55',
+      'echo: HELLO',
+      'echo: STREAMS',
+      'error: 400 too far to count',
+      '',
+    ].join('\n'),
+  );
 });
 
 test('examples/security: mutual TLS and JWT auth let in the trusted caller only', async () => {
-  const { stdout } = await run(process.execPath, [example('security/demo.js')], { env: { ...process.env, TSMICRO_LOG_LEVEL: 'silent' }, timeout: 60_000 });
+  const { stdout } = await run(process.execPath, [example('security/demo.js')], {
+    env: { ...process.env, TSMICRO_LOG_LEVEL: 'silent' },
+    timeout: 60_000,
+  });
   // The caller's spoofed x-auth-subject: root is replaced by the verified subject.
   assert.match(stdout, /^\[trusted\] read s3cr3t as ada$/m);
   assert.match(stdout, /^\[no token\] refused: 401 /m);
   assert.match(stdout, /^\[no scope\] refused: 403 .*secrets:read/m);
-  assert.match(stdout, /^\[no client certificate\] refused: 503 TLS connection to 127\.0\.0\.1:\d+ failed/m);
+  assert.match(
+    stdout,
+    /^\[no client certificate\] refused: 503 TLS connection to 127\.0\.0\.1:\d+ failed/m,
+  );
 });

@@ -8,13 +8,19 @@
 //   off in a process that serves calls (see the README's Speed section).
 import { createService, memoryRegistry, type Service } from 'tsmicro';
 
-interface Seen { leftMs: number; tenant: string }
+interface Seen {
+  leftMs: number;
+  tenant: string;
+}
 const registry = memoryRegistry();
 const base = { registry, drainDelay: 0 };
 
 const back = createService({ name: 'back', ...base });
 back.handle('Back', {
-  Inspect: (_req: unknown, ctx): Seen => ({ leftMs: Math.round(ctx.deadline - Date.now()), tenant: ctx.metadata.tenant ?? '(none)' }),
+  Inspect: (_req: unknown, ctx): Seen => ({
+    leftMs: Math.round(ctx.deadline - Date.now()),
+    tenant: ctx.metadata.tenant ?? '(none)',
+  }),
 });
 
 const front = createService({ name: 'front', ...base });
@@ -34,8 +40,17 @@ const caller = createService({ name: 'caller', ...base });
 const services: Service[] = [back, front, explicit, caller];
 try {
   for (const s of services) await s.start();
-  for (const [service, endpoint] of [['front', 'Front.Relay'], ['front-explicit', 'Front.Relay'], ['front-explicit', 'Front.RelayWithoutCtx']] as const) {
-    const seen = await caller.client.call<Seen>(service, endpoint, {}, { timeout: 800, metadata: { tenant: 'acme' } });
+  for (const [service, endpoint] of [
+    ['front', 'Front.Relay'],
+    ['front-explicit', 'Front.Relay'],
+    ['front-explicit', 'Front.RelayWithoutCtx'],
+  ] as const) {
+    const seen = await caller.client.call<Seen>(
+      service,
+      endpoint,
+      {},
+      { timeout: 800, metadata: { tenant: 'acme' } },
+    );
     console.log(`${service} ${endpoint}: back had ${seen.leftMs} ms left, tenant ${seen.tenant}`);
   }
 } finally {

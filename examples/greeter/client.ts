@@ -5,7 +5,12 @@ const name = process.argv[2] ?? 'World';
 const service = createService({ name: 'greeter-client' });
 
 try {
-  const rsp = await service.client.call<{ msg: string }>('greeter', 'Greeter.Hello', { name }, { timeout: 2000 });
+  const rsp = await service.client.call<{ msg: string }>(
+    'greeter',
+    'Greeter.Hello',
+    { name },
+    { timeout: 2000 },
+  );
   console.log(rsp.msg);
 } catch (err) {
   if (!MicroError.is(err)) throw err;

@@ -8,18 +8,33 @@ import { fileURLToPath } from 'node:url';
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
 const env = { ...process.env, TSMICRO_LOG_LEVEL: process.env.TSMICRO_LOG_LEVEL ?? 'warn' };
 
-const server = spawn(process.execPath, [here('./server.js')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+const server = spawn(process.execPath, [here('./server.js')], {
+  env,
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 try {
   const ready = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('greeter server did not start within 15 s')), 15_000);
+    const timer = setTimeout(
+      () => reject(new Error('greeter server did not start within 15 s')),
+      15_000,
+    );
     createInterface({ input: server.stdout }).on('line', (line) => {
       console.log(`[server] ${line}`);
-      if (line.includes('ready')) { clearTimeout(timer); resolve(line); }
+      if (line.includes('ready')) {
+        clearTimeout(timer);
+        resolve(line);
+      }
     });
-    server.once('exit', (code) => { clearTimeout(timer); reject(new Error(`greeter server exited with ${code}`)); });
+    server.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`greeter server exited with ${code}`));
+    });
   });
   void ready;
-  const client = spawn(process.execPath, [here('./client.js'), process.argv[2] ?? 'Ada'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const client = spawn(process.execPath, [here('./client.js'), process.argv[2] ?? 'Ada'], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   createInterface({ input: client.stdout }).on('line', (line) => console.log(`[client] ${line}`));
   const [code] = await once(client, 'exit');
   process.exitCode = code === 0 ? 0 : 1;

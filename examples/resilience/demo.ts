@@ -13,8 +13,14 @@ const env = { ...process.env, TSMICRO_LOG_LEVEL: process.env.TSMICRO_LOG_LEVEL ?
 function startNode(): Promise<{ child: ChildProcess; id: string }> {
   const child = spawn(process.execPath, [serverJs], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('inventory node did not start within 15 s')), 15_000);
-    createInterface({ input: child.stdout! }).once('line', (line) => { clearTimeout(timer); resolve({ child, id: line.split(' ')[1]! }); });
+    const timer = setTimeout(
+      () => reject(new Error('inventory node did not start within 15 s')),
+      15_000,
+    );
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      clearTimeout(timer);
+      resolve({ child, id: line.split(' ')[1]! });
+    });
   });
 }
 
@@ -33,22 +39,34 @@ const client = shop.client;
 let ok = 0;
 let failed = 0;
 const victim = nodes[0]!;
-setTimeout(() => { console.log(`killing ${victim.id}`); victim.child.kill('SIGKILL'); }, 1_000).unref();
+setTimeout(() => {
+  console.log(`killing ${victim.id}`);
+  victim.child.kill('SIGKILL');
+}, 1_000).unref();
 const end = Date.now() + 3_000;
-await Promise.all(Array.from({ length: 4 }, async () => {
-  while (Date.now() < end) {
-    try {
-      await client.call('inventory', 'Stock.Get', { sku: 'tea' }, { idempotent: true, timeout: 2_000 });
-      ok++;
-    } catch {
-      failed++;
+await Promise.all(
+  Array.from({ length: 4 }, async () => {
+    while (Date.now() < end) {
+      try {
+        await client.call(
+          'inventory',
+          'Stock.Get',
+          { sku: 'tea' },
+          { idempotent: true, timeout: 2_000 },
+        );
+        ok++;
+      } catch {
+        failed++;
+      }
     }
-  }
-}));
+  }),
+);
 
 console.log(`calls ${ok + failed}: ok ${ok}, failed ${failed}`);
 for (const stat of selector.stats!('inventory')) {
-  console.log(`${stat.id}: ${attempts.get(stat.id) ?? 0} attempts${stat.ejected ? ', ejected' : ''}`);
+  console.log(
+    `${stat.id}: ${attempts.get(stat.id) ?? 0} attempts${stat.ejected ? ', ejected' : ''}`,
+  );
 }
 const dead = selector.stats!('inventory').find((s) => s.id === victim.id);
 console.log(dead ? `${victim.id} ejected: ${dead.ejected}` : `${victim.id} gone from the registry`);

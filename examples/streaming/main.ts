@@ -31,7 +31,10 @@ await server.start();
 const caller = createService({ name: 'numbers-client' });
 const { client } = caller;
 try {
-  const countdown = await client.stream<{ from: number }, { n: number }>('numbers', 'Numbers.Countdown');
+  const countdown = await client.stream<{ from: number }, { n: number }>(
+    'numbers',
+    'Numbers.Countdown',
+  );
   await countdown.send({ from: 3 });
   countdown.closeSend();
   const ns: number[] = [];
@@ -43,7 +46,9 @@ try {
   sum.closeSend();
   console.log(`sum: ${(await sum.recv())?.total}`);
 
-  const echo = await client.stream<{ text: string }, { text: string }>('numbers', 'Numbers.Echo', { timeout: 5_000 });
+  const echo = await client.stream<{ text: string }, { text: string }>('numbers', 'Numbers.Echo', {
+    timeout: 5_000,
+  });
   for (const word of ['hello', 'streams']) {
     await echo.send({ text: word });
     console.log(`echo: ${(await echo.recv())?.text}`);
@@ -51,7 +56,10 @@ try {
   echo.cancel(); // both ends release the stream
 
   // An error mid-stream arrives as a MicroError where the caller reads.
-  const tooFar = await client.stream<{ from: number }, { n: number }>('numbers', 'Numbers.Countdown');
+  const tooFar = await client.stream<{ from: number }, { n: number }>(
+    'numbers',
+    'Numbers.Countdown',
+  );
   await tooFar.send({ from: 1_000 });
   tooFar.closeSend();
   await tooFar.recv().catch((err: unknown) => {

@@ -11,7 +11,9 @@ const registry = memoryRegistry();
 // Default transport: dual path (gRPC + native).
 const greeter = createService({ name: 'greeter', registry });
 greeter.handle('Greeter', {
-  async Hello(req: { name: string }) { return { msg: `Hello ${req.name}` }; },
+  async Hello(req: { name: string }) {
+    return { msg: `Hello ${req.name}` };
+  },
 });
 await greeter.start();
 const node = greeter.server.node!;
@@ -19,16 +21,22 @@ console.log(`[server] gRPC at ${node.address}, native on port ${node.metadata[NA
 
 // A tsmicro client with the default transport: calls go over the native port.
 const fast = createService({ name: 'fast-caller', registry });
-console.log(`[native] ${(await fast.client.call<{ msg: string }>('greeter', 'Greeter.Hello', { name: 'Ada' })).msg}`);
+console.log(
+  `[native] ${(await fast.client.call<{ msg: string }>('greeter', 'Greeter.Hello', { name: 'Ada' })).msg}`,
+);
 
 // A client that speaks only gRPC — as a go-micro service would — reaches the same node.
 const grpcOnly = createService({ name: 'grpc-caller', registry, transport: grpcTransport() });
-console.log(`[grpc] ${(await grpcOnly.client.call<{ msg: string }>('greeter', 'Greeter.Hello', { name: 'Grace' })).msg}`);
+console.log(
+  `[grpc] ${(await grpcOnly.client.call<{ msg: string }>('greeter', 'Greeter.Hello', { name: 'Grace' })).msg}`,
+);
 
 // The native transport on its own (both ends tsmicro), e.g. with TLS:
 //   nativeTransport({ tls: { server: { key, cert }, client: { ca } } })
 const nativeOnly = createService({ name: 'native-caller', registry, transport: nativeTransport() });
-console.log(`[native-only] ${(await nativeOnly.client.call<{ msg: string }>('greeter', 'Greeter.Hello', { name: 'Linus' }, { address: `127.0.0.1:${node.metadata[NATIVE_PORT_KEY]}` })).msg}`);
+console.log(
+  `[native-only] ${(await nativeOnly.client.call<{ msg: string }>('greeter', 'Greeter.Hello', { name: 'Linus' }, { address: `127.0.0.1:${node.metadata[NATIVE_PORT_KEY]}` })).msg}`,
+);
 
 await Promise.all([fast.stop(), grpcOnly.stop(), nativeOnly.stop()]);
 await greeter.stop();

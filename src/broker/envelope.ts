@@ -22,7 +22,11 @@ export class MalformedEnvelopeError extends Error {
 
 /** Encodes `message` as go-micro's JSON envelope. */
 export function encodeEnvelope(message: BrokerMessage): Uint8Array {
-  const body = Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength).toString('base64');
+  const body = Buffer.from(
+    message.body.buffer,
+    message.body.byteOffset,
+    message.body.byteLength,
+  ).toString('base64');
   return encoder.encode(JSON.stringify({ Header: message.header, Body: body }));
 }
 
@@ -38,7 +42,8 @@ export function decodeEnvelope(data: Uint8Array): BrokerMessage {
   } catch (err) {
     throw new MalformedEnvelopeError(`not JSON (${data.byteLength} bytes)`, { cause: err });
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new MalformedEnvelopeError('not a JSON object');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new MalformedEnvelopeError('not a JSON object');
   const fields = parsed as Record<string, unknown>;
   const header = field(fields, 'header');
   const body = field(fields, 'body');
@@ -47,10 +52,12 @@ export function decodeEnvelope(data: Uint8Array): BrokerMessage {
 
 function decodeHeader(value: unknown): Record<string, string> {
   if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new MalformedEnvelopeError('Header is not an object');
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new MalformedEnvelopeError('Header is not an object');
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(value)) {
-    if (typeof v !== 'string') throw new MalformedEnvelopeError(`Header ${JSON.stringify(k)} is not a string`);
+    if (typeof v !== 'string')
+      throw new MalformedEnvelopeError(`Header ${JSON.stringify(k)} is not a string`);
     out[k] = v;
   }
   return out;
@@ -58,7 +65,8 @@ function decodeHeader(value: unknown): Record<string, string> {
 
 function decodeBody(value: unknown): Uint8Array {
   if (value === undefined || value === null) return new Uint8Array(0);
-  if (typeof value !== 'string' || !BASE64.test(value)) throw new MalformedEnvelopeError('Body is not base64');
+  if (typeof value !== 'string' || !BASE64.test(value))
+    throw new MalformedEnvelopeError('Body is not base64');
   const buf = Buffer.from(value, 'base64');
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }

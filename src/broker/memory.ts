@@ -1,4 +1,10 @@
-import type { Broker, BrokerHandler, BrokerMessage, SubscribeOptions, Subscription } from './broker.js';
+import type {
+  Broker,
+  BrokerHandler,
+  BrokerMessage,
+  SubscribeOptions,
+  Subscription,
+} from './broker.js';
 
 interface Sub {
   topic: string;
@@ -58,13 +64,19 @@ export function memoryBroker(opts: MemoryBrokerOptions = {}): Broker {
         deliver(members[n % members.length]!, topic, message);
       }
     },
-    async subscribe(topic: string, handler: BrokerHandler, options: SubscribeOptions = {}): Promise<Subscription> {
+    async subscribe(
+      topic: string,
+      handler: BrokerHandler,
+      options: SubscribeOptions = {},
+    ): Promise<Subscription> {
       const sub: Sub = { topic, queue: options.queue, handler };
       subs.add(sub);
       return {
         topic,
         ...(options.queue !== undefined ? { queue: options.queue } : {}),
-        async unsubscribe() { subs.delete(sub); },
+        async unsubscribe() {
+          subs.delete(sub);
+        },
       };
     },
   };

@@ -1,4 +1,11 @@
-import { DeadlineExceeded, clampTimeout, deriveContext, remaining, type Context, type DerivedContext } from '../context.js';
+import {
+  DeadlineExceeded,
+  clampTimeout,
+  deriveContext,
+  remaining,
+  type Context,
+  type DerivedContext,
+} from '../context.js';
 import { CLIENT_ERROR_ID, MicroError } from '../errors.js';
 
 /**
@@ -16,10 +23,21 @@ export function spent(ctx: DerivedContext): boolean {
 }
 
 /** 408 for a spent budget, or for a cancelled call. */
-export function budgetError(ctx: Context, service: string, endpoint: string, cause?: unknown): MicroError {
+export function budgetError(
+  ctx: Context,
+  service: string,
+  endpoint: string,
+  cause?: unknown,
+): MicroError {
   const what = endpoint ? `${service} ${endpoint}` : service;
   if (ctx.signal.reason instanceof DeadlineExceeded || remaining(ctx) <= 1) {
-    return new MicroError(CLIENT_ERROR_ID, 408, `call timeout: deadline exceeded calling ${what}`, undefined, { cause });
+    return new MicroError(
+      CLIENT_ERROR_ID,
+      408,
+      `call timeout: deadline exceeded calling ${what}`,
+      undefined,
+      { cause },
+    );
   }
   return new MicroError(CLIENT_ERROR_ID, 408, `call cancelled: ${what}`, undefined, { cause });
 }
@@ -35,10 +53,16 @@ export function attemptContext(call: DerivedContext, attemptTimeoutMs: number): 
 
 /** The transport fault an attempt fails with when its own limit (not the call's) ran out. */
 export function attemptTimeoutError(node: string, ms: number, cause: unknown): MicroError {
-  return new MicroError(CLIENT_ERROR_ID, 408, `attempt timeout: no answer from ${node} within ${ms} ms`, undefined, {
-    cause,
-    fault: { beforeHandler: false, reason: 'timeout' },
-  });
+  return new MicroError(
+    CLIENT_ERROR_ID,
+    408,
+    `attempt timeout: no answer from ${node} within ${ms} ms`,
+    undefined,
+    {
+      cause,
+      fault: { beforeHandler: false, reason: 'timeout' },
+    },
+  );
 }
 
 /** Settles with `promise`, or rejects as soon as `signal` aborts (wrappers may not watch it). */
@@ -51,8 +75,14 @@ export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise
     const onAbort = (): void => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
-      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
-      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
     );
   });
 }
@@ -66,8 +96,14 @@ export function raceDeadline<T>(promise: Promise<T>, deadline: number): Promise<
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(rejectAtDeadline, clampTimeout(deadline - Date.now()), reject);
     promise.then(
-      (v) => { clearTimeout(timer); resolve(v); },
-      (e: unknown) => { clearTimeout(timer); reject(e); },
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
     );
   });
 }

@@ -16,19 +16,29 @@ export interface CallDefaults {
  * Validates `opts` and merges them over the client's defaults, as go-micro copies its
  * CallOptions per call. The caller's object is never mutated.
  */
-export function resolveCallOptions(defaults: CallDefaults, codecs: readonly Codec[], opts: CallOptions | undefined): { options: ResolvedCallOptions; codec: Codec } {
+export function resolveCallOptions(
+  defaults: CallDefaults,
+  codecs: readonly Codec[],
+  opts: CallOptions | undefined,
+): { options: ResolvedCallOptions; codec: Codec } {
   const o = opts ?? {};
   const timeout = checkNumber('call.timeout', o.timeout, 0) ?? defaults.timeout;
   const retries = checkInteger('call.retries', o.retries, 0) ?? defaults.retries;
-  const attemptTimeout = checkNumber('call.attemptTimeout', o.attemptTimeout, 0) ?? defaults.attemptTimeout;
+  const attemptTimeout =
+    checkNumber('call.attemptTimeout', o.attemptTimeout, 0) ?? defaults.attemptTimeout;
   checkStringRecord('call.metadata', o.metadata);
   const contentType = o.contentType ?? defaults.contentType;
   const codec = findCodec(codecs, contentType);
-  if (!codec) throw new InvalidOptionError('call.contentType', `no codec for ${JSON.stringify(contentType)} (have ${codecs.map((c) => c.name).join(', ')})`);
+  if (!codec)
+    throw new InvalidOptionError(
+      'call.contentType',
+      `no codec for ${JSON.stringify(contentType)} (have ${codecs.map((c) => c.name).join(', ')})`,
+    );
   let address: readonly string[] | undefined;
   if (o.address !== undefined) {
     address = typeof o.address === 'string' ? [o.address] : o.address;
-    if (address.length === 0) throw new InvalidOptionError('call.address', 'expected at least one address');
+    if (address.length === 0)
+      throw new InvalidOptionError('call.address', 'expected at least one address');
     address.forEach((a, i) => checkAddress(`call.address[${i}]`, a));
   }
   const options: ResolvedCallOptions = {

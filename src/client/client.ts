@@ -25,7 +25,9 @@ export interface CallOptions {
   attemptTimeout?: number;
   /** Metadata sent with the call, merged over the inbound metadata when called inside a handler. */
   metadata?: Record<string, string>;
-  /** Explicit parent context; by default the current handler's context is used (AsyncLocalStorage). */
+  /**
+   * Explicit parent context; by default the current handler's context is used (AsyncLocalStorage).
+   */
   ctx?: Context;
   /** Cancels the call. */
   signal?: AbortSignal;
@@ -76,7 +78,12 @@ export interface ResolvedCallOptions {
 }
 
 /** One attempt against one node; what call wrappers wrap. Resolves with the decoded response. */
-export type CallFunc = (ctx: Context, node: Node, req: Request, opts: ResolvedCallOptions) => Promise<unknown>;
+export type CallFunc = (
+  ctx: Context,
+  node: Node,
+  req: Request,
+  opts: ResolvedCallOptions,
+) => Promise<unknown>;
 
 /** Wraps each attempt (after node selection). The first in a list is outermost. */
 export type CallWrapper = (next: CallFunc) => CallFunc;
@@ -106,9 +113,18 @@ export interface Client {
    * with a MicroError: 503 when the service has no nodes, 408 when the budget is spent, or the
    * error the handler threw.
    */
-  call<Res = unknown, Req = unknown>(service: string, endpoint: string, request: Req, opts?: CallOptions): Promise<Res>;
+  call<Res = unknown, Req = unknown>(
+    service: string,
+    endpoint: string,
+    request: Req,
+    opts?: CallOptions,
+  ): Promise<Res>;
   /** Opens a bidirectional stream to `endpoint` on `service`. */
-  stream<Send = unknown, Recv = unknown>(service: string, endpoint: string, opts?: CallOptions): Promise<ClientStream<Send, Recv>>;
+  stream<Send = unknown, Recv = unknown>(
+    service: string,
+    endpoint: string,
+    opts?: CallOptions,
+  ): Promise<ClientStream<Send, Recv>>;
   /** Publishes `message` to `topic` on the broker. */
   publish(topic: string, message: unknown, opts?: PublishOptions): Promise<void>;
 }

@@ -16,7 +16,10 @@ export function isRetryable(err: MicroError, idempotent: boolean): boolean {
 
 /** How many retries a client may add to its calls (see {@link RetryBudget}). */
 export interface RetryBudgetOptions {
-  /** Retries allowed per call made, over the window (0.2: retries add at most 20 % load). @defaultValue 0.2 */
+  /**
+   * Retries allowed per call made, over the window (0.2: retries add at most 20 % load).
+   * @defaultValue 0.2
+   */
   ratio?: number;
   /** Retries per second always allowed, whatever the ratio. @defaultValue 10 */
   minPerSec?: number;

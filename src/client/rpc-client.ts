@@ -3,7 +3,13 @@ import type { Broker } from '../broker/broker.js';
 import type { Codec } from '../codec/codec.js';
 import { findCodec } from '../codec/codec.js';
 import { composeWrappers } from '../compose.js';
-import { currentContext, deriveContext, remaining, type Context, type DerivedContext } from '../context.js';
+import {
+  currentContext,
+  deriveContext,
+  remaining,
+  type Context,
+  type DerivedContext,
+} from '../context.js';
 import { DEFAULTS } from '../defaults.js';
 import { CLIENT_ERROR_ID, InvalidOptionError, MicroError } from '../errors.js';
 import { EMPTY_METADATA, mergeMetadata, normalizeMetadata, type Metadata } from '../metadata.js';
@@ -13,8 +19,25 @@ import type { Next, Selector } from '../selector/selector.js';
 import type { RequestHead, Transport } from '../transport/transport.js';
 import { backoffMs } from './backoff.js';
 import { resolveCallOptions, type CallDefaults } from './call-options.js';
-import type { CallFunc, CallOptions, CallWrapper, Client, ClientStream, PublishOptions, Request, ResolvedCallOptions } from './client.js';
-import { attemptContext, attemptTimeoutError, budgetError, raceDeadline, raceSignal, sleepWithin, spent } from './budget.js';
+import type {
+  CallFunc,
+  CallOptions,
+  CallWrapper,
+  Client,
+  ClientStream,
+  PublishOptions,
+  Request,
+  ResolvedCallOptions,
+} from './client.js';
+import {
+  attemptContext,
+  attemptTimeoutError,
+  budgetError,
+  raceDeadline,
+  raceSignal,
+  sleepWithin,
+  spent,
+} from './budget.js';
 import { isRetryable, RetryBudget, type RetryBudgetOptions } from './retry.js';
 import { codecStream } from './stream.js';
 
@@ -37,11 +60,15 @@ export interface ClientOptions {
   timeout?: number;
   /** Default extra attempts per call. @defaultValue 2 */
   retries?: number;
-  /** Default limit of each attempt, ms; 0 for none (see {@link CallOptions.attemptTimeout}). @defaultValue 0 */
+  /**
+   * Default limit of each attempt, ms; 0 for none (see {@link CallOptions.attemptTimeout}).
+   * @defaultValue 0
+   */
   attemptTimeout?: number;
   /**
    * Caps retries across all calls of this client so they never multiply the load on a sick
-   * system; `false` turns the cap off. @defaultValue `{ ratio: 0.2, minPerSec: 10, windowMs: 10000 }`
+   * system; `false` turns the cap off. @defaultValue `{ ratio: 0.2, minPerSec: 10, windowMs: 10000
+   * }`
    */
   retryBudget?: RetryBudgetOptions | false;
   /** Wrappers around each attempt; the first is outermost. */
@@ -53,13 +80,28 @@ export interface ClientOptions {
  * attempt → mark → retry on a node not yet tried.
  */
 export function createClient(opts: ClientOptions): Client {
-  const selector = required('client.selector', checkComponent('client.selector', opts.selector, ['select', 'mark']));
-  const transport = required('client.transport', checkComponent('client.transport', opts.transport, ['dial']));
-  const broker = required('client.broker', checkComponent('client.broker', opts.broker, ['publish']));
+  const selector = required(
+    'client.selector',
+    checkComponent('client.selector', opts.selector, ['select', 'mark']),
+  );
+  const transport = required(
+    'client.transport',
+    checkComponent('client.transport', opts.transport, ['dial']),
+  );
+  const broker = required(
+    'client.broker',
+    checkComponent('client.broker', opts.broker, ['publish']),
+  );
   const codecs = opts.codecs;
-  if (!Array.isArray(codecs) || codecs.length === 0) throw new InvalidOptionError('client.codecs', 'expected at least one codec');
-  const defaultCodec = opts.contentType === undefined ? codecs[0]! : findCodec(codecs, opts.contentType);
-  if (!defaultCodec) throw new InvalidOptionError('contentType', `no codec for ${JSON.stringify(opts.contentType)} (have ${codecs.map((c) => c.name).join(', ')})`);
+  if (!Array.isArray(codecs) || codecs.length === 0)
+    throw new InvalidOptionError('client.codecs', 'expected at least one codec');
+  const defaultCodec =
+    opts.contentType === undefined ? codecs[0]! : findCodec(codecs, opts.contentType);
+  if (!defaultCodec)
+    throw new InvalidOptionError(
+      'contentType',
+      `no codec for ${JSON.stringify(opts.contentType)} (have ${codecs.map((c) => c.name).join(', ')})`,
+    );
   const defaults: CallDefaults = {
     timeout: checkNumber('timeout', opts.timeout, 0) ?? DEFAULTS.requestTimeoutMs,
     retries: checkInteger('retries', opts.retries, 0) ?? DEFAULTS.retries,
@@ -73,7 +115,13 @@ export function createClient(opts: ClientOptions): Client {
    * One attempt on one node: encode, send, decode. `signal` is left out when nothing but the
    * deadline can end the call, which the transport enforces itself.
    */
-  function send(ctx: Pick<Context, 'metadata' | 'deadline'>, node: Node, req: Request, o: ResolvedCallOptions, signal: AbortSignal | undefined): Promise<unknown> {
+  function send(
+    ctx: Pick<Context, 'metadata' | 'deadline'>,
+    node: Node,
+    req: Request,
+    o: ResolvedCallOptions,
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> {
     const codec = codecOf(o.contentType);
     let reply: Promise<Uint8Array>;
     try {
@@ -85,14 +133,29 @@ export function createClient(opts: ClientOptions): Client {
   }
 
   /** Encodes the request and hands it to the transport; throws a 400 when it cannot be encoded. */
-  function transmit(codec: Codec, ctx: Pick<Context, 'metadata' | 'deadline'>, node: Node, req: Request, signal: AbortSignal | undefined): Promise<Uint8Array> {
+  function transmit(
+    codec: Codec,
+    ctx: Pick<Context, 'metadata' | 'deadline'>,
+    node: Node,
+    req: Request,
+    signal: AbortSignal | undefined,
+  ): Promise<Uint8Array> {
     let body: Uint8Array;
     try {
       body = codec.encode(req.body, { endpoint: req.endpoint, kind: 'request' });
     } catch (err) {
-      throw MicroError.badRequest(CLIENT_ERROR_ID, `cannot encode request for ${req.endpoint}: ${(err as Error).message}`);
+      throw MicroError.badRequest(
+        CLIENT_ERROR_ID,
+        `cannot encode request for ${req.endpoint}: ${(err as Error).message}`,
+      );
     }
-    const head: RequestHead = { service: req.service, endpoint: req.endpoint, contentType: codec.contentType, metadata: ctx.metadata, deadline: ctx.deadline };
+    const head: RequestHead = {
+      service: req.service,
+      endpoint: req.endpoint,
+      contentType: codec.contentType,
+      metadata: ctx.metadata,
+      deadline: ctx.deadline,
+    };
     return transport.dial(node.address, node.metadata).call(head, body, signal);
   }
 
@@ -100,24 +163,45 @@ export function createClient(opts: ClientOptions): Client {
     try {
       return codec.decode(bytes, { endpoint: req.endpoint, kind: 'response' });
     } catch (err) {
-      throw MicroError.badGateway(CLIENT_ERROR_ID, `malformed response from ${req.service} ${req.endpoint}: ${(err as Error).message}`);
+      throw MicroError.badGateway(
+        CLIENT_ERROR_ID,
+        `malformed response from ${req.service} ${req.endpoint}: ${(err as Error).message}`,
+      );
     }
   }
 
-  /** What call wrappers wrap: a wrapper may hand on a context of its own, so its signal is always passed. */
+  /**
+   * What call wrappers wrap: a wrapper may hand on a context of its own, so its signal is always
+   * passed.
+   */
   const attemptOnNode: CallFunc = (ctx, node, req, o) => send(ctx, node, req, o, ctx.signal);
   const attempt = composeWrappers(opts.wrapCall, attemptOnNode);
   const hasWrappers = (opts.wrapCall?.length ?? 0) > 0;
   // Most calls pass no options: resolve the defaults once.
   const defaultOptions = resolveCallOptions(defaults, codecs, undefined).options;
 
-  async function call<Res, Req>(service: string, endpoint: string, request: Req, callOpts?: CallOptions): Promise<Res> {
-    const options = callOpts === undefined ? defaultOptions : resolveCallOptions(defaults, codecs, callOpts).options;
+  async function call<Res, Req>(
+    service: string,
+    endpoint: string,
+    request: Req,
+    callOpts?: CallOptions,
+  ): Promise<Res> {
+    const options =
+      callOpts === undefined
+        ? defaultOptions
+        : resolveCallOptions(defaults, codecs, callOpts).options;
     const call = callContext(options.timeout, callOpts);
     try {
-      // A warm selector cache answers at once; only a lookup is awaited (and raced with the budget).
-      const next = pickCached(service, options, call) ?? await pick(service, options, call);
-      const req: Request = { service, endpoint, body: request, contentType: options.contentType, stream: false };
+      // A warm selector cache answers at once; only a lookup is awaited (and raced with the
+      // budget).
+      const next = pickCached(service, options, call) ?? (await pick(service, options, call));
+      const req: Request = {
+        service,
+        endpoint,
+        body: request,
+        contentType: options.contentType,
+        stream: false,
+      };
       // With no wrappers and no attempt limit, an attempt is the transport call itself: no
       // attempt context, no extra promise between the reply and this loop.
       const direct = !hasWrappers && options.attemptTimeout <= 0;
@@ -139,13 +223,16 @@ export function createClient(opts: ClientOptions): Client {
           return rsp as Res;
         } catch (thrown) {
           // attemptOn rejects with MicroErrors only; a direct attempt's error is translated here.
-          const err = codec ? attemptError(thrown, call, call, node, req, options) : MicroError.from(thrown, CLIENT_ERROR_ID);
+          const err = codec
+            ? attemptError(thrown, call, call, node, req, options)
+            : MicroError.from(thrown, CLIENT_ERROR_ID);
           (tried ??= new Set()).add(node.id);
           const tookMs = performance.now() - started;
           markNode(service, node, options, err, tookMs);
           // A refused or reset connection is dead: the next call to this node dials afresh.
           if (err.fault && err.fault.reason !== 'timeout') transport.evict(node.address);
-          if (i >= options.retries || spent(call) || !isRetryable(err, options.idempotent)) throw err;
+          if (i >= options.retries || spent(call) || !isRetryable(err, options.idempotent))
+            throw err;
           // go-micro sleeps first and lets the deadline cut it. A backoff that leaves the next
           // attempt less time than this one took (plus the lateness of a timer) would only turn
           // this error into a 408, so the call ends here with it instead.
@@ -160,19 +247,33 @@ export function createClient(opts: ClientOptions): Client {
   }
 
   /** {@link transmit} within the call's own context (no attempt limit, no wrappers). */
-  function transmitDirect(codec: Codec, node: Node, req: Request, call: DerivedContext): Promise<Uint8Array> {
+  function transmitDirect(
+    codec: Codec,
+    node: Node,
+    req: Request,
+    call: DerivedContext,
+  ): Promise<Uint8Array> {
     // Without wrappers the context object itself is never needed: the derived one carries the
     // deadline and metadata, and the signal only when something besides the deadline can abort.
     return transmit(codec, call, node, req, call.cancellable ? call.ctx.signal : undefined);
   }
 
-  /** One attempt, bounded by the attempt limit and the call's budget; always rejects with a MicroError. */
-  async function attemptOn(node: Node, req: Request, options: ResolvedCallOptions, call: DerivedContext): Promise<unknown> {
+  /**
+   * One attempt, bounded by the attempt limit and the call's budget; always rejects with a
+   * MicroError.
+   */
+  async function attemptOn(
+    node: Node,
+    req: Request,
+    options: ResolvedCallOptions,
+    call: DerivedContext,
+  ): Promise<unknown> {
     const a = attemptContext(call, options.attemptTimeout);
     try {
       // Transports honour the signal themselves; the race is only for wrappers that may not
       // (it costs a promise, two closures and a listener per call).
-      if (!hasWrappers) return await send(a, node, req, options, a.cancellable ? a.ctx.signal : undefined);
+      if (!hasWrappers)
+        return await send(a, node, req, options, a.cancellable ? a.ctx.signal : undefined);
       return await raceSignal(attempt(a.ctx, node, req, options), a.ctx.signal);
     } catch (thrown) {
       throw attemptError(thrown, call, a, node, req, options);
@@ -182,18 +283,36 @@ export function createClient(opts: ClientOptions): Client {
   }
 
   /** The MicroError an attempt in `a` (within `call`) failed with: a 408 once a budget ran out. */
-  function attemptError(thrown: unknown, call: DerivedContext, a: DerivedContext, node: Node, req: Request, options: ResolvedCallOptions): MicroError {
+  function attemptError(
+    thrown: unknown,
+    call: DerivedContext,
+    a: DerivedContext,
+    node: Node,
+    req: Request,
+    options: ResolvedCallOptions,
+  ): MicroError {
     if (spent(call)) return budgetError(call.ctx, req.service, req.endpoint, thrown);
-    if (a !== call && spent(a) && !(MicroError.is(thrown) && thrown.fault)) return attemptTimeoutError(node.address, options.attemptTimeout, thrown);
+    if (a !== call && spent(a) && !(MicroError.is(thrown) && thrown.fault))
+      return attemptTimeoutError(node.address, options.attemptTimeout, thrown);
     return MicroError.from(thrown, CLIENT_ERROR_ID);
   }
 
   /** Tells the selector how the attempt went; calls to given addresses bypassed it. */
-  function markNode(service: string, node: Node, options: ResolvedCallOptions, err: MicroError | undefined, latencyMs: number): void {
+  function markNode(
+    service: string,
+    node: Node,
+    options: ResolvedCallOptions,
+    err: MicroError | undefined,
+    latencyMs: number,
+  ): void {
     if (!options.address) selector.mark(service, node, err, latencyMs);
   }
 
-  async function stream<Send, Recv>(service: string, endpoint: string, callOpts?: CallOptions): Promise<ClientStream<Send, Recv>> {
+  async function stream<Send, Recv>(
+    service: string,
+    endpoint: string,
+    callOpts?: CallOptions,
+  ): Promise<ClientStream<Send, Recv>> {
     const { options } = resolveCallOptions(defaults, codecs, callOpts);
     // A stream lives as long as its user wants unless a timeout is given (go-micro sends no
     // stream timeout by default); inside a handler the inbound deadline still bounds it.
@@ -208,9 +327,18 @@ export function createClient(opts: ClientOptions): Client {
       let marked = false;
       const end = (): void => {
         dispose();
-        if (!marked) { marked = true; markNode(service, node, options, undefined, NaN); }
+        if (!marked) {
+          marked = true;
+          markNode(service, node, options, undefined, NaN);
+        }
       };
-      const head: RequestHead = { service, endpoint, contentType: options.contentType, metadata: ctx.metadata, deadline: ctx.deadline };
+      const head: RequestHead = {
+        service,
+        endpoint,
+        contentType: options.contentType,
+        metadata: ctx.metadata,
+        deadline: ctx.deadline,
+      };
       try {
         const frames = transport.dial(node.address, node.metadata).stream(head, ctx.signal);
         return codecStream<Send, Recv>(frames, codecOf(options.contentType), endpoint, end);
@@ -224,35 +352,70 @@ export function createClient(opts: ClientOptions): Client {
     }
   }
 
-  async function publish(topic: string, message: unknown, pubOpts: PublishOptions = {}): Promise<void> {
-    const codec = pubOpts.contentType === undefined ? defaultCodec! : findCodec(codecs, pubOpts.contentType);
-    if (!codec) throw new InvalidOptionError('publish.contentType', `no codec for ${JSON.stringify(pubOpts.contentType)}`);
+  async function publish(
+    topic: string,
+    message: unknown,
+    pubOpts: PublishOptions = {},
+  ): Promise<void> {
+    const codec =
+      pubOpts.contentType === undefined ? defaultCodec! : findCodec(codecs, pubOpts.contentType);
+    if (!codec)
+      throw new InvalidOptionError(
+        'publish.contentType',
+        `no codec for ${JSON.stringify(pubOpts.contentType)}`,
+      );
     const parent = pubOpts.ctx ?? currentContext();
-    const metadata = mergeMetadata(parent?.metadata ?? EMPTY_METADATA, normalizeMetadata(pubOpts.metadata));
+    const metadata = mergeMetadata(
+      parent?.metadata ?? EMPTY_METADATA,
+      normalizeMetadata(pubOpts.metadata),
+    );
     let body: Uint8Array;
     try {
       body = codec.encode(message, { endpoint: topic, kind: 'event' });
     } catch (err) {
-      throw MicroError.badRequest(CLIENT_ERROR_ID, `cannot encode event for ${topic}: ${(err as Error).message}`);
+      throw MicroError.badRequest(
+        CLIENT_ERROR_ID,
+        `cannot encode event for ${topic}: ${(err as Error).message}`,
+      );
     }
     // go-micro's headers, so Go subscribers route and decode our events.
-    const header = { ...metadata, 'Content-Type': codec.contentType, 'Micro-Topic': topic, 'Micro-ID': randomUUID() };
+    const header = {
+      ...metadata,
+      'Content-Type': codec.contentType,
+      'Micro-Topic': topic,
+      'Micro-ID': randomUUID(),
+    };
     try {
       await broker.publish(topic, { header, body });
     } catch (err) {
-      throw MicroError.is(err) ? err : new MicroError(CLIENT_ERROR_ID, 503, `publish to ${topic} failed: ${(err as Error).message}`, undefined, { cause: err });
+      throw MicroError.is(err)
+        ? err
+        : new MicroError(
+            CLIENT_ERROR_ID,
+            503,
+            `publish to ${topic} failed: ${(err as Error).message}`,
+            undefined,
+            { cause: err },
+          );
     }
   }
 
   /** The call's context: its own budget, bounded by the inbound deadline when inside a handler. */
   function callContext(timeout: number, callOpts: CallOptions | undefined): DerivedContext {
     const parent = callOpts?.ctx ?? currentContext();
-    const metadata: Metadata = mergeMetadata(parent?.metadata ?? EMPTY_METADATA, normalizeMetadata(callOpts?.metadata));
+    const metadata: Metadata = mergeMetadata(
+      parent?.metadata ?? EMPTY_METADATA,
+      normalizeMetadata(callOpts?.metadata),
+    );
     return deriveContext(parent, timeout, metadata, callOpts?.signal);
   }
 
   /** The picker when the selector can answer from memory, undefined when it must look up. */
-  function pickCached(service: string, options: ResolvedCallOptions, call: DerivedContext): Next | undefined {
+  function pickCached(
+    service: string,
+    options: ResolvedCallOptions,
+    call: DerivedContext,
+  ): Next | undefined {
     if (options.address || !selector.selectCached || call.aborted) return undefined;
     try {
       return selector.selectCached(service, options);
@@ -261,13 +424,23 @@ export function createClient(opts: ClientOptions): Client {
     }
   }
 
-  async function pick(service: string, options: ResolvedCallOptions, call: DerivedContext): Promise<Next> {
+  async function pick(
+    service: string,
+    options: ResolvedCallOptions,
+    call: DerivedContext,
+  ): Promise<Next> {
     if (call.aborted) throw budgetError(call.ctx, service, '');
     if (options.address) return staticNext(service, options.address);
     const selecting = selector.select(service, { filters: options.filters });
     // Only the deadline can end an uncancellable call: a timer races it, not a signal.
-    return (call.cancellable ? raceSignal(selecting, call.ctx.signal) : raceDeadline(selecting, call.deadline)).catch((err: unknown) => {
-      throw call.aborted ? budgetError(call.ctx, service, '', err) : MicroError.from(err, CLIENT_ERROR_ID);
+    return (
+      call.cancellable
+        ? raceSignal(selecting, call.ctx.signal)
+        : raceDeadline(selecting, call.deadline)
+    ).catch((err: unknown) => {
+      throw call.aborted
+        ? budgetError(call.ctx, service, '', err)
+        : MicroError.from(err, CLIENT_ERROR_ID);
     });
   }
 
@@ -280,7 +453,11 @@ export function createClient(opts: ClientOptions): Client {
 
 /** Nodes for addresses given with the call (discovery bypassed), tried in order. */
 function staticNext(service: string, addresses: readonly string[]): Next {
-  const nodes: Node[] = addresses.map((address) => ({ id: `${service}@${address}`, address, metadata: {} }));
+  const nodes: Node[] = addresses.map((address) => ({
+    id: `${service}@${address}`,
+    address,
+    metadata: {},
+  }));
   return (pickOpts) => nodes.find((n) => !pickOpts?.exclude?.has(n.id)) ?? nodes[0]!;
 }
 
@@ -291,7 +468,8 @@ function required<T>(name: string, value: T | undefined): T {
 
 function resolveRetryBudget(o: RetryBudgetOptions | false | undefined): RetryBudget | undefined {
   if (o === false) return undefined;
-  if (o !== undefined && (typeof o !== 'object' || o === null)) throw new InvalidOptionError('retryBudget', 'expected an object or false');
+  if (o !== undefined && (typeof o !== 'object' || o === null))
+    throw new InvalidOptionError('retryBudget', 'expected an object or false');
   return new RetryBudget(
     checkNumber('retryBudget.ratio', o?.ratio, 0) ?? DEFAULTS.retryBudgetRatio,
     checkNumber('retryBudget.minPerSec', o?.minPerSec, 0) ?? DEFAULTS.retryBudgetMinPerSec,

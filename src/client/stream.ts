@@ -7,7 +7,12 @@ import type { ClientStream } from './client.js';
  * A typed client stream over a transport {@link FrameStream}: encodes what is sent, decodes what
  * arrives. `onEnd` runs once when the stream is over (its deadline timer is released there).
  */
-export function codecStream<Send, Recv>(frames: FrameStream, codec: Codec, endpoint: string, onEnd: () => void): ClientStream<Send, Recv> {
+export function codecStream<Send, Recv>(
+  frames: FrameStream,
+  codec: Codec,
+  endpoint: string,
+  onEnd: () => void,
+): ClientStream<Send, Recv> {
   const sendHint: CodecHint = { endpoint, kind: 'request' };
   const recvHint: CodecHint = { endpoint, kind: 'response' };
   const iterator = frames[Symbol.asyncIterator]();
@@ -36,7 +41,11 @@ export function codecStream<Send, Recv>(frames: FrameStream, codec: Codec, endpo
     } catch (err) {
       frames.cancel();
       end();
-      throw new MicroError(CLIENT_ERROR_ID, 502, `malformed stream message from ${endpoint}: ${(err as Error).message}`);
+      throw new MicroError(
+        CLIENT_ERROR_ID,
+        502,
+        `malformed stream message from ${endpoint}: ${(err as Error).message}`,
+      );
     }
   }
 
@@ -46,7 +55,10 @@ export function codecStream<Send, Recv>(frames: FrameStream, codec: Codec, endpo
       try {
         body = codec.encode(message, sendHint);
       } catch (err) {
-        throw MicroError.badRequest(CLIENT_ERROR_ID, `cannot encode message for ${endpoint}: ${(err as Error).message}`);
+        throw MicroError.badRequest(
+          CLIENT_ERROR_ID,
+          `cannot encode message for ${endpoint}: ${(err as Error).message}`,
+        );
       }
       await frames.send(body);
     },

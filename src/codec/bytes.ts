@@ -10,7 +10,9 @@ export function bytesCodec(): Codec {
     contentType: 'application/grpc+bytes',
     encode(value: unknown): Uint8Array {
       if (value instanceof Uint8Array) return value;
-      throw new TypeError(`bytes codec encodes Uint8Array values only, got ${value === null ? 'null' : typeof value}`);
+      throw new TypeError(
+        `bytes codec encodes Uint8Array values only, got ${value === null ? 'null' : typeof value}`,
+      );
     },
     decode(bytes: Uint8Array): Uint8Array {
       return bytes;

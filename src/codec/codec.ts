@@ -41,7 +41,10 @@ const ALIASES: Readonly<Record<string, string>> = {
   'application/octet-stream': 'bytes',
 };
 
-/** The codec name a content type stands for (`json`, `proto`, `bytes`), or the type itself if unknown. */
+/**
+ * The codec name a content type stands for (`json`, `proto`, `bytes`), or the type itself if
+ * unknown.
+ */
 export function codecNameOf(contentType: string): string {
   const base = contentType.split(';', 1)[0]!.trim().toLowerCase();
   return ALIASES[base] ?? base;

@@ -14,7 +14,8 @@ export interface ProtoCodecOptions {
   protos: string | readonly string[] | protobuf.Root;
   /**
    * Keep field names as written in the .proto (`user_id`) instead of camelCase (`userId`) in the
-   * objects handlers and callers see. Ignored for a given `Root`. @defaultValue false (as @grpc/proto-loader)
+   * objects handlers and callers see. Ignored for a given `Root`. @defaultValue false (as
+   * @grpc/proto-loader)
    */
   keepCase?: boolean;
   /**
@@ -37,20 +38,31 @@ export interface ProtoCodecOptions {
  * keys dropped); decoding throws on truncated or malformed bytes, which a server answers with 400.
  */
 export function protoCodec(opts: ProtoCodecOptions): Codec {
-  if (typeof opts !== 'object' || opts === null) throw new InvalidOptionError('protoCodec', 'expected options with `protos`');
+  if (typeof opts !== 'object' || opts === null)
+    throw new InvalidOptionError('protoCodec', 'expected options with `protos`');
   const root = loadRoot(opts.protos, opts.keepCase ?? false);
   const byEndpoint = new Map<string, { request: protobuf.Type; response: protobuf.Type }>();
   collectServices(root, byEndpoint);
   for (const [endpoint, t] of Object.entries(opts.endpoints ?? {})) {
-    byEndpoint.set(endpoint, { request: lookup(root, t.request, `endpoints.${endpoint}.request`), response: lookup(root, t.response, `endpoints.${endpoint}.response`) });
+    byEndpoint.set(endpoint, {
+      request: lookup(root, t.request, `endpoints.${endpoint}.request`),
+      response: lookup(root, t.response, `endpoints.${endpoint}.response`),
+    });
   }
   const byTopic = new Map<string, protobuf.Type>();
-  for (const [topic, name] of Object.entries(opts.events ?? {})) byTopic.set(topic, lookup(root, name, `events.${topic}`));
+  for (const [topic, name] of Object.entries(opts.events ?? {}))
+    byTopic.set(topic, lookup(root, name, `events.${topic}`));
 
   function typeFor(hint: CodecHint | undefined): protobuf.Type {
     if (!hint) throw new Error('the proto codec needs to know the endpoint or topic of a message');
-    const t = hint.kind === 'event' ? byTopic.get(hint.endpoint) : byEndpoint.get(hint.endpoint)?.[hint.kind];
-    if (!t) throw new Error(`no protobuf ${hint.kind} type for ${hint.endpoint} (not a service method in the loaded .proto files, nor in \`${hint.kind === 'event' ? 'events' : 'endpoints'}\`)`);
+    const t =
+      hint.kind === 'event'
+        ? byTopic.get(hint.endpoint)
+        : byEndpoint.get(hint.endpoint)?.[hint.kind];
+    if (!t)
+      throw new Error(
+        `no protobuf ${hint.kind} type for ${hint.endpoint} (not a service method in the loaded .proto files, nor in \`${hint.kind === 'event' ? 'events' : 'endpoints'}\`)`,
+      );
     return t;
   }
 
@@ -59,7 +71,10 @@ export function protoCodec(opts: ProtoCodecOptions): Codec {
     contentType: 'application/grpc+proto',
     encode(value, hint) {
       const type = typeFor(hint);
-      if (typeof value !== 'object' || value === null) throw new Error(`${type.fullName.slice(1)} expects an object, got ${value === null ? 'null' : typeof value}`);
+      if (typeof value !== 'object' || value === null)
+        throw new Error(
+          `${type.fullName.slice(1)} expects an object, got ${value === null ? 'null' : typeof value}`,
+        );
       return type.encode(type.fromObject(value as Record<string, unknown>)).finish();
     },
     decode(bytes, hint) {
@@ -69,33 +84,53 @@ export function protoCodec(opts: ProtoCodecOptions): Codec {
   };
 }
 
-const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, defaults: true, arrays: true, objects: true, oneofs: true };
+const TO_OBJECT: protobuf.IConversionOptions = {
+  longs: String,
+  enums: String,
+  defaults: true,
+  arrays: true,
+  objects: true,
+  oneofs: true,
+};
 
 function loadRoot(protos: ProtoCodecOptions['protos'], keepCase: boolean): protobuf.Root {
   if (protos instanceof protobuf.Root) {
     protos.resolveAll();
     return protos;
   }
-  const files = typeof protos === 'string' ? [protos] : Array.isArray(protos) ? [...protos] : undefined;
+  const files =
+    typeof protos === 'string' ? [protos] : Array.isArray(protos) ? [...protos] : undefined;
   if (!files || files.length === 0 || files.some((f) => typeof f !== 'string' || f === '')) {
-    throw new InvalidOptionError('protos', 'expected a .proto path, a list of them, or a protobufjs Root');
+    throw new InvalidOptionError(
+      'protos',
+      'expected a .proto path, a list of them, or a protobufjs Root',
+    );
   }
   try {
     const root = new protobuf.Root().loadSync(files, { keepCase });
     root.resolveAll();
     return root;
   } catch (err) {
-    throw new InvalidOptionError('protos', `cannot load ${files.join(', ')}: ${(err as Error).message}`);
+    throw new InvalidOptionError(
+      'protos',
+      `cannot load ${files.join(', ')}: ${(err as Error).message}`,
+    );
   }
 }
 
-/** Every method of every service in `ns`, as `Service.Method`; the first of a repeated name wins. */
-function collectServices(ns: protobuf.NamespaceBase, out: Map<string, { request: protobuf.Type; response: protobuf.Type }>): void {
+/**
+ * Every method of every service in `ns`, as `Service.Method`; the first of a repeated name wins.
+ */
+function collectServices(
+  ns: protobuf.NamespaceBase,
+  out: Map<string, { request: protobuf.Type; response: protobuf.Type }>,
+): void {
   for (const obj of ns.nestedArray) {
     if (obj instanceof protobuf.Service) {
       for (const m of obj.methodsArray) {
         const key = `${obj.name}.${m.name}`;
-        if (!out.has(key)) out.set(key, { request: m.resolvedRequestType!, response: m.resolvedResponseType! });
+        if (!out.has(key))
+          out.set(key, { request: m.resolvedRequestType!, response: m.resolvedResponseType! });
       }
     } else if (obj instanceof protobuf.Namespace) {
       collectServices(obj, out);
@@ -107,6 +142,9 @@ function lookup(root: protobuf.Root, name: string, option: string): protobuf.Typ
   try {
     return root.lookupType(name);
   } catch {
-    throw new InvalidOptionError(option, `no message type ${JSON.stringify(name)} in the loaded .proto files`);
+    throw new InvalidOptionError(
+      option,
+      `no message type ${JSON.stringify(name)} in the loaded .proto files`,
+    );
   }
 }

@@ -5,7 +5,8 @@
  */
 export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   private readonly items: T[] = [];
-  private waiting: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void } | undefined;
+  private waiting:
+    { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void } | undefined;
   private ended = false;
   private error: unknown;
   private onClose: (() => void) | undefined;
@@ -34,7 +35,9 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
     }
   }
 
-  /** Ends the queue; buffered items are still delivered before `err` is thrown or iteration ends. */
+  /**
+   * Ends the queue; buffered items are still delivered before `err` is thrown or iteration ends.
+   */
   end(err?: unknown): void {
     if (this.ended) return;
     this.ended = true;
@@ -49,7 +52,8 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
-    if (this.items.length > 0) return Promise.resolve({ value: this.items.shift() as T, done: false });
+    if (this.items.length > 0)
+      return Promise.resolve({ value: this.items.shift() as T, done: false });
     if (this.ended) {
       if (this.error !== undefined) {
         const err = this.error;
@@ -58,7 +62,9 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
       }
       return Promise.resolve({ value: undefined, done: true });
     }
-    return new Promise((resolve, reject) => { this.waiting = { resolve, reject }; });
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+    });
   }
 
   return(): Promise<IteratorResult<T>> {

@@ -19,7 +19,10 @@ export class DeadlineSweep<T extends WithDeadline> {
   private armedAt = Infinity;
 
   /** `expire` may remove the call from what `calls()` iterates (a Map's values, say). */
-  constructor(private readonly calls: () => Iterable<T>, private readonly expire: (call: T) => void) {}
+  constructor(
+    private readonly calls: () => Iterable<T>,
+    private readonly expire: (call: T) => void,
+  ) {}
 
   /** Makes sure the sweep runs no later than `deadline` (epoch ms); Infinity does nothing. */
   arm(deadline: number): void {
@@ -37,7 +40,10 @@ export class DeadlineSweep<T extends WithDeadline> {
     this.armedAt = Infinity;
   }
 
-  /** What the timer does when it fires: expires every call due by the deadline it was armed for. @internal */
+  /**
+   * What the timer does when it fires: expires every call due by the deadline it was armed for.
+   * @internal
+   */
   run(): void {
     // Node times timers on the event loop's cached clock, which can lag Date.now() by however
     // long the current tick has run, so a timer may fire a little before its deadline by

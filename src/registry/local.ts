@@ -7,11 +7,30 @@ import type { Logger } from '../logger.js';
 import { checkComponent, checkNumber, checkString } from '../options.js';
 import type { RegisterOptions, Registry, Service, WatchOptions, Watcher } from './registry.js';
 import {
-  MAX_TIMER_MS, SnapshotWatch, checkRegistration, closedError, failedWatcher, groupRecords, toRecords, type RecordMap,
+  MAX_TIMER_MS,
+  SnapshotWatch,
+  checkRegistration,
+  closedError,
+  failedWatcher,
+  groupRecords,
+  toRecords,
+  type RecordMap,
 } from './watch-diff.js';
 import {
-  DIR_MODE, checkOwnDir, currentOwner, defaultDir, encodeName, entryName, listDirsSync, missingAs, readAllDirs,
-  readServiceDir, readServiceDirSync, unavailable, writeAtomic, type EntryFile,
+  DIR_MODE,
+  checkOwnDir,
+  currentOwner,
+  defaultDir,
+  encodeName,
+  entryName,
+  listDirsSync,
+  missingAs,
+  readAllDirs,
+  readServiceDir,
+  readServiceDirSync,
+  unavailable,
+  writeAtomic,
+  type EntryFile,
 } from './local-entry.js';
 
 /** Options for {@link localRegistry}. */
@@ -49,10 +68,18 @@ export function localRegistry(opts: LocalRegistryOptions = {}): Registry {
   const chosen = dir ?? (process.env.TSMICRO_REGISTRY_DIR || undefined);
   const root = path.resolve(chosen ?? defaultDir());
   const logger = checkComponent('logger', opts.logger, ['warn']);
-  return new LocalRegistry(root, Math.min(sweepMs ?? DEFAULTS.localSweepMs, MAX_TIMER_MS), chosen ? undefined : path.dirname(root), logger);
+  return new LocalRegistry(
+    root,
+    Math.min(sweepMs ?? DEFAULTS.localSweepMs, MAX_TIMER_MS),
+    chosen ? undefined : path.dirname(root),
+    logger,
+  );
 }
 
-/** Most skipped files remembered (so each is logged once); a directory full of junk cannot grow it past this. */
+/**
+ * Most skipped files remembered (so each is logged once); a directory full of junk cannot grow it
+ * past this.
+ */
 const MAX_SKIPS_REMEMBERED = 10_000;
 
 class LocalRegistry implements Registry {
@@ -64,7 +91,12 @@ class LocalRegistry implements Registry {
 
   private readonly skips = new Set<string>();
 
-  constructor(readonly root: string, private readonly sweepMs: number, private readonly userDir: string | undefined, private readonly logger?: Logger) {}
+  constructor(
+    readonly root: string,
+    private readonly sweepMs: number,
+    private readonly userDir: string | undefined,
+    private readonly logger?: Logger,
+  ) {}
 
   /** Logs a skipped entry file once per file and reason. */
   readonly skipped = (file: string, reason: string): void => {
@@ -81,35 +113,53 @@ class LocalRegistry implements Registry {
     const expiresAt = ttl > 0 ? Date.now() + ttl : 0;
     await this.io('register', async () => {
       const dir = this.prepare(this.serviceDir(service.name));
-      await Promise.all(toRecords(service).map((r) => {
-        const entry: EntryFile = { ...r, expiresAt, owner: this.self };
-        return writeAtomic(path.join(dir, entryName(r.node.id)), JSON.stringify(entry));
-      }));
+      await Promise.all(
+        toRecords(service).map((r) => {
+          const entry: EntryFile = { ...r, expiresAt, owner: this.self };
+          return writeAtomic(path.join(dir, entryName(r.node.id)), JSON.stringify(entry));
+        }),
+      );
     });
   }
 
   async deregister(service: Service): Promise<void> {
     checkRegistration(service);
     const dir = this.serviceDir(service.name);
-    await this.io('deregister', () => Promise.all(service.nodes.map((n) => unlink(path.join(dir, entryName(n.id))).catch(missingAs(undefined)))));
+    await this.io('deregister', () =>
+      Promise.all(
+        service.nodes.map((n) =>
+          unlink(path.join(dir, entryName(n.id))).catch(missingAs(undefined)),
+        ),
+      ),
+    );
   }
 
   async getService(name: string): Promise<Service[]> {
     const out: RecordMap = new Map();
-    await this.io('getService', async () => name !== '' && readServiceDir(this.serviceDir(name), this.self, out, this.skipped));
+    await this.io(
+      'getService',
+      async () =>
+        name !== '' && readServiceDir(this.serviceDir(name), this.self, out, this.skipped),
+    );
     return groupRecords(out.values());
   }
 
   async listServices(): Promise<Service[]> {
     const out: RecordMap = new Map();
-    await this.io('listServices', () => readAllDirs(this.root, this.self, out, undefined, this.skipped));
+    await this.io('listServices', () =>
+      readAllDirs(this.root, this.self, out, undefined, this.skipped),
+    );
     return groupRecords(out.values());
   }
 
   watch(opts: WatchOptions = {}): Watcher {
     if (this.closed) return failedWatcher(closedError());
     const { service } = opts;
-    const dirs = new DirWatch(this, service === undefined ? this.root : this.serviceDir(service), service === undefined);
+    const dirs = new DirWatch(
+      this,
+      service === undefined ? this.root : this.serviceDir(service),
+      service === undefined,
+    );
     let initial: RecordMap;
     try {
       initial = dirs.start();
@@ -119,7 +169,10 @@ class LocalRegistry implements Registry {
     }
     const snap: SnapshotWatch = new SnapshotWatch({
       initial,
-      scan: () => dirs.scan().catch((err: unknown) => { throw unavailable('watch', err); }),
+      scan: () =>
+        dirs.scan().catch((err: unknown) => {
+          throw unavailable('watch', err);
+        }),
       sweepMs: this.sweepMs,
       debounceMs: DEFAULTS.localDebounceMs,
       onStop: () => {
@@ -174,7 +227,11 @@ class DirWatch {
   private closed = false;
 
   /** `all`: `base` is the root and every service directory in it is watched. */
-  constructor(private readonly reg: LocalRegistry, private readonly base: string, private readonly all: boolean) {}
+  constructor(
+    private readonly reg: LocalRegistry,
+    private readonly base: string,
+    private readonly all: boolean,
+  ) {}
 
   /**
    * Arms the fs watches, then reads the records now. Synchronous, and watching before reading:
@@ -184,20 +241,28 @@ class DirWatch {
     const out: RecordMap = new Map();
     this.arm(this.reg.prepare(this.base));
     if (!this.all) readServiceDirSync(this.base, this.reg.self, out, this.reg.skipped);
-    else for (const dir of listDirsSync(this.base)) {
-      this.arm(dir);
-      readServiceDirSync(dir, this.reg.self, out, this.reg.skipped);
-    }
+    else
+      for (const dir of listDirsSync(this.base)) {
+        this.arm(dir);
+        readServiceDirSync(dir, this.reg.self, out, this.reg.skipped);
+      }
     return out;
   }
 
   async scan(): Promise<RecordMap> {
     const out: RecordMap = new Map();
     if (!this.all) {
-      if (!(await readServiceDir(this.base, this.reg.self, out, this.reg.skipped))) this.rearm(this.base);
+      if (!(await readServiceDir(this.base, this.reg.self, out, this.reg.skipped)))
+        this.rearm(this.base);
       return out;
     }
-    const dirs = await readAllDirs(this.base, this.reg.self, out, (dir) => this.arm(dir), this.reg.skipped);
+    const dirs = await readAllDirs(
+      this.base,
+      this.reg.self,
+      out,
+      (dir) => this.arm(dir),
+      this.reg.skipped,
+    );
     if (dirs === undefined) this.rearm(this.base);
     for (const [dir, w] of this.fsWatchers) {
       if (dir !== this.base && !dirs?.includes(dir)) {
@@ -239,4 +304,3 @@ class DirWatch {
     }
   }
 }
-

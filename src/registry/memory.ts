@@ -1,9 +1,26 @@
 import type { AsyncQueue } from '../internal/async-queue.js';
 import { checkString } from '../options.js';
-import type { RegisterOptions, Registry, Service, WatchEvent, WatchOptions, Watcher } from './registry.js';
+import type {
+  RegisterOptions,
+  Registry,
+  Service,
+  WatchEvent,
+  WatchOptions,
+  Watcher,
+} from './registry.js';
 import {
-  MAX_TIMER_MS, checkRegistration, closedError, createWatcher, diffRecords, failedWatcher, groupRecords, recordKey, toRecords,
-  watchedBy, type NodeRecord, type RecordMap,
+  MAX_TIMER_MS,
+  checkRegistration,
+  closedError,
+  createWatcher,
+  diffRecords,
+  failedWatcher,
+  groupRecords,
+  recordKey,
+  toRecords,
+  watchedBy,
+  type NodeRecord,
+  type RecordMap,
 } from './watch-diff.js';
 
 /** Options for {@link memoryRegistry}. */
@@ -31,9 +48,15 @@ export function memoryRegistry(opts: MemoryRegistryOptions = {}): Registry {
 }
 
 class MemoryRegistry implements Registry {
-  /** service name → node id → entry. A node id lives in one version at a time, as in the local registry. */
+  /**
+   * service name → node id → entry. A node id lives in one version at a time, as in the local
+   * registry.
+   */
   private readonly services = new Map<string, Map<string, Entry>>();
-  private readonly watchers = new Set<{ service: string | undefined; queue: AsyncQueue<WatchEvent> }>();
+  private readonly watchers = new Set<{
+    service: string | undefined;
+    queue: AsyncQueue<WatchEvent>;
+  }>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -65,7 +88,9 @@ class MemoryRegistry implements Registry {
   async listServices(): Promise<Service[]> {
     if (this.closed) throw closedError();
     this.expire();
-    return [...this.services.values()].flatMap((nodes) => groupRecords([...nodes.values()].map((e) => e.record)));
+    return [...this.services.values()].flatMap((nodes) =>
+      groupRecords([...nodes.values()].map((e) => e.record)),
+    );
   }
 
   watch(opts: WatchOptions = {}): Watcher {
@@ -95,7 +120,10 @@ class MemoryRegistry implements Registry {
     this.schedule();
   }
 
-  /** Drops expired nodes (with their delete events). Lookups call it too, so a late timer is never observable. */
+  /**
+   * Drops expired nodes (with their delete events). Lookups call it too, so a late timer is never
+   * observable.
+   */
   private expire(): void {
     const now = Date.now();
     for (const [name, nodes] of this.services) {
@@ -113,7 +141,8 @@ class MemoryRegistry implements Registry {
     this.timer = undefined;
     let earliest = Infinity;
     for (const nodes of this.services.values()) {
-      for (const e of nodes.values()) if (e.expiresAt > 0 && e.expiresAt < earliest) earliest = e.expiresAt;
+      for (const e of nodes.values())
+        if (e.expiresAt > 0 && e.expiresAt < earliest) earliest = e.expiresAt;
     }
     if (earliest === Infinity || this.closed) return;
     const delay = Math.min(Math.max(earliest - Date.now(), 0), MAX_TIMER_MS);

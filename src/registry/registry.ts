@@ -28,7 +28,10 @@ export interface Node {
   id: string;
   /** `host:port` the instance serves on (IPv6 hosts bracketed). */
   address: string;
-  /** Free-form labels: `protocol`, `transport`, `server`, `registry`, `broker`, and user labels such as `weight`. */
+  /**
+   * Free-form labels: `protocol`, `transport`, `server`, `registry`, `broker`, and user labels such
+   * as `weight`.
+   */
   metadata: Record<string, string>;
 }
 

@@ -1,6 +1,13 @@
 import { AsyncQueue } from '../internal/async-queue.js';
 import { MicroError } from '../errors.js';
-import type { Node, RegisterOptions, Service, WatchAction, WatchEvent, Watcher } from './registry.js';
+import type {
+  Node,
+  RegisterOptions,
+  Service,
+  WatchAction,
+  WatchEvent,
+  Watcher,
+} from './registry.js';
 
 /**
  * What the memory and local registries share: both store one record per node (the node plus the
@@ -30,7 +37,11 @@ export function recordKey(service: string, nodeId: string): string {
 
 /** One record per node of `service`, deep-copied so the caller may reuse its object. */
 export function toRecords(service: Service): NodeRecord[] {
-  const info: ServiceInfo = { name: service.name, version: service.version, endpoints: service.endpoints ?? [] };
+  const info: ServiceInfo = {
+    name: service.name,
+    version: service.version,
+    endpoints: service.endpoints ?? [],
+  };
   if (service.metadata !== undefined) info.metadata = service.metadata;
   return service.nodes.map((node) => structuredClone({ service: info, node }));
 }
@@ -56,7 +67,10 @@ export function groupRecords(records: Iterable<NodeRecord>): Service[] {
  * such as the selector cache group nodes by version and would otherwise keep it in both).
  * A record whose content is unchanged (a TTL renewal) gives no event.
  */
-export function diffRecords(prev: ReadonlyMap<string, NodeRecord>, next: ReadonlyMap<string, NodeRecord>): WatchEvent[] {
+export function diffRecords(
+  prev: ReadonlyMap<string, NodeRecord>,
+  next: ReadonlyMap<string, NodeRecord>,
+): WatchEvent[] {
   const events = new Map<string, WatchEvent>();
   const add = (action: WatchAction, r: NodeRecord): void => {
     const key = `${action}\u0000${recordKey(r.service.name, r.service.version)}`;
@@ -79,7 +93,9 @@ export function diffRecords(prev: ReadonlyMap<string, NodeRecord>, next: Readonl
   return [...events.values()];
 }
 
-/** JSON with object keys sorted, so two records compare equal whatever order their keys were set in. */
+/**
+ * JSON with object keys sorted, so two records compare equal whatever order their keys were set in.
+ */
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
@@ -91,13 +107,18 @@ function canonical(value: unknown): string {
  * A {@link Watcher} fed through an {@link AsyncQueue}. `onStop` runs once, whichever way the
  * watch ends: `stop()`, dispose, the consumer leaving its loop, or the feeder ending the queue.
  */
-export function createWatcher(onStop: () => void): { watcher: Watcher; queue: AsyncQueue<WatchEvent> } {
+export function createWatcher(onStop: () => void): {
+  watcher: Watcher;
+  queue: AsyncQueue<WatchEvent>;
+} {
   const queue = new AsyncQueue<WatchEvent>(onStop);
   const watcher: Watcher = {
     [Symbol.asyncIterator]: () => queue,
     // return() rather than end(): events still buffered are dropped, as after go-micro's Stop().
     stop: () => void queue.return(),
-    [Symbol.asyncDispose]: async () => { await queue.return(); },
+    [Symbol.asyncDispose]: async () => {
+      await queue.return();
+    },
   };
   return { watcher, queue };
 }
@@ -202,14 +223,18 @@ export function watchedBy(service: string | undefined, event: WatchEvent): boole
 export function checkRegistration(service: Service, opts?: RegisterOptions): number {
   const bad = (detail: string): MicroError => MicroError.badRequest(REGISTRY_ERROR_ID, detail);
   if (typeof service !== 'object' || service === null) throw bad('service must be an object');
-  if (typeof service.name !== 'string' || service.name === '') throw bad('service name must be a non-empty string');
-  if (typeof service.version !== 'string') throw bad(`service ${service.name}: version must be a string`);
+  if (typeof service.name !== 'string' || service.name === '')
+    throw bad('service name must be a non-empty string');
+  if (typeof service.version !== 'string')
+    throw bad(`service ${service.name}: version must be a string`);
   if (!Array.isArray(service.nodes)) throw bad(`service ${service.name}: nodes must be an array`);
   for (const node of service.nodes) {
-    if (typeof node?.id !== 'string' || node.id === '') throw bad(`service ${service.name}: every node needs a non-empty id`);
+    if (typeof node?.id !== 'string' || node.id === '')
+      throw bad(`service ${service.name}: every node needs a non-empty id`);
   }
   const ttl = opts?.ttlMs ?? 0;
-  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 0) throw bad(`ttlMs must be a finite number ≥ 0, got ${String(ttl)}`);
+  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 0)
+    throw bad(`ttlMs must be a finite number ≥ 0, got ${String(ttl)}`);
   return ttl;
 }
 

@@ -56,14 +56,20 @@ export interface HealthState {
 export class Blacklist {
   private readonly services = new Map<string, { nodeCount: number; nodes: Map<string, Health> }>();
 
-  constructor(private readonly policy: EjectionPolicy, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly policy: EjectionPolicy,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** How many nodes `service` has now (the base of the max share). */
   setNodeCount(service: string, count: number): void {
     this.service(service).nodeCount = count;
   }
 
-  /** Records an attempt's outcome; returns the ejection period in ms when this outcome ejected the node. */
+  /**
+   * Records an attempt's outcome; returns the ejection period in ms when this outcome ejected the
+   * node.
+   */
   record(service: string, nodeId: string, outcome: Outcome): number | undefined {
     if (outcome === 'neutral' || this.policy.afterFaults === 0) return undefined;
     const s = this.service(service);
@@ -82,7 +88,8 @@ export class Blacklist {
     }
     h.consecutiveFaults++;
     if (h.ejectedUntil > now || h.consecutiveFaults < this.policy.afterFaults) return undefined;
-    if (this.ejectedCount(s.nodes, now) + 1 > Math.floor(this.policy.maxShare * s.nodeCount)) return undefined;
+    if (this.ejectedCount(s.nodes, now) + 1 > Math.floor(this.policy.maxShare * s.nodeCount))
+      return undefined;
     h.ejections++;
     const period = Math.min(this.policy.baseMs * 2 ** (h.ejections - 1), this.policy.maxMs);
     h.ejectedUntil = now + period;

@@ -69,7 +69,9 @@ export class ServiceCache {
 
   /** Fresh, or served stale because the registry failed less than `minRefreshMs` ago. */
   private usable(entry: Entry, now: number): boolean {
-    return now - entry.fetchedAt < this.config.ttlMs || now - entry.failedAt < this.config.minRefreshMs;
+    return (
+      now - entry.fetchedAt < this.config.ttlMs || now - entry.failedAt < this.config.minRefreshMs
+    );
   }
 
   /** Drops what is cached for `name` so the next lookup asks the registry. */
@@ -115,7 +117,8 @@ export class ServiceCache {
     } catch (err) {
       if (!stale) throw err;
       // Stale on error: the last known nodes are better than none while the registry is down.
-      if (stale.failedAt === 0) this.logger?.warn({ service: name, err }, 'registry lookup failed; serving cached nodes');
+      if (stale.failedAt === 0)
+        this.logger?.warn({ service: name, err }, 'registry lookup failed; serving cached nodes');
       stale.failedAt = Date.now();
       return stale.services;
     }
@@ -125,7 +128,12 @@ export class ServiceCache {
     if (this.closed || this.watches.has(name)) return;
     let stopped = false;
     let current: { stop(): void } | undefined;
-    this.watches.set(name, { stop: () => { stopped = true; current?.stop(); } });
+    this.watches.set(name, {
+      stop: () => {
+        stopped = true;
+        current?.stop();
+      },
+    });
     const loop = async (): Promise<void> => {
       let failures = 0;
       while (!stopped && !this.closed) {
@@ -155,7 +163,14 @@ export class ServiceCache {
     if (!entry) return; // nothing cached yet: the next lookup fetches the full list
     const service = this.sanitizer.service(name, raw.service);
     // A delete left with no nodes would read as "the whole version is gone": only when it said so.
-    if (!service || (raw.action === 'delete' && service.nodes.length === 0 && Array.isArray(raw.service.nodes) && raw.service.nodes.length > 0)) return;
+    if (
+      !service ||
+      (raw.action === 'delete' &&
+        service.nodes.length === 0 &&
+        Array.isArray(raw.service.nodes) &&
+        raw.service.nodes.length > 0)
+    )
+      return;
     const event: WatchEvent = service === raw.service ? raw : { ...raw, service };
     entry.fetchedAt = Date.now();
     entry.failedAt = 0;
@@ -172,7 +187,11 @@ export class ServiceCache {
   }
 
   private orphan(name: string, entry: Entry): void {
-    if (!entry.orphaned) this.logger?.warn({ service: name }, 'registry lists no nodes any more; keeping the last known ones until they fail');
+    if (!entry.orphaned)
+      this.logger?.warn(
+        { service: name },
+        'registry lists no nodes any more; keeping the last known ones until they fail',
+      );
     entry.orphaned = true;
   }
 }

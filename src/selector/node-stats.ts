@@ -36,7 +36,8 @@ export class NodeStats {
     if (latencyMs !== undefined && Number.isFinite(latencyMs) && latencyMs >= 0) {
       const now = this.now();
       const current = this.decayed(c, now);
-      c.latencyMs = current === undefined ? latencyMs : current + this.alpha * (latencyMs - current);
+      c.latencyMs =
+        current === undefined ? latencyMs : current + this.alpha * (latencyMs - current);
       c.sampledAt = now;
     }
   }

@@ -39,7 +39,9 @@ export interface RegistrySelectorOptions {
    * @defaultValue 'random'
    */
   strategy?: StrategyName | Strategy;
-  /** How long a cached service list is used without a registry update, in ms. @defaultValue 60000 */
+  /**
+   * How long a cached service list is used without a registry update, in ms. @defaultValue 60000
+   */
   cacheTtlMs?: number;
   /**
    * While the registry fails, how long cached nodes are served before it is asked again, ms.
@@ -66,12 +68,16 @@ export function registrySelector(opts: RegistrySelectorOptions): Selector {
   const registry = checkComponent('selector.registry', opts?.registry, ['getService', 'watch']);
   if (!registry) throw new InvalidOptionError('selector.registry', 'a registry is required');
   const strategy = resolveStrategy(opts.strategy);
-  const ttlMs = checkNumber('selector.cacheTtlMs', opts.cacheTtlMs, 0) ?? DEFAULTS.selectorCacheTtlMs;
-  const minRefreshMs = checkNumber('selector.cacheMinRefreshMs', opts.cacheMinRefreshMs, 0) ?? DEFAULTS.selectorMinRefreshMs;
+  const ttlMs =
+    checkNumber('selector.cacheTtlMs', opts.cacheTtlMs, 0) ?? DEFAULTS.selectorCacheTtlMs;
+  const minRefreshMs =
+    checkNumber('selector.cacheMinRefreshMs', opts.cacheMinRefreshMs, 0) ??
+    DEFAULTS.selectorMinRefreshMs;
   const cache = new ServiceCache(registry, { ttlMs, minRefreshMs }, opts.logger);
   const blacklist = new Blacklist(resolveEjection(opts.ejection));
   const stats = new NodeStats();
-  if (opts.onEject !== undefined && typeof opts.onEject !== 'function') throw new InvalidOptionError('selector.onEject', 'expected a function');
+  if (opts.onEject !== undefined && typeof opts.onEject !== 'function')
+    throw new InvalidOptionError('selector.onEject', 'expected a function');
   const onEject = opts.onEject;
   // The last full node list seen per service: when the cache hands out a new one, stats of nodes
   // that left are dropped (so memory follows the registry, not its history).
@@ -88,16 +94,20 @@ export function registrySelector(opts: RegistrySelectorOptions): Selector {
 
   /** A picker over the nodes of `all` that pass the filters; throws a 503 when there are none. */
   function picker(service: string, all: Service[], selectOpts: SelectOptions | undefined): Next {
-    if (all.length === 0) throw MicroError.unavailable(CLIENT_ERROR_ID, `service ${service}: not found`);
+    if (all.length === 0)
+      throw MicroError.unavailable(CLIENT_ERROR_ID, `service ${service}: not found`);
     observe(service, all);
     let services = all;
     for (const filter of selectOpts?.filters ?? []) services = filter(services);
     const nodes = nodesOf(services);
-    if (nodes.length === 0) throw MicroError.unavailable(CLIENT_ERROR_ID, `service ${service}: none available`);
+    if (nodes.length === 0)
+      throw MicroError.unavailable(CLIENT_ERROR_ID, `service ${service}: none available`);
     const view = stats.view(service);
     return (pickOpts) => {
       // Ejected nodes take part only when nothing else is left: the max share then still holds.
-      const healthy = blacklist.tracks(service) ? nodes.filter((n) => !blacklist.isEjected(service, n.id)) : nodes;
+      const healthy = blacklist.tracks(service)
+        ? nodes.filter((n) => !blacklist.isEjected(service, n.id))
+        : nodes;
       const node = strategy(healthy.length > 0 ? healthy : nodes, view)(pickOpts);
       stats.picked(service, node.id);
       return node;
@@ -107,7 +117,13 @@ export function registrySelector(opts: RegistrySelectorOptions): Selector {
   return {
     async select(service: string, selectOpts?: SelectOptions): Promise<Next> {
       const all: Service[] = await cache.get(service).catch((err: unknown) => {
-        throw new MicroError(CLIENT_ERROR_ID, 503, `error selecting ${service} node: ${errorText(err)}`, undefined, { cause: err });
+        throw new MicroError(
+          CLIENT_ERROR_ID,
+          503,
+          `error selecting ${service} node: ${errorText(err)}`,
+          undefined,
+          { cause: err },
+        );
       });
       return picker(service, all, selectOpts);
     },
@@ -121,11 +137,17 @@ export function registrySelector(opts: RegistrySelectorOptions): Selector {
       stats.settled(service, node.id, latencyMs);
       const outcome = outcomeOf(err);
       if (outcome === 'fault' && cache.dropOrphan(service, node.id)) {
-        opts.logger?.warn({ service, node: node.id, address: node.address }, 'node no longer registered and failing; dropped');
+        opts.logger?.warn(
+          { service, node: node.id, address: node.address },
+          'node no longer registered and failing; dropped',
+        );
       }
       const ejectedFor = blacklist.record(service, node.id, outcome);
       if (ejectedFor !== undefined) {
-        opts.logger?.warn({ service, node: node.id, address: node.address, ms: ejectedFor }, 'node ejected after repeated transport faults');
+        opts.logger?.warn(
+          { service, node: node.id, address: node.address, ms: ejectedFor },
+          'node ejected after repeated transport faults',
+        );
         try {
           onEject?.({ service, node, ms: ejectedFor });
         } catch (err) {
@@ -143,19 +165,21 @@ export function registrySelector(opts: RegistrySelectorOptions): Selector {
 
     stats(service: string): NodeStat[] {
       const view = stats.view(service);
-      return (seen.get(service) ?? []).flatMap((s) => s.nodes).map((n) => {
-        const health = blacklist.state(service, n.id);
-        return {
-          id: n.id,
-          address: n.address,
-          inflight: view.inflight(n.id),
-          latencyMs: view.latencyMs(n.id),
-          consecutiveFaults: health.consecutiveFaults,
-          ejected: health.ejectedUntil !== undefined,
-          ejectedUntil: health.ejectedUntil,
-          ejections: health.ejections,
-        };
-      });
+      return (seen.get(service) ?? [])
+        .flatMap((s) => s.nodes)
+        .map((n) => {
+          const health = blacklist.state(service, n.id);
+          return {
+            id: n.id,
+            address: n.address,
+            inflight: view.inflight(n.id),
+            latencyMs: view.latencyMs(n.id),
+            consecutiveFaults: health.consecutiveFaults,
+            ejected: health.ejectedUntil !== undefined,
+            ejectedUntil: health.ejectedUntil,
+            ejections: health.ejections,
+          };
+        });
     },
 
     async close(): Promise<void> {
@@ -167,19 +191,32 @@ export function registrySelector(opts: RegistrySelectorOptions): Selector {
 function resolveStrategy(value: StrategyName | Strategy | undefined): Strategy {
   if (value === undefined) return strategyByName('random');
   if (typeof value === 'function') return value;
-  if (typeof value === 'string' && (STRATEGY_NAMES as readonly string[]).includes(value)) return strategyByName(value as StrategyName);
-  throw new InvalidOptionError('selector.strategy', `expected one of ${STRATEGY_NAMES.join(', ')} or a function, got ${JSON.stringify(value)}`);
+  if (typeof value === 'string' && (STRATEGY_NAMES as readonly string[]).includes(value))
+    return strategyByName(value as StrategyName);
+  throw new InvalidOptionError(
+    'selector.strategy',
+    `expected one of ${STRATEGY_NAMES.join(', ')} or a function, got ${JSON.stringify(value)}`,
+  );
 }
 
 function resolveEjection(o: EjectionOptions | undefined): EjectionPolicy {
-  if (o !== undefined && (typeof o !== 'object' || o === null)) throw new InvalidOptionError('selector.ejection', 'expected an object');
-  const maxShare = checkNumber('selector.ejection.maxShare', o?.maxShare, 0) ?? DEFAULTS.ejectMaxShare;
-  if (maxShare > 1) throw new InvalidOptionError('selector.ejection.maxShare', `must be ≤ 1, got ${maxShare}`);
+  if (o !== undefined && (typeof o !== 'object' || o === null))
+    throw new InvalidOptionError('selector.ejection', 'expected an object');
+  const maxShare =
+    checkNumber('selector.ejection.maxShare', o?.maxShare, 0) ?? DEFAULTS.ejectMaxShare;
+  if (maxShare > 1)
+    throw new InvalidOptionError('selector.ejection.maxShare', `must be ≤ 1, got ${maxShare}`);
   const baseMs = checkNumber('selector.ejection.baseMs', o?.baseMs, 1) ?? DEFAULTS.ejectBaseMs;
-  const maxMs = checkNumber('selector.ejection.maxMs', o?.maxMs, 1) ?? Math.max(DEFAULTS.ejectMaxMs, baseMs);
-  if (maxMs < baseMs) throw new InvalidOptionError('selector.ejection.maxMs', `must be ≥ baseMs (${baseMs}), got ${maxMs}`);
+  const maxMs =
+    checkNumber('selector.ejection.maxMs', o?.maxMs, 1) ?? Math.max(DEFAULTS.ejectMaxMs, baseMs);
+  if (maxMs < baseMs)
+    throw new InvalidOptionError(
+      'selector.ejection.maxMs',
+      `must be ≥ baseMs (${baseMs}), got ${maxMs}`,
+    );
   return {
-    afterFaults: checkInteger('selector.ejection.afterFaults', o?.afterFaults, 0) ?? DEFAULTS.ejectAfterFaults,
+    afterFaults:
+      checkInteger('selector.ejection.afterFaults', o?.afterFaults, 0) ?? DEFAULTS.ejectAfterFaults,
     baseMs,
     maxMs,
     maxShare,

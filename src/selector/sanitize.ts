@@ -11,10 +11,15 @@ import type { Endpoint, Node, Service } from '../registry/registry.js';
  * here throws, so one bad entry can never take down the selection of the good ones.
  */
 export class EntrySanitizer {
-  /** node key + reason already logged; bounded, so a registry full of junk cannot grow it forever. */
+  /**
+   * node key + reason already logged; bounded, so a registry full of junk cannot grow it forever.
+   */
   private readonly logged = new Set<string>();
 
-  constructor(private readonly logger?: Logger, private readonly maxLogged = 10_000) {}
+  constructor(
+    private readonly logger?: Logger,
+    private readonly maxLogged = 10_000,
+  ) {}
 
   /** `services` without unusable nodes and wrong-typed values; the same array when all is well. */
   clean(name: string, services: readonly unknown[]): Service[] {
@@ -30,11 +35,14 @@ export class EntrySanitizer {
 
   /** One service: the same object when it is clean, a cleaned copy, or undefined when unusable. */
   service(name: string, s: unknown): Service | undefined {
-    if (!isRecord(s)) { this.skip(name, '?', 'service is not an object'); return undefined; }
+    if (!isRecord(s)) {
+      this.skip(name, '?', 'service is not an object');
+      return undefined;
+    }
     let changed = false;
-    const version = typeof s.version === 'string' ? s.version : (changed = true, '');
+    const version = typeof s.version === 'string' ? s.version : ((changed = true), '');
     const nodes: Node[] = [];
-    for (const n of Array.isArray(s.nodes) ? s.nodes : (changed = true, [])) {
+    for (const n of Array.isArray(s.nodes) ? s.nodes : ((changed = true), [])) {
       const node = this.node(name, n);
       if (node !== n) changed = true;
       if (node) nodes.push(node);
@@ -42,16 +50,32 @@ export class EntrySanitizer {
     const endpoints = Array.isArray(s.endpoints) ? s.endpoints.filter(isEndpoint) : [];
     if (endpoints.length !== (Array.isArray(s.endpoints) ? s.endpoints.length : -1)) changed = true;
     if (!changed) return s as unknown as Service;
-    return { ...(s as unknown as Service), name: typeof s.name === 'string' ? s.name : name, version, nodes, endpoints };
+    return {
+      ...(s as unknown as Service),
+      name: typeof s.name === 'string' ? s.name : name,
+      version,
+      nodes,
+      endpoints,
+    };
   }
 
   private node(service: string, n: unknown): Node | undefined {
-    if (!isRecord(n)) { this.skip(service, '?', 'node is not an object'); return undefined; }
+    if (!isRecord(n)) {
+      this.skip(service, '?', 'node is not an object');
+      return undefined;
+    }
     const id = typeof n.id === 'string' ? n.id : '';
-    if (id === '') { this.skip(service, '', 'node id is missing or empty'); return undefined; }
+    if (id === '') {
+      this.skip(service, '', 'node id is missing or empty');
+      return undefined;
+    }
     const address = typeof n.address === 'string' ? parseAddress(n.address) : undefined;
     if (!address || address.port === 0 || address.host === '') {
-      this.skip(service, id, `node address ${JSON.stringify(String(n.address)).slice(0, 100)} is not host:port with a port in 1-65535`);
+      this.skip(
+        service,
+        id,
+        `node address ${JSON.stringify(String(n.address)).slice(0, 100)} is not host:port with a port in 1-65535`,
+      );
       return undefined;
     }
     const metadata = stringRecord(n.metadata);
@@ -73,10 +97,15 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 function isEndpoint(e: unknown): e is Endpoint {
-  return isRecord(e) && typeof e.name === 'string' && (e.metadata === undefined || isRecord(e.metadata));
+  return (
+    isRecord(e) && typeof e.name === 'string' && (e.metadata === undefined || isRecord(e.metadata))
+  );
 }
 
-/** `v` when it is a plain record of strings, else a copy keeping only string values (never `__proto__`). */
+/**
+ * `v` when it is a plain record of strings, else a copy keeping only string values (never
+ * `__proto__`).
+ */
 function stringRecord(v: unknown): Record<string, string> {
   if (!isRecord(v)) return {};
   let clean = Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null;

@@ -30,7 +30,9 @@ export type Next = (opts?: PickOptions) => Node;
 export interface NodeStatsView {
   /** Attempts on `nodeId` started and not yet marked. */
   inflight(nodeId: string): number;
-  /** Moving average of the node's attempt latency, ms; undefined before its first marked attempt. */
+  /**
+   * Moving average of the node's attempt latency, ms; undefined before its first marked attempt.
+   */
   latencyMs(nodeId: string): number | undefined;
 }
 

@@ -81,13 +81,19 @@ export const STRATEGY_NAMES = ['random', 'roundRobin', 'leastRequest', 'weighted
 /** A built-in strategy by name. */
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
-/** A fresh instance of the named strategy (round robin keeps state, so each selector gets its own). */
+/**
+ * A fresh instance of the named strategy (round robin keeps state, so each selector gets its own).
+ */
 export function strategyByName(name: StrategyName): Strategy {
   switch (name) {
-    case 'random': return random;
-    case 'roundRobin': return roundRobin();
-    case 'leastRequest': return leastRequest;
-    case 'weighted': return weighted;
+    case 'random':
+      return random;
+    case 'roundRobin':
+      return roundRobin();
+    case 'leastRequest':
+      return leastRequest;
+    case 'weighted':
+      return weighted;
   }
 }
 
@@ -98,8 +104,13 @@ export function nodeWeight(node: Node): number {
   return Number.isFinite(w) && w >= 0 ? w : DEFAULTS.nodeWeight;
 }
 
-/** Nodes not in `exclude`; all nodes when every one of them is excluded (a retry may reuse a node). */
-export function withoutExcluded(nodes: readonly Node[], exclude: ReadonlySet<string> | undefined): readonly Node[] {
+/**
+ * Nodes not in `exclude`; all nodes when every one of them is excluded (a retry may reuse a node).
+ */
+export function withoutExcluded(
+  nodes: readonly Node[],
+  exclude: ReadonlySet<string> | undefined,
+): readonly Node[] {
   if (!exclude || exclude.size === 0) return nodes;
   const rest = nodes.filter((n) => !exclude.has(n.id));
   return rest.length > 0 ? rest : nodes;

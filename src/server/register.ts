@@ -54,7 +54,10 @@ export class Registrar {
     if (lastErr !== undefined) {
       if (this.o.required) throw lastErr;
       this.failing = true;
-      this.o.logger.error({ err: lastErr }, 'registration failed; serving unregistered and retrying on every heartbeat');
+      this.o.logger.error(
+        { err: lastErr },
+        'registration failed; serving unregistered and retrying on every heartbeat',
+      );
     }
     if (this.o.intervalMs > 0) {
       this.timer = setInterval(() => this.beat(), this.o.intervalMs);
@@ -81,7 +84,9 @@ export class Registrar {
         this.failing = true;
         this.o.logger.warn({ err }, 'heartbeat registration failed; serving on');
       })
-      .finally(() => { this.beating = undefined; });
+      .finally(() => {
+        this.beating = undefined;
+      });
   }
 
   private async register(): Promise<void> {

@@ -4,8 +4,22 @@ import { composeWrappers } from '../compose.js';
 import { runWithContext, type HandlerContext } from '../context.js';
 import { InvalidOptionError, MicroError, SERVER_ERROR_ID } from '../errors.js';
 import type { Endpoint } from '../registry/registry.js';
-import type { Dispatcher, EndpointKind, FrameStream, InboundHead, SignalSource, UnaryCall } from '../transport/transport.js';
-import type { HandleOptions, HandlerFunc, HandlerMethods, HandlerWrapper, ServerRequest, ServerStream } from './server.js';
+import type {
+  Dispatcher,
+  EndpointKind,
+  FrameStream,
+  InboundHead,
+  SignalSource,
+  UnaryCall,
+} from '../transport/transport.js';
+import type {
+  HandleOptions,
+  HandlerFunc,
+  HandlerMethods,
+  HandlerWrapper,
+  ServerRequest,
+  ServerStream,
+} from './server.js';
 import { isStreamHandler } from './server.js';
 
 interface Route {
@@ -41,28 +55,47 @@ export class Router implements Dispatcher {
 
   /** Adds the methods of handler `name`. Throws InvalidOptionError on a malformed handler. */
   add(name: string, methods: HandlerMethods, opts: HandleOptions = {}): void {
-    if (typeof name !== 'string' || !/^[A-Za-z_][\w]*$/.test(name)) throw new InvalidOptionError('handle.name', `expected an identifier like "Greeter", got ${JSON.stringify(name)}`);
-    if (this.handlerNames.has(name)) throw new InvalidOptionError('handle.name', `handler ${name} is already registered`);
-    if (typeof methods !== 'object' || methods === null) throw new InvalidOptionError('handle.methods', 'expected an object of methods');
+    if (typeof name !== 'string' || !/^[A-Za-z_][\w]*$/.test(name))
+      throw new InvalidOptionError(
+        'handle.name',
+        `expected an identifier like "Greeter", got ${JSON.stringify(name)}`,
+      );
+    if (this.handlerNames.has(name))
+      throw new InvalidOptionError('handle.name', `handler ${name} is already registered`);
+    if (typeof methods !== 'object' || methods === null)
+      throw new InvalidOptionError('handle.methods', 'expected an object of methods');
     const added = new Map<string, Route>();
     for (const [method, impl] of Object.entries(methods)) {
       const endpoint = `${name}.${method}`;
       const metadata = { ...(opts.endpointMetadata?.[method] ?? {}) };
-      const hints = { requestHint: { endpoint, kind: 'request' }, responseHint: { endpoint, kind: 'response' } } as const;
+      const hints = {
+        requestHint: { endpoint, kind: 'request' },
+        responseHint: { endpoint, kind: 'response' },
+      } as const;
       if (isStreamHandler(impl)) {
         const fn = impl.fn as (s: ServerStream, ctx: HandlerContext) => Promise<void>;
-        added.set(endpoint, { kind: 'stream', metadata: { ...metadata, stream: 'true' }, run: this.wrap((req, ctx) => fn(req.body as ServerStream, ctx)), ...hints });
+        added.set(endpoint, {
+          kind: 'stream',
+          metadata: { ...metadata, stream: 'true' },
+          run: this.wrap((req, ctx) => fn(req.body as ServerStream, ctx)),
+          ...hints,
+        });
       } else if (typeof impl === 'function') {
         const fn = impl as (req: unknown, ctx: HandlerContext) => unknown;
-        const run = this.wrappers.length === 0
-          ? (req: ServerRequest, ctx: HandlerContext): unknown => fn.call(methods, req.body, ctx)
-          : this.wrap(async (req, ctx) => fn.call(methods, req.body, ctx));
+        const run =
+          this.wrappers.length === 0
+            ? (req: ServerRequest, ctx: HandlerContext): unknown => fn.call(methods, req.body, ctx)
+            : this.wrap(async (req, ctx) => fn.call(methods, req.body, ctx));
         added.set(endpoint, { kind: 'unary', metadata, run, ...hints });
       } else {
-        throw new InvalidOptionError(`handle.methods.${method}`, 'expected a function or streaming(fn)');
+        throw new InvalidOptionError(
+          `handle.methods.${method}`,
+          'expected a function or streaming(fn)',
+        );
       }
     }
-    if (added.size === 0) throw new InvalidOptionError('handle.methods', `handler ${name} has no methods`);
+    if (added.size === 0)
+      throw new InvalidOptionError('handle.methods', `handler ${name} has no methods`);
     this.handlerNames.add(name);
     for (const [endpoint, route] of added) this.routes.set(endpoint, route);
   }
@@ -83,7 +116,9 @@ export class Router implements Dispatcher {
   }
 
   unary(head: InboundHead, body: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
-    return new Promise((resolve, reject) => this.serveUnary(head, body, { signal, replied: resolve, failed: reject }));
+    return new Promise((resolve, reject) =>
+      this.serveUnary(head, body, { signal, replied: resolve, failed: reject }),
+    );
   }
 
   /**
@@ -113,7 +148,11 @@ export class Router implements Dispatcher {
       this.failed(call, err);
       return;
     }
-    if (isThenable(result)) result.then((value) => this.replied(call, codec, route, value), (err: unknown) => this.failed(call, err));
+    if (isThenable(result))
+      result.then(
+        (value) => this.replied(call, codec, route, value),
+        (err: unknown) => this.failed(call, err),
+      );
     else this.replied(call, codec, route, result);
   }
 
@@ -144,7 +183,12 @@ export class Router implements Dispatcher {
     try {
       bytes = codec.encode(response, route.responseHint);
     } catch (err) {
-      call.failed(MicroError.internal(this.service, `cannot encode response of ${route.responseHint.endpoint}: ${(err as Error).message}`));
+      call.failed(
+        MicroError.internal(
+          this.service,
+          `cannot encode response of ${route.responseHint.endpoint}: ${(err as Error).message}`,
+        ),
+      );
       return;
     }
     call.replied(bytes);
@@ -158,24 +202,53 @@ export class Router implements Dispatcher {
 
   private route(head: InboundHead, kind: EndpointKind): Route {
     const route = this.routes.get(head.endpoint);
-    if (!route) throw MicroError.notFound(SERVER_ERROR_ID, `service ${this.service} has no endpoint ${head.endpoint}`);
+    if (!route)
+      throw MicroError.notFound(
+        SERVER_ERROR_ID,
+        `service ${this.service} has no endpoint ${head.endpoint}`,
+      );
     if (route.kind !== kind) {
-      throw MicroError.badRequest(SERVER_ERROR_ID, `endpoint ${head.endpoint} is ${route.kind === 'stream' ? 'streaming' : 'unary'}; call it with ${route.kind === 'stream' ? 'stream()' : 'call()'}`);
+      throw MicroError.badRequest(
+        SERVER_ERROR_ID,
+        `endpoint ${head.endpoint} is ${route.kind === 'stream' ? 'streaming' : 'unary'}; call it with ${route.kind === 'stream' ? 'stream()' : 'call()'}`,
+      );
     }
-    if (head.deadline <= Date.now()) throw MicroError.timeout(SERVER_ERROR_ID, `deadline exceeded before ${head.endpoint} started`);
+    if (head.deadline <= Date.now())
+      throw MicroError.timeout(
+        SERVER_ERROR_ID,
+        `deadline exceeded before ${head.endpoint} started`,
+      );
     return route;
   }
 
   private codec(head: InboundHead): Codec {
     const codec = findCodec(this.codecs, head.contentType);
-    if (!codec) throw new MicroError(SERVER_ERROR_ID, 415, `unsupported content type ${head.contentType} (serving ${this.codecs.map((c) => c.contentType).join(', ')})`);
+    if (!codec)
+      throw new MicroError(
+        SERVER_ERROR_ID,
+        415,
+        `unsupported content type ${head.contentType} (serving ${this.codecs.map((c) => c.contentType).join(', ')})`,
+      );
     return codec;
   }
 
   private request(head: InboundHead, body: unknown, stream: boolean, codec: Codec): ServerRequest {
     return head.remote === undefined
-      ? { service: this.service, endpoint: head.endpoint, contentType: codec.contentType, body, stream }
-      : { service: this.service, endpoint: head.endpoint, contentType: codec.contentType, body, stream, remote: head.remote };
+      ? {
+          service: this.service,
+          endpoint: head.endpoint,
+          contentType: codec.contentType,
+          body,
+          stream,
+        }
+      : {
+          service: this.service,
+          endpoint: head.endpoint,
+          contentType: codec.contentType,
+          body,
+          stream,
+          remote: head.remote,
+        };
   }
 }
 
@@ -183,7 +256,10 @@ function decodeRequest(codec: Codec, body: Uint8Array, route: Route): unknown {
   try {
     return codec.decode(body, route.requestHint);
   } catch (err) {
-    throw MicroError.badRequest(SERVER_ERROR_ID, `malformed request to ${route.requestHint.endpoint}: ${(err as Error).message}`);
+    throw MicroError.badRequest(
+      SERVER_ERROR_ID,
+      `malformed request to ${route.requestHint.endpoint}: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -199,13 +275,21 @@ const SOURCE = Symbol('signal source');
  * twice the cost, measured).
  */
 const SIGNAL: PropertyDescriptor = {
-  get(this: { [SOURCE]: SignalSource }) { return this[SOURCE].signal; },
+  get(this: { [SOURCE]: SignalSource }) {
+    return this[SOURCE].signal;
+  },
   enumerable: true,
   configurable: true,
 };
 
 function handlerContext(head: InboundHead, abort: SignalSource, service: string): HandlerContext {
-  const ctx = { deadline: head.deadline, metadata: head.metadata, service, endpoint: head.endpoint, [SOURCE]: abort };
+  const ctx = {
+    deadline: head.deadline,
+    metadata: head.metadata,
+    service,
+    endpoint: head.endpoint,
+    [SOURCE]: abort,
+  };
   return Object.defineProperty(ctx, 'signal', SIGNAL) as typeof ctx & HandlerContext;
 }
 
@@ -220,7 +304,10 @@ function typedStream(frames: FrameStream, codec: Codec, endpoint: string): Serve
         try {
           yield codec.decode(body, recvHint);
         } catch (err) {
-          throw MicroError.badRequest(SERVER_ERROR_ID, `malformed stream message to ${endpoint}: ${(err as Error).message}`);
+          throw MicroError.badRequest(
+            SERVER_ERROR_ID,
+            `malformed stream message to ${endpoint}: ${(err as Error).message}`,
+          );
         }
       }
     },

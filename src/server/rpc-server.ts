@@ -6,14 +6,29 @@ import { DEFAULT_LISTEN_ADDRESS, DEFAULTS } from '../defaults.js';
 import { InvalidOptionError } from '../errors.js';
 import { advertisable } from '../internal/net.js';
 import type { Logger } from '../logger.js';
-import { checkAddress, checkBoolean, checkComponent, checkInteger, checkNumber, checkString, checkStringRecord } from '../options.js';
+import {
+  checkAddress,
+  checkBoolean,
+  checkComponent,
+  checkInteger,
+  checkNumber,
+  checkString,
+  checkStringRecord,
+} from '../options.js';
 import type { Node, Registry, Service } from '../registry/registry.js';
 import type { Listener, Transport } from '../transport/transport.js';
 import { Registrar } from './register.js';
 import { Router } from './router.js';
 import { deliver, subscriberEndpoints, type SubscriberEntry } from './subscriber.js';
 import type {
-  HandleOptions, HandlerMethods, HandlerWrapper, Server, ServerSubscribeOptions, Subscriber, SubscriberFunc, SubscriberWrapper,
+  HandleOptions,
+  HandlerMethods,
+  HandlerWrapper,
+  Server,
+  ServerSubscribeOptions,
+  Subscriber,
+  SubscriberFunc,
+  SubscriberWrapper,
 } from './server.js';
 
 /** Options for {@link createServer}. */
@@ -48,7 +63,10 @@ export interface ServerOptions {
    * @defaultValue `DEFAULTS.drainDelayMs` (1000)
    */
   drainDelay?: number;
-  /** Registration attempts at start, with backoff between them. @defaultValue `DEFAULTS.registerAttempts` (3) */
+  /**
+   * Registration attempts at start, with backoff between them. @defaultValue
+   * `DEFAULTS.registerAttempts` (3)
+   */
   registerAttempts?: number;
   /**
    * Whether start() fails when every registration attempt failed (the registry is unreachable).
@@ -85,17 +103,27 @@ export function createServer(opts: ServerOptions): Server {
   const listenAddress = checkAddress('address', opts.address) ?? DEFAULT_LISTEN_ADDRESS;
   const advertise = checkAddress('advertise', opts.advertise);
   const labels = checkStringRecord('metadata', opts.metadata) ?? {};
-  const registry = checkComponent('registry', opts.registry, ['register', 'deregister', 'getService', 'watch'])!;
+  const registry = checkComponent('registry', opts.registry, [
+    'register',
+    'deregister',
+    'getService',
+    'watch',
+  ])!;
   const transport = checkComponent('transport', opts.transport, ['listen', 'dial'])!;
   const broker = checkComponent('broker', opts.broker, ['publish', 'subscribe'])!;
   const ttlMs = checkNumber('registerTtl', opts.registerTtl, 0) ?? DEFAULTS.registerTtlMs;
-  const intervalMs = checkNumber('registerInterval', opts.registerInterval, 0) ?? DEFAULTS.registerIntervalMs;
+  const intervalMs =
+    checkNumber('registerInterval', opts.registerInterval, 0) ?? DEFAULTS.registerIntervalMs;
   if (ttlMs > 0 && (intervalMs === 0 || intervalMs >= ttlMs)) {
-    throw new InvalidOptionError('registerInterval', `must be > 0 and below registerTtl (${ttlMs} ms) so the entry is renewed before it expires, got ${intervalMs}`);
+    throw new InvalidOptionError(
+      'registerInterval',
+      `must be > 0 and below registerTtl (${ttlMs} ms) so the entry is renewed before it expires, got ${intervalMs}`,
+    );
   }
   const stopTimeout = checkInteger('stopTimeout', opts.stopTimeout, 0) ?? DEFAULTS.stopTimeoutMs;
   const drainDelay = checkNumber('drainDelay', opts.drainDelay, 0) ?? DEFAULTS.drainDelayMs;
-  const attempts = checkInteger('registerAttempts', opts.registerAttempts, 1) ?? DEFAULTS.registerAttempts;
+  const attempts =
+    checkInteger('registerAttempts', opts.registerAttempts, 1) ?? DEFAULTS.registerAttempts;
   const requireRegistration = checkBoolean('requireRegistration', opts.requireRegistration) ?? true;
   const implicitContext = checkBoolean('implicitContext', opts.implicitContext) ?? true;
   const logger = opts.logger.child({ service: name });
@@ -116,18 +144,28 @@ export function createServer(opts: ServerOptions): Server {
   });
 
   return {
-    get node() { return node; },
+    get node() {
+      return node;
+    },
 
     handle(handlerName: string, methods: HandlerMethods, handleOpts?: HandleOptions): void {
       router.add(handlerName, methods, handleOpts);
     },
 
-    subscribe<T>(topic: string, subscriber: Subscriber<T>, subOpts: ServerSubscribeOptions = {}): void {
-      if (!checkString('subscribe.topic', topic)) throw new InvalidOptionError('subscribe.topic', 'a topic is required');
-      if (typeof subscriber !== 'function') throw new InvalidOptionError('subscribe.subscriber', 'expected a function');
+    subscribe<T>(
+      topic: string,
+      subscriber: Subscriber<T>,
+      subOpts: ServerSubscribeOptions = {},
+    ): void {
+      if (!checkString('subscribe.topic', topic))
+        throw new InvalidOptionError('subscribe.topic', 'a topic is required');
+      if (typeof subscriber !== 'function')
+        throw new InvalidOptionError('subscribe.subscriber', 'expected a function');
       if (state !== 'new') throw new InvalidOptionError('subscribe', 'subscribe before start()');
       const queue = checkString('subscribe.queue', subOpts.queue);
-      const base: SubscriberFunc = async (msg, ctx) => { await subscriber(msg.body as T, ctx); };
+      const base: SubscriberFunc = async (msg, ctx) => {
+        await subscriber(msg.body as T, ctx);
+      };
       pending.push({ topic, queue, run: composeWrappers(opts.wrapSubscriber, base) });
     },
 
@@ -139,20 +177,52 @@ export function createServer(opts: ServerOptions): Server {
         node = {
           id: `${name}-${id}`,
           address: advertise ?? advertisable(listener.address),
-          metadata: { ...labels, ...listener.metadata, broker: broker.name, registry: registry.name, server: transport.name, transport: transport.name, protocol: transport.name },
+          metadata: {
+            ...labels,
+            ...listener.metadata,
+            broker: broker.name,
+            registry: registry.name,
+            server: transport.name,
+            transport: transport.name,
+            protocol: transport.name,
+          },
         };
         await broker.connect();
         for (const sub of pending) {
-          subscriptions.push(await broker.subscribe(sub.topic, (m) => deliver(sub, m, opts.codecs, logger), sub.queue !== undefined ? { queue: sub.queue } : {}));
+          subscriptions.push(
+            await broker.subscribe(
+              sub.topic,
+              (m) => deliver(sub, m, opts.codecs, logger),
+              sub.queue !== undefined ? { queue: sub.queue } : {},
+            ),
+          );
         }
-        registrar = new Registrar({ registry, service, ttlMs, intervalMs, attempts, required: requireRegistration, logger });
+        registrar = new Registrar({
+          registry,
+          service,
+          ttlMs,
+          intervalMs,
+          attempts,
+          required: requireRegistration,
+          logger,
+        });
         await registrar.start();
         state = 'started';
-        logger.info({ node: node.id, address: node.address, transport: transport.name, registry: registry.name }, 'server started');
+        logger.info(
+          {
+            node: node.id,
+            address: node.address,
+            transport: transport.name,
+            registry: registry.name,
+          },
+          'server started',
+        );
       } catch (err) {
         await release();
         state = 'stopped';
-        throw new Error(`server ${name} failed to start: ${(err as Error).message}`, { cause: err });
+        throw new Error(`server ${name} failed to start: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
     },
 
@@ -162,11 +232,15 @@ export function createServer(opts: ServerOptions): Server {
       // Leave the registry first so callers stop picking this node; keep serving while their
       // caches learn it; then stop accepting and let in-flight requests finish (up to stopTimeout).
       await registrar?.stop();
-      if (registrar?.everRegistered && drainDelay > 0) await new Promise((r) => setTimeout(r, drainDelay));
+      if (registrar?.everRegistered && drainDelay > 0)
+        await new Promise((r) => setTimeout(r, drainDelay));
       const running = router.inflight;
       await release();
       state = 'stopped';
-      logger.info({ node: node?.id, inflightAtClose: running, cutOff: router.inflight }, 'server stopped');
+      logger.info(
+        { node: node?.id, inflightAtClose: running, cutOff: router.inflight },
+        'server stopped',
+      );
     },
   };
 

@@ -8,7 +8,10 @@ import type { Node } from '../registry/registry.js';
  */
 
 /** A unary handler method: request in, response out. Throw a MicroError to answer with an error. */
-export type UnaryHandler<Req = never, Res = unknown> = (request: Req, ctx: HandlerContext) => Res | Promise<Res>;
+export type UnaryHandler<Req = never, Res = unknown> = (
+  request: Req,
+  ctx: HandlerContext,
+) => Res | Promise<Res>;
 
 /** The server end of a bidirectional stream. Iterate it to receive the client's messages. */
 export interface ServerStream<Recv = unknown, Send = unknown> extends AsyncIterable<Recv> {
@@ -33,11 +36,18 @@ export function streaming<Recv = unknown, Send = unknown>(
 
 /** True for values made with {@link streaming}. */
 export function isStreamHandler(value: unknown): value is StreamHandler<unknown, unknown> {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[STREAM] === true;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[STREAM] === true
+  );
 }
 
 /** The methods of one handler: `handle('Greeter', { Hello, Chat: streaming(...) })`. */
-export type HandlerMethods = Record<string, UnaryHandler<never, unknown> | StreamHandler<never, unknown>>;
+export type HandlerMethods = Record<
+  string,
+  UnaryHandler<never, unknown> | StreamHandler<never, unknown>
+>;
 
 /** Per-handler options. */
 export interface HandleOptions {
@@ -70,7 +80,10 @@ export interface SubscriberContext {
   readonly metadata: Metadata;
 }
 
-/** Handles one event. Throwing reports the failure (logged, surfaced to wrappers); the subscription stays. */
+/**
+ * Handles one event. Throwing reports the failure (logged, surfaced to wrappers); the subscription
+ * stays.
+ */
 export type Subscriber<T = never> = (event: T, ctx: SubscriberContext) => void | Promise<void>;
 
 /** An event as subscriber wrappers see it. */
@@ -97,10 +110,17 @@ export interface ServerSubscribeOptions {
 
 /** Serves handlers and subscribers. */
 export interface Server {
-  /** Registers the methods of handler `name`; endpoints are `name.Method`. May be called after start. */
+  /**
+   * Registers the methods of handler `name`; endpoints are `name.Method`. May be called after
+   * start.
+   */
   handle(name: string, methods: HandlerMethods, opts?: HandleOptions): void;
   /** Subscribes to `topic` (from start on). */
-  subscribe<T = unknown>(topic: string, subscriber: Subscriber<T>, opts?: ServerSubscribeOptions): void;
+  subscribe<T = unknown>(
+    topic: string,
+    subscriber: Subscriber<T>,
+    opts?: ServerSubscribeOptions,
+  ): void;
   /** Listens, subscribes, registers, and starts the heartbeat. */
   start(): Promise<void>;
   /** Deregisters, stops accepting, drains in-flight requests, unsubscribes. */

@@ -20,17 +20,32 @@ export interface SubscriberEntry {
  * broker with acknowledgements can redeliver; the subscription itself stays. A body no codec can
  * read is rethrown as MicroError 400, which such a broker drops instead of redelivering forever.
  */
-export async function deliver(sub: SubscriberEntry, message: BrokerMessage, codecs: readonly Codec[], logger: Logger): Promise<void> {
+export async function deliver(
+  sub: SubscriberEntry,
+  message: BrokerMessage,
+  codecs: readonly Codec[],
+  logger: Logger,
+): Promise<void> {
   const contentType = headerOf(message.header, 'content-type') ?? codecs[0]!.contentType;
   const ctx: SubscriberContext = { topic: sub.topic, metadata: normalizeMetadata(message.header) };
   try {
     const codec = findCodec(codecs, contentType);
-    if (!codec) throw MicroError.badRequest(SERVER_ERROR_ID, `unsupported content type ${contentType} on ${sub.topic}`);
+    if (!codec)
+      throw MicroError.badRequest(
+        SERVER_ERROR_ID,
+        `unsupported content type ${contentType} on ${sub.topic}`,
+      );
     let body: unknown;
     try {
       body = codec.decode(message.body, { endpoint: sub.topic, kind: 'event' });
     } catch (err) {
-      throw new MicroError(SERVER_ERROR_ID, 400, `malformed event on ${sub.topic}: ${(err as Error).message}`, undefined, { cause: err });
+      throw new MicroError(
+        SERVER_ERROR_ID,
+        400,
+        `malformed event on ${sub.topic}: ${(err as Error).message}`,
+        undefined,
+        { cause: err },
+      );
     }
     const msg: ServerMessage = { topic: sub.topic, contentType, header: message.header, body };
     await sub.run(msg, ctx);
@@ -42,7 +57,10 @@ export async function deliver(sub: SubscriberEntry, message: BrokerMessage, code
 
 /** Subscribers as go-micro publishes them: one endpoint per topic, flagged as subscriber. */
 export function subscriberEndpoints(subs: readonly SubscriberEntry[]): Endpoint[] {
-  return subs.map((s) => ({ name: s.topic, metadata: { topic: s.topic, subscriber: 'true', ...(s.queue ? { queue: s.queue } : {}) } }));
+  return subs.map((s) => ({
+    name: s.topic,
+    metadata: { topic: s.topic, subscriber: 'true', ...(s.queue ? { queue: s.queue } : {}) },
+  }));
 }
 
 function headerOf(header: Readonly<Record<string, string>>, key: string): string | undefined {

@@ -3,7 +3,15 @@ import { InvalidOptionError, MicroError } from '../errors.js';
 import { checkComponent, checkInteger, joinHostPort, parseAddress } from '../options.js';
 import { grpcTransport } from './grpc/grpc.js';
 import { nativeTransport } from './native/native.js';
-import type { Connection, Dispatcher, FrameStream, ListenOptions, Listener, RequestHead, Transport } from './transport.js';
+import type {
+  Connection,
+  Dispatcher,
+  FrameStream,
+  ListenOptions,
+  Listener,
+  RequestHead,
+  Transport,
+} from './transport.js';
 
 /**
  * Node metadata key under which a dual-path node advertises its native transport's port. The
@@ -45,10 +53,16 @@ export interface DualPathOptions {
  */
 export function dualPathTransport(opts: DualPathOptions = {}): Transport {
   const grpc = checkComponent('dualPath.grpc', opts.grpc, ['listen', 'dial']) ?? grpcTransport();
-  const native = checkComponent('dualPath.native', opts.native, ['listen', 'dial']) ?? nativeTransport();
+  const native =
+    checkComponent('dualPath.native', opts.native, ['listen', 'dial']) ?? nativeTransport();
   const nativePort = opts.nativePort ?? 0;
-  if (!Number.isInteger(nativePort) || nativePort < 0 || nativePort > 65535) throw new InvalidOptionError('dualPath.nativePort', `expected a port number, got ${String(nativePort)}`);
-  const nativeRetryMs = checkInteger('dualPath.nativeRetryMs', opts.nativeRetryMs, 0) ?? DEFAULTS.nativeRetryMs;
+  if (!Number.isInteger(nativePort) || nativePort < 0 || nativePort > 65535)
+    throw new InvalidOptionError(
+      'dualPath.nativePort',
+      `expected a port number, got ${String(nativePort)}`,
+    );
+  const nativeRetryMs =
+    checkInteger('dualPath.nativeRetryMs', opts.nativeRetryMs, 0) ?? DEFAULTS.nativeRetryMs;
   return new DualPathTransport(grpc, native, nativePort, nativeRetryMs);
 }
 
@@ -59,7 +73,12 @@ class DualPathTransport implements Transport {
   /** gRPC address → epoch ms until which its native port is skipped. Outlives evict(). */
   private readonly nativeDownUntil = new Map<string, number>();
 
-  constructor(readonly grpc: Transport, readonly native: Transport, private readonly nativePort: number, private readonly nativeRetryMs: number) {}
+  constructor(
+    readonly grpc: Transport,
+    readonly native: Transport,
+    private readonly nativePort: number,
+    private readonly nativeRetryMs: number,
+  ) {}
 
   async listen(address: string, dispatcher: Dispatcher, opts?: ListenOptions): Promise<Listener> {
     const slow = await this.grpc.listen(address, dispatcher, opts);
@@ -75,7 +94,9 @@ class DualPathTransport implements Transport {
     return {
       address: slow.address,
       metadata: { [NATIVE_PORT_KEY]: String(port) },
-      close: async (graceMs) => { await Promise.all([slow.close(graceMs), fast.close(graceMs)]); },
+      close: async (graceMs) => {
+        await Promise.all([slow.close(graceMs), fast.close(graceMs)]);
+      },
     };
   }
 
@@ -88,7 +109,12 @@ class DualPathTransport implements Transport {
     if (!parsed || !/^\d{1,5}$/.test(port) || Number(port) > 65535) return this.grpc.dial(address);
     // A node back at the same address on another native port: the old port is of no more use.
     if (known !== undefined) this.native.evict(known.fastAddress);
-    const conn = new NativeFirstConnection(address, port, joinHostPort(parsed.host, Number(port)), this);
+    const conn = new NativeFirstConnection(
+      address,
+      port,
+      joinHostPort(parsed.host, Number(port)),
+      this,
+    );
     this.nativeFirst.set(address, conn);
     return conn;
   }
@@ -130,29 +156,42 @@ class DualPathTransport implements Transport {
 class NativeFirstConnection implements Connection {
   private proven = false;
 
-  constructor(readonly address: string, readonly port: string, readonly fastAddress: string, private readonly paths: DualPathTransport) {}
+  constructor(
+    readonly address: string,
+    readonly port: string,
+    readonly fastAddress: string,
+    private readonly paths: DualPathTransport,
+  ) {}
 
   call(head: RequestHead, body: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
     if (this.proven) return this.paths.native.dial(this.fastAddress).call(head, body, signal);
-    if (this.paths.nativeDown(this.address)) return this.paths.grpc.dial(this.address).call(head, body, signal);
-    return this.paths.native.dial(this.fastAddress).call(head, body, signal).then(
-      (reply) => { this.proven = true; return reply; },
-      (err: unknown) => {
-        if (!refused(err)) {
-          // The server answered (an error of its own): native is reachable.
-          if (MicroError.is(err) && !err.fault) this.proven = true;
-          throw err;
-        }
-        // Nothing reached the server, so sending the same request again is safe for any call.
-        this.paths.markNativeDown(this.address);
-        return this.paths.grpc.dial(this.address).call(head, body, signal);
-      },
-    );
+    if (this.paths.nativeDown(this.address))
+      return this.paths.grpc.dial(this.address).call(head, body, signal);
+    return this.paths.native
+      .dial(this.fastAddress)
+      .call(head, body, signal)
+      .then(
+        (reply) => {
+          this.proven = true;
+          return reply;
+        },
+        (err: unknown) => {
+          if (!refused(err)) {
+            // The server answered (an error of its own): native is reachable.
+            if (MicroError.is(err) && !err.fault) this.proven = true;
+            throw err;
+          }
+          // Nothing reached the server, so sending the same request again is safe for any call.
+          this.paths.markNativeDown(this.address);
+          return this.paths.grpc.dial(this.address).call(head, body, signal);
+        },
+      );
   }
 
   stream(head: RequestHead, signal?: AbortSignal): FrameStream {
     if (this.proven) return this.paths.native.dial(this.fastAddress).stream(head, signal);
-    if (this.paths.nativeDown(this.address)) return this.paths.grpc.dial(this.address).stream(head, signal);
+    if (this.paths.nativeDown(this.address))
+      return this.paths.grpc.dial(this.address).stream(head, signal);
     return this.watched(this.paths.native.dial(this.fastAddress).stream(head, signal));
   }
 
@@ -173,8 +212,13 @@ class NativeFirstConnection implements Connection {
       [Symbol.asyncIterator]: () => {
         const it = frames[Symbol.asyncIterator]();
         return {
-          next: () => it.next().then((r) => { if (!r.done) this.proven = true; return r; }, noteFailure),
-          return: (value?: unknown) => it.return?.(value) ?? Promise.resolve({ done: true as const, value: undefined }),
+          next: () =>
+            it.next().then((r) => {
+              if (!r.done) this.proven = true;
+              return r;
+            }, noteFailure),
+          return: (value?: unknown) =>
+            it.return?.(value) ?? Promise.resolve({ done: true as const, value: undefined }),
         };
       },
     };

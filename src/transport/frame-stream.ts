@@ -33,7 +33,9 @@ export function duplexFrameStream(duplex: Duplex, hooks: DuplexHooks): FrameStre
   let failure: MicroError | undefined;
   // An 'error' event without a listener would crash the process; remember it instead, so
   // later sends reject with it (iteration sees it through the readable iterator).
-  duplex.on('error', (err: unknown) => { failure ??= hooks.toError(err); });
+  duplex.on('error', (err: unknown) => {
+    failure ??= hooks.toError(err);
+  });
 
   function closedError(): MicroError {
     return failure ?? hooks.toError(new Error('stream closed'));
@@ -54,8 +56,14 @@ export function duplexFrameStream(duplex: Duplex, hooks: DuplexHooks): FrameStre
           duplex.off('close', onFail);
           duplex.off('error', onFail);
         };
-        const onDrain = (): void => { done(); resolve(); };
-        const onFail = (): void => { done(); reject(closedError()); };
+        const onDrain = (): void => {
+          done();
+          resolve();
+        };
+        const onFail = (): void => {
+          done();
+          reject(closedError());
+        };
         duplex.on('drain', onDrain);
         duplex.on('close', onFail);
         duplex.on('error', onFail);
@@ -77,13 +85,16 @@ export function duplexFrameStream(duplex: Duplex, hooks: DuplexHooks): FrameStre
       } catch (err) {
         throw failure ?? hooks.toError(err);
       }
-      const ended = failure ?? await hooks.checkEnd?.();
+      const ended = failure ?? (await hooks.checkEnd?.());
       if (ended) throw ended;
     },
   };
 }
 
-/** A plain Uint8Array over a Buffer's bytes, no copy (Buffer's `slice` shares memory, Uint8Array's copies). */
+/**
+ * A plain Uint8Array over a Buffer's bytes, no copy (Buffer's `slice` shares memory, Uint8Array's
+ * copies).
+ */
 export function view(buf: Buffer): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
@@ -99,23 +110,41 @@ export function toBuffer(body: Uint8Array): Buffer {
  * MicroError is this server's 500.
  */
 export function serverError(err: unknown): MicroError {
-  if (err instanceof DeadlineExceeded) return MicroError.timeout(SERVER_ERROR_ID, 'deadline exceeded');
+  if (err instanceof DeadlineExceeded)
+    return MicroError.timeout(SERVER_ERROR_ID, 'deadline exceeded');
   return MicroError.from(err, SERVER_ERROR_ID);
 }
 
-/** The error a call cancelled by its caller's signal ends with: 408, not a fault (nothing failed). */
+/**
+ * The error a call cancelled by its caller's signal ends with: 408, not a fault (nothing failed).
+ */
 export function cancelledError(cause?: unknown): MicroError {
-  return new MicroError(CLIENT_ERROR_ID, 408, 'call cancelled', undefined, cause === undefined ? {} : { cause });
+  return new MicroError(
+    CLIENT_ERROR_ID,
+    408,
+    'call cancelled',
+    undefined,
+    cause === undefined ? {} : { cause },
+  );
 }
 
 /**
  * Hands one unary call to `dispatcher`: through `serveUnary` when it has it, else through the
  * promise of `unary`. Its outcome, a synchronous throw included, always reaches `call`.
  */
-export function dispatchUnary(dispatcher: Dispatcher, head: InboundHead, body: Uint8Array, call: UnaryCall): void {
+export function dispatchUnary(
+  dispatcher: Dispatcher,
+  head: InboundHead,
+  body: Uint8Array,
+  call: UnaryCall,
+): void {
   try {
     if (dispatcher.serveUnary) dispatcher.serveUnary(head, body, call);
-    else dispatcher.unary(head, body, call.signal).then((reply) => call.replied(reply), (err: unknown) => call.failed(err));
+    else
+      dispatcher.unary(head, body, call.signal).then(
+        (reply) => call.replied(reply),
+        (err: unknown) => call.failed(err),
+      );
   } catch (err) {
     call.failed(err);
   }
@@ -127,8 +156,17 @@ export function dispatchUnary(dispatcher: Dispatcher, head: InboundHead, body: U
  * as a stream — answering without waiting for the client to half-close, so a client that opened
  * a stream and waits for a reply gets the 404 instead of hanging.
  */
-export async function unaryOverStream(dispatcher: Dispatcher, head: InboundHead, frames: FrameStream, signal: AbortSignal): Promise<void> {
+export async function unaryOverStream(
+  dispatcher: Dispatcher,
+  head: InboundHead,
+  frames: FrameStream,
+  signal: AbortSignal,
+): Promise<void> {
   const first = await frames[Symbol.asyncIterator]().next();
-  const reply = await dispatcher.unary(head, first.done === true ? new Uint8Array(0) : first.value, signal);
+  const reply = await dispatcher.unary(
+    head,
+    first.done === true ? new Uint8Array(0) : first.value,
+    signal,
+  );
   await frames.send(reply);
 }

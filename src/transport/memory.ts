@@ -1,11 +1,27 @@
 import { DeadlineExceeded, clampTimeout } from '../context.js';
 import { DEFAULTS } from '../defaults.js';
-import { CLIENT_ERROR_ID, InvalidOptionError, MicroError, SERVER_ERROR_ID, type TransportFault } from '../errors.js';
+import {
+  CLIENT_ERROR_ID,
+  InvalidOptionError,
+  MicroError,
+  SERVER_ERROR_ID,
+  type TransportFault,
+} from '../errors.js';
 import { AsyncQueue } from '../internal/async-queue.js';
 import { normalizeMetadata } from '../metadata.js';
 import { checkInteger, joinHostPort, parseAddress } from '../options.js';
 import { cancelledError, serverError, unaryOverStream } from './frame-stream.js';
-import type { Connection, Dispatcher, EndpointKind, FrameStream, InboundHead, ListenOptions, Listener, RequestHead, Transport } from './transport.js';
+import type {
+  Connection,
+  Dispatcher,
+  EndpointKind,
+  FrameStream,
+  InboundHead,
+  ListenOptions,
+  Listener,
+  RequestHead,
+  Transport,
+} from './transport.js';
 
 /** Options for {@link memoryTransport}. */
 export interface MemoryTransportOptions {
@@ -20,7 +36,10 @@ export interface MemoryTransportOptions {
  * the instance, so separate instances never see each other.
  */
 export function memoryTransport(opts: MemoryTransportOptions = {}): Transport {
-  return new MemoryTransport(checkInteger('memoryTransport.maxMessageBytes', opts.maxMessageBytes, 1) ?? DEFAULTS.maxMessageBytes);
+  return new MemoryTransport(
+    checkInteger('memoryTransport.maxMessageBytes', opts.maxMessageBytes, 1) ??
+      DEFAULTS.maxMessageBytes,
+  );
 }
 
 class MemoryTransport implements Transport {
@@ -31,13 +50,23 @@ class MemoryTransport implements Transport {
 
   constructor(readonly maxMessageBytes: number) {}
 
-  async listen(address: string, dispatcher: Dispatcher, opts: ListenOptions = {}): Promise<Listener> {
+  async listen(
+    address: string,
+    dispatcher: Dispatcher,
+    opts: ListenOptions = {},
+  ): Promise<Listener> {
     const parsed = parseAddress(address);
-    if (!parsed) throw new InvalidOptionError('listen.address', `expected "host:port", got ${JSON.stringify(address)}`);
-    const max = checkInteger('listen.maxMessageBytes', opts.maxMessageBytes, 1) ?? this.maxMessageBytes;
+    if (!parsed)
+      throw new InvalidOptionError(
+        'listen.address',
+        `expected "host:port", got ${JSON.stringify(address)}`,
+      );
+    const max =
+      checkInteger('listen.maxMessageBytes', opts.maxMessageBytes, 1) ?? this.maxMessageBytes;
     let bound = joinHostPort(parsed.host, parsed.port);
     if (parsed.port === 0) {
-      do bound = joinHostPort(parsed.host, this.nextPort++); while (this.servers.has(bound));
+      do bound = joinHostPort(parsed.host, this.nextPort++);
+      while (this.servers.has(bound));
     } else if (this.servers.has(bound)) {
       throw new Error(`memory transport: ${bound} is already in use`);
     }
@@ -50,7 +79,9 @@ class MemoryTransport implements Transport {
     return new MemoryConnection(address, this);
   }
 
-  /** The server answering at `address` now, if any (looked up per call, as a socket would connect). */
+  /**
+   * The server answering at `address` now, if any (looked up per call, as a socket would connect).
+   */
   serverAt(address: string): MemoryServer | undefined {
     const server = this.servers.get(address);
     return server && !server.closing ? server : undefined;
@@ -67,9 +98,16 @@ class MemoryServer implements Listener {
   private onIdle: (() => void) | undefined;
   private closed: Promise<void> | undefined;
 
-  constructor(readonly address: string, readonly dispatcher: Dispatcher, readonly maxMessageBytes: number, private readonly unregister: () => void) {}
+  constructor(
+    readonly address: string,
+    readonly dispatcher: Dispatcher,
+    readonly maxMessageBytes: number,
+    private readonly unregister: () => void,
+  ) {}
 
-  track(ex: Exchange): void { this.inflight.add(ex); }
+  track(ex: Exchange): void {
+    this.inflight.add(ex);
+  }
 
   untrack(ex: Exchange): void {
     this.inflight.delete(ex);
@@ -82,11 +120,18 @@ class MemoryServer implements Listener {
       if (this.inflight.size > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, clampTimeout(graceMs));
-          this.onIdle = () => { clearTimeout(timer); resolve(); };
+          this.onIdle = () => {
+            clearTimeout(timer);
+            resolve();
+          };
         });
       }
-      const reset = fault(503, 'connection closed by the server', { beforeHandler: false, reason: 'reset' });
-      for (const ex of [...this.inflight]) ex.fail(reset, new MicroError(SERVER_ERROR_ID, 503, 'server stopped'));
+      const reset = fault(503, 'connection closed by the server', {
+        beforeHandler: false,
+        reason: 'reset',
+      });
+      for (const ex of [...this.inflight])
+        ex.fail(reset, new MicroError(SERVER_ERROR_ID, 503, 'server stopped'));
       this.unregister();
     })();
     return this.closed;
@@ -104,13 +149,19 @@ class Exchange {
   /** What the client side does when the exchange fails; set by the call or stream. */
   onFail: (clientErr: MicroError, serverReason: unknown) => void = () => {};
 
-  constructor(private readonly server: MemoryServer, private readonly deadline: number, private readonly signal?: AbortSignal) {
+  constructor(
+    private readonly server: MemoryServer,
+    private readonly deadline: number,
+    private readonly signal?: AbortSignal,
+  ) {
     server.track(this);
     this.arm();
     signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
-  get serverSignal(): AbortSignal { return this.controller.signal; }
+  get serverSignal(): AbortSignal {
+    return this.controller.signal;
+  }
 
   fail(clientErr: MicroError, serverReason: unknown): void {
     if (this.done) return;
@@ -128,7 +179,10 @@ class Exchange {
   }
 
   private readonly onAbort = (): void => {
-    this.fail(cancelledError(this.signal?.reason), new MicroError(SERVER_ERROR_ID, 408, 'call cancelled by the client'));
+    this.fail(
+      cancelledError(this.signal?.reason),
+      new MicroError(SERVER_ERROR_ID, 408, 'call cancelled by the client'),
+    );
   };
 
   /**
@@ -137,25 +191,43 @@ class Exchange {
    */
   private arm(): void {
     if (!Number.isFinite(this.deadline)) return;
-    this.timer = setTimeout(() => {
-      if (Date.now() < this.deadline) return this.arm();
-      this.fail(fault(408, 'deadline exceeded', { beforeHandler: false, reason: 'timeout' }), new DeadlineExceeded());
-    }, clampTimeout(this.deadline - Date.now()));
+    this.timer = setTimeout(
+      () => {
+        if (Date.now() < this.deadline) return this.arm();
+        this.fail(
+          fault(408, 'deadline exceeded', { beforeHandler: false, reason: 'timeout' }),
+          new DeadlineExceeded(),
+        );
+      },
+      clampTimeout(this.deadline - Date.now()),
+    );
   }
 }
 
 class MemoryConnection implements Connection {
-  constructor(readonly address: string, private readonly transport: MemoryTransport) {}
+  constructor(
+    readonly address: string,
+    private readonly transport: MemoryTransport,
+  ) {}
 
   async call(head: RequestHead, body: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
     const server = this.open(head, signal);
     const limit = this.limit(server);
     checkSize(body, limit);
     const ex = new Exchange(server, head.deadline, signal);
-    const failed = new Promise<never>((_, reject) => { ex.onFail = reject; });
-    const served = settle(() => server.dispatcher.unary(inbound(head), body.slice(), ex.serverSignal)).then(
-      (reply) => { checkSize(reply, limit); return reply.slice(); },
-      (err: unknown) => { throw wireCopy(serverError(err)); },
+    const failed = new Promise<never>((_, reject) => {
+      ex.onFail = reject;
+    });
+    const served = settle(() =>
+      server.dispatcher.unary(inbound(head), body.slice(), ex.serverSignal),
+    ).then(
+      (reply) => {
+        checkSize(reply, limit);
+        return reply.slice();
+      },
+      (err: unknown) => {
+        throw wireCopy(serverError(err));
+      },
     );
     served.catch(() => {}); // the race below may settle on `failed` first
     try {
@@ -172,13 +244,22 @@ class MemoryConnection implements Connection {
     } catch (err) {
       return failedStream(err as MicroError);
     }
-    const stream = new MemoryStream(new Exchange(server, head.deadline, signal), this.limit(server));
+    const stream = new MemoryStream(
+      new Exchange(server, head.deadline, signal),
+      this.limit(server),
+    );
     const { dispatcher } = server;
     // As the grpc server: an endpoint not known as a stream is answered through unary().
-    const serve = kindOf(dispatcher, head.endpoint) === 'stream' ? dispatcher.stream.bind(dispatcher) : unaryOverStream.bind(undefined, dispatcher);
+    const serve =
+      kindOf(dispatcher, head.endpoint) === 'stream'
+        ? dispatcher.stream.bind(dispatcher)
+        : unaryOverStream.bind(undefined, dispatcher);
     settle(() => serve(inbound(head), stream.serverEnd, stream.serverSignal)).then(
       () => stream.finish(),
-      (err: unknown) => { const sent = wireCopy(serverError(err)); stream.finish(sent, sent); },
+      (err: unknown) => {
+        const sent = wireCopy(serverError(err));
+        stream.finish(sent, sent);
+      },
     );
     return stream.clientEnd;
   }
@@ -187,8 +268,13 @@ class MemoryConnection implements Connection {
   private open(head: RequestHead, signal: AbortSignal | undefined): MemoryServer {
     if (signal?.aborted) throw cancelledError(signal.reason);
     const server = this.transport.serverAt(this.address);
-    if (!server) throw fault(503, `connection refused: nothing listens on ${this.address}`, { beforeHandler: true, reason: 'refused' });
-    if (head.deadline <= Date.now()) throw fault(408, 'deadline exceeded', { beforeHandler: false, reason: 'timeout' });
+    if (!server)
+      throw fault(503, `connection refused: nothing listens on ${this.address}`, {
+        beforeHandler: true,
+        reason: 'refused',
+      });
+    if (head.deadline <= Date.now())
+      throw fault(408, 'deadline exceeded', { beforeHandler: false, reason: 'timeout' });
     return server;
   }
 
@@ -209,11 +295,16 @@ class MemoryStream {
   /** Why the stream ended, for sends that come after. */
   private failure: MicroError | undefined;
 
-  constructor(private readonly ex: Exchange, private readonly limit: number) {
+  constructor(
+    private readonly ex: Exchange,
+    private readonly limit: number,
+  ) {
     ex.onFail = (clientErr, serverReason) => this.finish(clientErr, serverError(serverReason));
   }
 
-  get serverSignal(): AbortSignal { return this.ex.serverSignal; }
+  get serverSignal(): AbortSignal {
+    return this.ex.serverSignal;
+  }
 
   /** Ends the stream: the client's iteration ends with `client`, the handler's with `handler`. */
   finish(client?: MicroError, handler?: MicroError): void {
@@ -239,15 +330,19 @@ class MemoryStream {
     send: (body) => this.send(this.down, body),
     closeSend: () => this.down.end(),
     cancel: (err) => {
-      const sent = wireCopy(serverError(err ?? new MicroError(SERVER_ERROR_ID, 408, 'stream cancelled by the server')));
+      const sent = wireCopy(
+        serverError(err ?? new MicroError(SERVER_ERROR_ID, 408, 'stream cancelled by the server')),
+      );
       this.finish(sent, sent);
     },
     [Symbol.asyncIterator]: () => this.up,
   };
 
   private send(to: AsyncQueue<Uint8Array>, body: Uint8Array): Promise<void> {
-    if (this.over) return Promise.reject(this.failure ?? new MicroError(CLIENT_ERROR_ID, 400, 'stream closed'));
-    if (to.closed) return Promise.reject(new MicroError(CLIENT_ERROR_ID, 400, 'send after closeSend'));
+    if (this.over)
+      return Promise.reject(this.failure ?? new MicroError(CLIENT_ERROR_ID, 400, 'stream closed'));
+    if (to.closed)
+      return Promise.reject(new MicroError(CLIENT_ERROR_ID, 400, 'send after closeSend'));
     try {
       checkSize(body, this.limit);
     } catch (err) {
@@ -271,12 +366,23 @@ function failedStream(err: MicroError): FrameStream {
 }
 
 function checkSize(body: Uint8Array, limit: number): void {
-  if (body.byteLength > limit) throw new MicroError(CLIENT_ERROR_ID, 413, `message of ${body.byteLength} bytes is larger than the limit of ${limit}`);
+  if (body.byteLength > limit)
+    throw new MicroError(
+      CLIENT_ERROR_ID,
+      413,
+      `message of ${body.byteLength} bytes is larger than the limit of ${limit}`,
+    );
 }
 
 /** What the handler sees: the head as a peer would send it (metadata normalized again). */
 function inbound(head: RequestHead): InboundHead {
-  return { service: head.service, endpoint: head.endpoint, contentType: head.contentType, metadata: normalizeMetadata(head.metadata), deadline: head.deadline };
+  return {
+    service: head.service,
+    endpoint: head.endpoint,
+    contentType: head.contentType,
+    metadata: normalizeMetadata(head.metadata),
+    deadline: head.deadline,
+  };
 }
 
 /** An error as it arrives over a wire: the four go-micro fields, no cause, no fault, no stack. */

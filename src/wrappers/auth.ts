@@ -1,4 +1,11 @@
-import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions, type KeyInput } from 'jose';
+import {
+  errors as joseErrors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+  type KeyInput,
+} from 'jose';
 import type { CallOptions, ClientWrapper } from '../client/client.js';
 import { currentContext, runWithContext, type HandlerContext } from '../context.js';
 import { InvalidOptionError, MicroError } from '../errors.js';
@@ -76,7 +83,8 @@ export interface AuthClientOptions {
  * those keys themselves.
  */
 export function authHandler(opts: AuthHandlerOptions): HandlerWrapper {
-  if (typeof opts !== 'object' || opts === null) throw new InvalidOptionError('options', 'expected an object with a key');
+  if (typeof opts !== 'object' || opts === null)
+    throw new InvalidOptionError('options', 'expected an object with a key');
   const key = checkKey(opts.key);
   const rules = checkRules(opts.rules ?? []);
   const defaultAccess = checkAccess('defaultAccess', opts.defaultAccess) ?? 'authenticated';
@@ -84,9 +92,14 @@ export function authHandler(opts: AuthHandlerOptions): HandlerWrapper {
     clockTolerance: checkNumber('clockToleranceSec', opts.clockToleranceSec) ?? 5,
     ...(opts.issuer !== undefined ? { issuer: [opts.issuer].flat() } : {}),
     ...(opts.audience !== undefined ? { audience: [opts.audience].flat() } : {}),
-    ...(opts.algorithms ? { algorithms: [...opts.algorithms] } : typeof opts.key === 'string' || opts.key instanceof Uint8Array ? { algorithms: ['HS256'] } : {}),
+    ...(opts.algorithms
+      ? { algorithms: [...opts.algorithms] }
+      : typeof opts.key === 'string' || opts.key instanceof Uint8Array
+        ? { algorithms: ['HS256'] }
+        : {}),
   };
-  const verify = async (token: string): Promise<JWTPayload> => (await jwtVerify(token, key, verifyOptions)).payload;
+  const verify = async (token: string): Promise<JWTPayload> =>
+    (await jwtVerify(token, key, verifyOptions)).payload;
 
   return (next) => async (req, ctx) => {
     const rule = ruleFor(rules, ctx.endpoint) ?? { endpoint: '*', access: defaultAccess };
@@ -99,16 +112,33 @@ export function authHandler(opts: AuthHandlerOptions): HandlerWrapper {
         claims = await verify(token);
       } catch (err) {
         // A public endpoint serves a caller with a bad token as anonymous.
-        if (required) throw MicroError.unauthorized(AUTH_ERROR_ID, `${ctx.endpoint}: ${whyInvalid(err)}`);
+        if (required)
+          throw MicroError.unauthorized(AUTH_ERROR_ID, `${ctx.endpoint}: ${whyInvalid(err)}`);
       }
     }
-    if (required && !claims) throw MicroError.unauthorized(AUTH_ERROR_ID, `${ctx.endpoint} needs a bearer token (metadata "authorization: Bearer <JWT>")`);
+    if (required && !claims)
+      throw MicroError.unauthorized(
+        AUTH_ERROR_ID,
+        `${ctx.endpoint} needs a bearer token (metadata "authorization: Bearer <JWT>")`,
+      );
     const scopes = claims ? scopesOf(claims) : [];
-    if (required && rule.scopes && rule.scopes.length > 0 && !rule.scopes.some((s) => scopes.includes(s))) {
-      throw MicroError.forbidden(AUTH_ERROR_ID, `${ctx.endpoint} needs scope ${rule.scopes.join(' or ')}`);
+    if (
+      required &&
+      rule.scopes &&
+      rule.scopes.length > 0 &&
+      !rule.scopes.some((s) => scopes.includes(s))
+    ) {
+      throw MicroError.forbidden(
+        AUTH_ERROR_ID,
+        `${ctx.endpoint} needs scope ${rule.scopes.join(' or ')}`,
+      );
     }
     const metadata: Metadata = claims
-      ? { ...base, [AUTH_SUBJECT_KEY]: typeof claims.sub === 'string' ? claims.sub : '', [AUTH_SCOPES_KEY]: scopes.join(' ') }
+      ? {
+          ...base,
+          [AUTH_SUBJECT_KEY]: typeof claims.sub === 'string' ? claims.sub : '',
+          [AUTH_SCOPES_KEY]: scopes.join(' '),
+        }
       : base;
     if (metadata === ctx.metadata) return next(req, ctx);
     const authed: HandlerContext = { ...ctx, metadata };
@@ -125,31 +155,51 @@ export function authHandler(opts: AuthHandlerOptions): HandlerWrapper {
  * function runs once per call). A token in the call's own metadata is left alone.
  */
 export function authClient(opts: AuthClientOptions): ClientWrapper {
-  if (typeof opts !== 'object' || opts === null) throw new InvalidOptionError('options', 'expected an object with a token');
+  if (typeof opts !== 'object' || opts === null)
+    throw new InvalidOptionError('options', 'expected an object with a token');
   const { token } = opts;
-  if (typeof token !== 'function' && (typeof token !== 'string' || token === '')) throw new InvalidOptionError('token', 'expected a non-empty string or a function');
+  if (typeof token !== 'function' && (typeof token !== 'string' || token === ''))
+    throw new InvalidOptionError('token', 'expected a non-empty string or a function');
   const withToken = async (callOpts: CallOptions | undefined): Promise<CallOptions> => {
-    if (callOpts?.metadata?.[AUTHORIZATION_KEY] !== undefined || callOpts?.metadata?.Authorization !== undefined) return callOpts ?? {};
+    if (
+      callOpts?.metadata?.[AUTHORIZATION_KEY] !== undefined ||
+      callOpts?.metadata?.Authorization !== undefined
+    )
+      return callOpts ?? {};
     let value: unknown = token;
     if (typeof token === 'function') {
       try {
         value = await token();
       } catch (err) {
         // The caller's token source failed: a typed error, as every failure of a call is.
-        throw new MicroError(AUTH_ERROR_ID, 401, `no token: ${err instanceof Error ? err.message : String(err)}`, undefined, { cause: err });
+        throw new MicroError(
+          AUTH_ERROR_ID,
+          401,
+          `no token: ${err instanceof Error ? err.message : String(err)}`,
+          undefined,
+          { cause: err },
+        );
       }
     }
-    if (typeof value !== 'string' || value === '') throw MicroError.unauthorized(AUTH_ERROR_ID, 'the token function gave no token');
-    return { ...callOpts, metadata: { ...callOpts?.metadata, [AUTHORIZATION_KEY]: `Bearer ${value}` } };
+    if (typeof value !== 'string' || value === '')
+      throw MicroError.unauthorized(AUTH_ERROR_ID, 'the token function gave no token');
+    return {
+      ...callOpts,
+      metadata: { ...callOpts?.metadata, [AUTHORIZATION_KEY]: `Bearer ${value}` },
+    };
   };
   return (next) => ({
-    call: async (service, endpoint, request, callOpts) => next.call(service, endpoint, request, await withToken(callOpts)),
-    stream: async (service, endpoint, callOpts) => next.stream(service, endpoint, await withToken(callOpts)),
+    call: async (service, endpoint, request, callOpts) =>
+      next.call(service, endpoint, request, await withToken(callOpts)),
+    stream: async (service, endpoint, callOpts) =>
+      next.stream(service, endpoint, await withToken(callOpts)),
     publish: (topic, message, o) => next.publish(topic, message, o),
   });
 }
 
-/** The token of an `authorization` value `Bearer <token>` (scheme case-insensitive), else undefined. */
+/**
+ * The token of an `authorization` value `Bearer <token>` (scheme case-insensitive), else undefined.
+ */
 function bearerToken(value: string | undefined): string | undefined {
   const m = value === undefined ? null : /^bearer\s+(\S+)\s*$/i.exec(value);
   return m?.[1];
@@ -167,19 +217,25 @@ function withoutInternalKeys(md: Metadata): Metadata {
 
 function scopesOf(claims: JWTPayload): string[] {
   if (typeof claims.scope === 'string') return claims.scope.split(' ').filter(Boolean);
-  if (Array.isArray(claims.scopes)) return claims.scopes.filter((s): s is string => typeof s === 'string');
+  if (Array.isArray(claims.scopes))
+    return claims.scopes.filter((s): s is string => typeof s === 'string');
   return [];
 }
 
 /** Most specific first: the exact endpoint, then `Handler.*`, then `*`. */
 function ruleFor(rules: ReadonlyMap<string, AuthRule>, endpoint: string): AuthRule | undefined {
   const dot = endpoint.indexOf('.');
-  return rules.get(endpoint) ?? (dot > 0 ? rules.get(`${endpoint.slice(0, dot)}.*`) : undefined) ?? rules.get('*');
+  return (
+    rules.get(endpoint) ??
+    (dot > 0 ? rules.get(`${endpoint.slice(0, dot)}.*`) : undefined) ??
+    rules.get('*')
+  );
 }
 
 function whyInvalid(err: unknown): string {
   if (err instanceof joseErrors.JWTExpired) return 'token expired';
-  if (err instanceof joseErrors.JWTClaimValidationFailed) return `token rejected (${err.claim} ${err.reason})`;
+  if (err instanceof joseErrors.JWTClaimValidationFailed)
+    return `token rejected (${err.claim} ${err.reason})`;
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'token signature invalid';
   if (err instanceof joseErrors.JOSEError) return `invalid token (${err.code})`;
   return 'invalid token';
@@ -187,33 +243,54 @@ function whyInvalid(err: unknown): string {
 
 function checkKey(key: unknown): KeyInput | JWTVerifyGetKey {
   if (typeof key === 'string') {
-    if (key.length < 16) throw new InvalidOptionError('key', 'an HMAC secret needs at least 16 characters');
+    if (key.length < 16)
+      throw new InvalidOptionError('key', 'an HMAC secret needs at least 16 characters');
     return new TextEncoder().encode(key);
   }
   // KeyObject and CryptoKey have a `type`, a JWK a `kty`; jose checks the rest on first use.
-  if (key instanceof Uint8Array || typeof key === 'function' || (typeof key === 'object' && key !== null && ('type' in key || 'kty' in key))) {
+  if (
+    key instanceof Uint8Array ||
+    typeof key === 'function' ||
+    (typeof key === 'object' && key !== null && ('type' in key || 'kty' in key))
+  ) {
     return key as KeyInput | JWTVerifyGetKey;
   }
-  throw new InvalidOptionError('key', 'expected a secret, a public key, a JWK or a key resolver (createRemoteJWKSet)');
+  throw new InvalidOptionError(
+    'key',
+    'expected a secret, a public key, a JWK or a key resolver (createRemoteJWKSet)',
+  );
 }
 
 function checkAccess(option: string, value: unknown): Access | undefined {
   if (value === undefined || value === 'public' || value === 'authenticated') return value;
-  throw new InvalidOptionError(option, `expected 'public' or 'authenticated', got ${JSON.stringify(value)}`);
+  throw new InvalidOptionError(
+    option,
+    `expected 'public' or 'authenticated', got ${JSON.stringify(value)}`,
+  );
 }
 
 function checkRules(rules: readonly AuthRule[]): Map<string, AuthRule> {
   if (!Array.isArray(rules)) throw new InvalidOptionError('rules', 'expected an array');
   const out = new Map<string, AuthRule>();
   rules.forEach((rule: AuthRule, i) => {
-    if (typeof rule?.endpoint !== 'string' || !/^(\*|[^.*\s]+\.(\*|[^.*\s]+))$/.test(rule.endpoint)) {
-      throw new InvalidOptionError(`rules[${i}].endpoint`, 'expected "Handler.Method", "Handler.*" or "*"');
+    if (
+      typeof rule?.endpoint !== 'string' ||
+      !/^(\*|[^.*\s]+\.(\*|[^.*\s]+))$/.test(rule.endpoint)
+    ) {
+      throw new InvalidOptionError(
+        `rules[${i}].endpoint`,
+        'expected "Handler.Method", "Handler.*" or "*"',
+      );
     }
     checkAccess(`rules[${i}].access`, rule.access);
-    if (rule.scopes !== undefined && (!Array.isArray(rule.scopes) || rule.scopes.some((s) => typeof s !== 'string' || s === ''))) {
+    if (
+      rule.scopes !== undefined &&
+      (!Array.isArray(rule.scopes) || rule.scopes.some((s) => typeof s !== 'string' || s === ''))
+    ) {
       throw new InvalidOptionError(`rules[${i}].scopes`, 'expected an array of scope names');
     }
-    if (out.has(rule.endpoint)) throw new InvalidOptionError(`rules[${i}].endpoint`, `${rule.endpoint} has two rules`);
+    if (out.has(rule.endpoint))
+      throw new InvalidOptionError(`rules[${i}].endpoint`, `${rule.endpoint} has two rules`);
     out.set(rule.endpoint, rule);
   });
   return out;

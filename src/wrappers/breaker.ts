@@ -22,11 +22,16 @@ export interface GuardedCall {
 
 /** Options for {@link circuitBreaker}. */
 export interface BreakerOptions {
-  /** Failures, as a percentage of calls in the rolling window, that open a breaker. @defaultValue 50 */
+  /**
+   * Failures, as a percentage of calls in the rolling window, that open a breaker. @defaultValue 50
+   */
   errorThresholdPercentage?: number;
   /** Calls in the window before a breaker may open at all. @defaultValue 5 */
   volumeThreshold?: number;
-  /** How long an open breaker fails fast before letting one probe call through (half-open), ms. @defaultValue 5000 */
+  /**
+   * How long an open breaker fails fast before letting one probe call through (half-open), ms.
+   * @defaultValue 5000
+   */
   resetTimeoutMs?: number;
   /** Length of the rolling statistics window, ms. @defaultValue 10000 */
   rollingWindowMs?: number;
@@ -79,10 +84,18 @@ export function circuitBreaker(opts: BreakerOptions = {}): CircuitBreakers {
   const options: CircuitBreaker.Options = {
     timeout: false,
     ...opts.opossum,
-    errorThresholdPercentage: checkNumber('errorThresholdPercentage', opts.errorThresholdPercentage, 0) ?? WRAPPER_DEFAULTS.breakerErrorThresholdPercentage,
-    volumeThreshold: checkInteger('volumeThreshold', opts.volumeThreshold, 0) ?? WRAPPER_DEFAULTS.breakerVolumeThreshold,
-    resetTimeout: checkNumber('resetTimeoutMs', opts.resetTimeoutMs, 1) ?? WRAPPER_DEFAULTS.breakerResetTimeoutMs,
-    rollingCountTimeout: checkNumber('rollingWindowMs', opts.rollingWindowMs, 1) ?? WRAPPER_DEFAULTS.breakerRollingWindowMs,
+    errorThresholdPercentage:
+      checkNumber('errorThresholdPercentage', opts.errorThresholdPercentage, 0) ??
+      WRAPPER_DEFAULTS.breakerErrorThresholdPercentage,
+    volumeThreshold:
+      checkInteger('volumeThreshold', opts.volumeThreshold, 0) ??
+      WRAPPER_DEFAULTS.breakerVolumeThreshold,
+    resetTimeout:
+      checkNumber('resetTimeoutMs', opts.resetTimeoutMs, 1) ??
+      WRAPPER_DEFAULTS.breakerResetTimeoutMs,
+    rollingCountTimeout:
+      checkNumber('rollingWindowMs', opts.rollingWindowMs, 1) ??
+      WRAPPER_DEFAULTS.breakerRollingWindowMs,
   };
   const isFailure = checkFunction('isFailure', opts.isFailure) ?? defaultIsFailure;
   const fallback = checkFunction('fallback', opts.fallback);
@@ -93,8 +106,15 @@ export function circuitBreaker(opts: BreakerOptions = {}): CircuitBreakers {
     const existing = breakers.get(key);
     if (existing) return existing;
     // errorFilter answers "ignore this error?": the inverse of isFailure.
-    const b = new CircuitBreaker<[Thunk, GuardedCall], unknown>((thunk: Thunk) => thunk(), { ...options, name: key, errorFilter: (err: unknown) => !isFailure(MicroError.from(err, BREAKER_ERROR_ID)) });
-    if (fallback) b.fallback((_thunk: Thunk, call: GuardedCall, err: unknown) => fallback(call, toMicroError(err, call)));
+    const b = new CircuitBreaker<[Thunk, GuardedCall], unknown>((thunk: Thunk) => thunk(), {
+      ...options,
+      name: key,
+      errorFilter: (err: unknown) => !isFailure(MicroError.from(err, BREAKER_ERROR_ID)),
+    });
+    if (fallback)
+      b.fallback((_thunk: Thunk, call: GuardedCall, err: unknown) =>
+        fallback(call, toMicroError(err, call)),
+      );
     if (onStateChange) {
       b.on('open', () => onStateChange(key, 'open'));
       b.on('halfOpen', () => onStateChange(key, 'half-open'));
@@ -114,16 +134,30 @@ export function circuitBreaker(opts: BreakerOptions = {}): CircuitBreakers {
 
   return {
     client: (next) => ({
-      call<Res, Req>(service: string, endpoint: string, request: Req, callOpts?: Parameters<typeof next.call>[3]): Promise<Res> {
+      call<Res, Req>(
+        service: string,
+        endpoint: string,
+        request: Req,
+        callOpts?: Parameters<typeof next.call>[3],
+      ): Promise<Res> {
         const call: GuardedCall = { service, endpoint, request };
-        return guard(endpointKey(service, endpoint), call, () => next.call(service, endpoint, request, callOpts)) as Promise<Res>;
+        return guard(endpointKey(service, endpoint), call, () =>
+          next.call(service, endpoint, request, callOpts),
+        ) as Promise<Res>;
       },
       stream: (service, endpoint, o) => next.stream(service, endpoint, o),
       publish: (topic, message, o) => next.publish(topic, message, o),
     }),
     call: (next) => (ctx, node, req, o) => {
-      const call: GuardedCall = { service: req.service, endpoint: req.endpoint, request: req.body, address: node.address };
-      return guard(`${endpointKey(req.service, req.endpoint)}@${node.address}`, call, () => next(ctx, node, req, o));
+      const call: GuardedCall = {
+        service: req.service,
+        endpoint: req.endpoint,
+        request: req.body,
+        address: node.address,
+      };
+      return guard(`${endpointKey(req.service, req.endpoint)}@${node.address}`, call, () =>
+        next(ctx, node, req, o),
+      );
     },
     state(key) {
       const b = breakers.get(key);
@@ -137,7 +171,9 @@ export function circuitBreaker(opts: BreakerOptions = {}): CircuitBreakers {
   };
 }
 
-/** 5xx and 408 answers and transport faults are the callee's trouble; other 4xx are the caller's. */
+/**
+ * 5xx and 408 answers and transport faults are the callee's trouble; other 4xx are the caller's.
+ */
 function defaultIsFailure(err: MicroError): boolean {
   return err.fault !== undefined || err.code >= 500 || err.code === 408;
 }
@@ -148,9 +184,17 @@ function toMicroError(err: unknown, call: GuardedCall): MicroError {
   const what = `${call.service} ${call.endpoint}${call.address ? ` at ${call.address}` : ''}`;
   if (err instanceof Error && CircuitBreaker.isOurError(err)) {
     const code = (err as Error & { code?: string }).code;
-    if (code === 'ETIMEDOUT') return new MicroError(BREAKER_ERROR_ID, 408, `breaker timeout calling ${what}`, undefined, { cause: err });
-    if (code === 'ESEMLOCKED') return new MicroError(BREAKER_ERROR_ID, 503, `breaker at capacity for ${what}`, undefined, { cause: err });
-    return new MicroError(BREAKER_ERROR_ID, 503, `circuit breaker open for ${what}`, undefined, { cause: err });
+    if (code === 'ETIMEDOUT')
+      return new MicroError(BREAKER_ERROR_ID, 408, `breaker timeout calling ${what}`, undefined, {
+        cause: err,
+      });
+    if (code === 'ESEMLOCKED')
+      return new MicroError(BREAKER_ERROR_ID, 503, `breaker at capacity for ${what}`, undefined, {
+        cause: err,
+      });
+    return new MicroError(BREAKER_ERROR_ID, 503, `circuit breaker open for ${what}`, undefined, {
+      cause: err,
+    });
   }
   return MicroError.from(err, BREAKER_ERROR_ID);
 }

@@ -13,7 +13,10 @@ export const BULKHEAD_ERROR_ID = 'tsmicro.bulkhead';
 export interface BulkheadOptions {
   /** Calls (or handlers) running at once per compartment. @defaultValue 10 */
   maxConcurrent?: number;
-  /** Callers that may wait for a slot per compartment; one more is refused with 503 at once. @defaultValue 10 */
+  /**
+   * Callers that may wait for a slot per compartment; one more is refused with 503 at once.
+   * @defaultValue 10
+   */
   maxQueue?: number;
   /**
    * What one compartment holds: every call (`all`), the calls to one service (`service`: a slow
@@ -37,15 +40,20 @@ export interface Bulkheads {
  * passes leaves the queue with 408.
  */
 export function bulkhead(opts: BulkheadOptions = {}): Bulkheads {
-  const maxConcurrent = checkInteger('maxConcurrent', opts.maxConcurrent, 1) ?? WRAPPER_DEFAULTS.bulkheadMaxConcurrent;
+  const maxConcurrent =
+    checkInteger('maxConcurrent', opts.maxConcurrent, 1) ?? WRAPPER_DEFAULTS.bulkheadMaxConcurrent;
   const maxQueue = checkInteger('maxQueue', opts.maxQueue, 0) ?? WRAPPER_DEFAULTS.bulkheadMaxQueue;
-  const scope = checkOneOf('scope', opts.scope, ['all', 'service', 'endpoint'] as const) ?? 'service';
+  const scope =
+    checkOneOf('scope', opts.scope, ['all', 'service', 'endpoint'] as const) ?? 'service';
   const clientSlots = new Map<string, Compartment>();
   const serverSlots = new Map<string, Compartment>();
 
   const compartment = (map: Map<string, Compartment>, key: string): Compartment => {
     let c = map.get(key);
-    if (!c) { c = new Compartment(maxConcurrent, maxQueue); map.set(key, c); }
+    if (!c) {
+      c = new Compartment(maxConcurrent, maxQueue);
+      map.set(key, c);
+    }
     return c;
   };
   const keyOf = (service: string, endpoint: string): string =>
@@ -53,9 +61,17 @@ export function bulkhead(opts: BulkheadOptions = {}): Bulkheads {
 
   return {
     client: (next) => ({
-      async call<Res, Req>(service: string, endpoint: string, request: Req, callOpts?: CallOptions): Promise<Res> {
+      async call<Res, Req>(
+        service: string,
+        endpoint: string,
+        request: Req,
+        callOpts?: CallOptions,
+      ): Promise<Res> {
         const parent = callOpts?.ctx ?? currentContext();
-        const maxWait = Math.min(callOpts?.timeout ?? DEFAULTS.requestTimeoutMs, parent ? remaining(parent) : Infinity);
+        const maxWait = Math.min(
+          callOpts?.timeout ?? DEFAULTS.requestTimeoutMs,
+          parent ? remaining(parent) : Infinity,
+        );
         const slots = compartment(clientSlots, keyOf(service, endpoint));
         await slots.acquire(maxWait, callOpts?.signal, `${service} ${endpoint}`);
         try {
@@ -84,23 +100,40 @@ class Compartment {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly max: number, private readonly maxQueue: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly maxQueue: number,
+  ) {}
 
   async acquire(maxWaitMs: number, signal: AbortSignal | undefined, what: string): Promise<void> {
-    if (this.running < this.max) { this.running++; return; }
+    if (this.running < this.max) {
+      this.running++;
+      return;
+    }
     if (this.waiting.length >= this.maxQueue || maxWaitMs <= 0) {
-      throw MicroError.unavailable(BULKHEAD_ERROR_ID, `bulkhead full for ${what}: ${this.running} running, ${this.waiting.length} waiting`);
+      throw MicroError.unavailable(
+        BULKHEAD_ERROR_ID,
+        `bulkhead full for ${what}: ${this.running} running, ${this.waiting.length} waiting`,
+      );
     }
     await new Promise<void>((resolve, reject) => {
-      const give = (): void => { cleanup(); resolve(); };
+      const give = (): void => {
+        cleanup();
+        resolve();
+      };
       const leave = (): void => {
         const i = this.waiting.indexOf(give);
         if (i >= 0) this.waiting.splice(i, 1);
         cleanup();
-        reject(MicroError.timeout(BULKHEAD_ERROR_ID, `gave up waiting for a bulkhead slot for ${what}`));
+        reject(
+          MicroError.timeout(BULKHEAD_ERROR_ID, `gave up waiting for a bulkhead slot for ${what}`),
+        );
       };
       const timer = setTimeout(leave, clampTimeout(maxWaitMs));
-      const cleanup = (): void => { clearTimeout(timer); signal?.removeEventListener('abort', leave); };
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', leave);
+      };
       signal?.addEventListener('abort', leave, { once: true });
       this.waiting.push(give);
     });

@@ -14,7 +14,10 @@ export const RATE_LIMIT_ERROR_ID = 'tsmicro.ratelimit';
 export interface RateLimitOptions {
   /** Calls (or handled requests) allowed per second, per service+endpoint. Required. */
   rate: number;
-  /** Calls allowed at once after a quiet spell (the bucket's size). @defaultValue `rate` (one second's worth, as go-micro's wrapper) */
+  /**
+   * Calls allowed at once after a quiet spell (the bucket's size). @defaultValue `rate` (one
+   * second's worth, as go-micro's wrapper)
+   */
   burst?: number;
   /**
    * Wait for a token instead of failing fast with 429. A wait that would outlast the call's
@@ -33,7 +36,9 @@ export interface RateLimitOptions {
 
 /** Client and server rate limiters built from one set of options. */
 export interface RateLimiters {
-  /** Limits calls this client makes, per `service.endpoint`. Streams and publishes pass untouched. */
+  /**
+   * Limits calls this client makes, per `service.endpoint`. Streams and publishes pass untouched.
+   */
   readonly client: ClientWrapper;
   /** Limits requests this server handles, per endpoint (and per caller with `callerKey`). */
   readonly handler: HandlerWrapper;
@@ -44,7 +49,8 @@ export interface RateLimiters {
  * with MicroError 429 `tsmicro.ratelimit`, or waits for its turn with `wait: true`.
  */
 export function rateLimiter(opts: RateLimitOptions): RateLimiters {
-  if (typeof opts !== 'object' || opts === null) throw new InvalidOptionError('options', 'expected an object with a rate');
+  if (typeof opts !== 'object' || opts === null)
+    throw new InvalidOptionError('options', 'expected an object with a rate');
   const rate = checkNumber('rate', opts.rate, Number.MIN_VALUE);
   if (rate === undefined) throw new InvalidOptionError('rate', 'is required (calls per second)');
   const burst = checkNumber('burst', opts.burst, 1) ?? Math.max(1, rate);
@@ -55,19 +61,43 @@ export function rateLimiter(opts: RateLimitOptions): RateLimiters {
   const serverBuckets = new BucketMap(rate, burst, maxKeys);
 
   /** Takes a token or throws 429; waits first when allowed to. */
-  async function admit(buckets: BucketMap, key: string, maxWaitMs: number, signal: AbortSignal | undefined, what: string): Promise<void> {
+  async function admit(
+    buckets: BucketMap,
+    key: string,
+    maxWaitMs: number,
+    signal: AbortSignal | undefined,
+    what: string,
+  ): Promise<void> {
     const waitMs = buckets.get(key).take(wait ? maxWaitMs : 0);
-    if (waitMs === undefined) throw MicroError.tooManyRequests(RATE_LIMIT_ERROR_ID, `rate limit of ${rate}/s exceeded for ${what}`);
+    if (waitMs === undefined)
+      throw MicroError.tooManyRequests(
+        RATE_LIMIT_ERROR_ID,
+        `rate limit of ${rate}/s exceeded for ${what}`,
+      );
     if (waitMs > 0) await sleep(waitMs, signal);
   }
 
   return {
     client: (next) => ({
-      async call<Res, Req>(service: string, endpoint: string, request: Req, callOpts?: CallOptions): Promise<Res> {
+      async call<Res, Req>(
+        service: string,
+        endpoint: string,
+        request: Req,
+        callOpts?: CallOptions,
+      ): Promise<Res> {
         // The wait is bounded by the budget the call will get; it does not shorten that budget.
         const parent = callOpts?.ctx ?? currentContext();
-        const budget = Math.min(callOpts?.timeout ?? DEFAULTS.requestTimeoutMs, parent ? remaining(parent) : Infinity);
-        await admit(clientBuckets, endpointKey(service, endpoint), budget, callOpts?.signal, `${service} ${endpoint}`);
+        const budget = Math.min(
+          callOpts?.timeout ?? DEFAULTS.requestTimeoutMs,
+          parent ? remaining(parent) : Infinity,
+        );
+        await admit(
+          clientBuckets,
+          endpointKey(service, endpoint),
+          budget,
+          callOpts?.signal,
+          `${service} ${endpoint}`,
+        );
         return next.call<Res, Req>(service, endpoint, request, callOpts);
       },
       stream: (service, endpoint, o) => next.stream(service, endpoint, o),
@@ -75,7 +105,13 @@ export function rateLimiter(opts: RateLimitOptions): RateLimiters {
     }),
     handler: (next) => async (req, ctx) => {
       const caller = callerKey === undefined ? '' : `|${ctx.metadata[callerKey] ?? ''}`;
-      await admit(serverBuckets, endpointKey(ctx.service, ctx.endpoint) + caller, remaining(ctx), ctx.signal, ctx.endpoint);
+      await admit(
+        serverBuckets,
+        endpointKey(ctx.service, ctx.endpoint) + caller,
+        remaining(ctx),
+        ctx.signal,
+        ctx.endpoint,
+      );
       return next(req, ctx);
     },
   };
@@ -83,11 +119,21 @@ export function rateLimiter(opts: RateLimitOptions): RateLimiters {
 
 /** Sleeps `ms`; ends early with a 408 when `signal` aborts (the caller gave up waiting). */
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  const cancelled = (): MicroError => MicroError.timeout(RATE_LIMIT_ERROR_ID, 'cancelled while waiting for the rate limit');
+  const cancelled = (): MicroError =>
+    MicroError.timeout(RATE_LIMIT_ERROR_ID, 'cancelled while waiting for the rate limit');
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) { reject(cancelled()); return; }
-    const onAbort = (): void => { clearTimeout(timer); reject(cancelled()); };
-    const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+    if (signal?.aborted) {
+      reject(cancelled());
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(cancelled());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

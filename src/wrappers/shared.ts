@@ -31,7 +31,10 @@ export function secondsSince(start: number): number {
   return (performance.now() - start) / 1000;
 }
 
-/** `endpoint` with the service name in front, go-micro's breaker/limiter key (`greeter.Greeter.Hello`). */
+/**
+ * `endpoint` with the service name in front, go-micro's breaker/limiter key
+ * (`greeter.Greeter.Hello`).
+ */
 export function endpointKey(service: string, endpoint: string): string {
   return `${service}.${endpoint}`;
 }

@@ -7,7 +7,11 @@ export class TokenBucket {
   private tokens: number;
   private last: number;
 
-  constructor(private readonly rate: number, private readonly burst: number, now = performance.now()) {
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+    now = performance.now(),
+  ) {
     this.tokens = burst;
     this.last = now;
   }
@@ -40,7 +44,11 @@ export class TokenBucket {
 export class BucketMap {
   private readonly buckets = new Map<string, TokenBucket>();
 
-  constructor(private readonly rate: number, private readonly burst: number, private readonly maxKeys: number) {}
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+    private readonly maxKeys: number,
+  ) {}
 
   /** The bucket for `key`, made full on first use. */
   get(key: string): TokenBucket {

@@ -12,37 +12,80 @@ import { makeTempDir } from '../helpers/tmp.js';
 const runner = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
 
 interface Results {
-  points: { target: string; concurrency: number; calls: number; errors: number; perSec: number; p50us: number; skipped?: string }[];
+  points: {
+    target: string;
+    concurrency: number;
+    calls: number;
+    errors: number;
+    perSec: number;
+    p50us: number;
+    skipped?: string;
+  }[];
   paired: Record<string, { calls: number; errors: number; p50us: number }>;
-  micro: { selector: { pickPerSec: number }; watch: { updateMs: number }; idleConnectionBytes: { native: number; grpc: number }; firstCallMs: { native: number; grpc: number } };
+  micro: {
+    selector: { pickPerSec: number };
+    watch: { updateMs: number };
+    idleConnectionBytes: { native: number; grpc: number };
+    firstCallMs: { native: number; grpc: number };
+  };
 }
 
 test('bench: a tiny run measures every target and writes the results JSON', async () => {
   await using dir = await makeTempDir('bench');
-  const targets = ['tcp-floor', 'tsmicro-native', 'tsmicro-grpc', 'tsmicro-grpc-explicit', 'raw-grpc-js', 'raw-grpc-js-gomicro', 'moleculer-tcp'];
+  const targets = [
+    'tcp-floor',
+    'tsmicro-native',
+    'tsmicro-grpc',
+    'tsmicro-grpc-explicit',
+    'raw-grpc-js',
+    'raw-grpc-js-gomicro',
+    'moleculer-tcp',
+  ];
   const stdout = await new Promise<string>((resolve, reject) => {
-    execFile(process.execPath, [runner], {
-      env: {
-        ...process.env, BENCH_SECONDS: '0.2', BENCH_WARMUP_SECONDS: '0.1', BENCH_CONCURRENCY: '1', BENCH_TARGETS: targets.join(','),
-        BENCH_MICRO_SECONDS: '0.05', BENCH_IDLE_CONNECTIONS: '10', BENCH_RESULTS_DIR: dir.path,
+    execFile(
+      process.execPath,
+      [runner],
+      {
+        env: {
+          ...process.env,
+          BENCH_SECONDS: '0.2',
+          BENCH_WARMUP_SECONDS: '0.1',
+          BENCH_CONCURRENCY: '1',
+          BENCH_TARGETS: targets.join(','),
+          BENCH_MICRO_SECONDS: '0.05',
+          BENCH_IDLE_CONNECTIONS: '10',
+          BENCH_RESULTS_DIR: dir.path,
+        },
+        timeout: 60_000,
       },
-      timeout: 60_000,
-    }, (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)));
+      (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)),
+    );
   });
   assert.match(stdout, /\| target \| in flight \| calls\/s \| p50 µs/);
   const files = readdirSync(dir.path).filter((f) => f.endsWith('.json'));
   assert.equal(files.length, 1);
   const results = JSON.parse(readFileSync(path.join(dir.path, files[0]!), 'utf8')) as Results;
-  assert.deepEqual(results.points.map((p) => p.target), targets);
+  assert.deepEqual(
+    results.points.map((p) => p.target),
+    targets,
+  );
   for (const p of results.points) {
     assert.equal(p.skipped, undefined, `${p.target}: ${p.skipped}`);
     assert.equal(p.errors, 0, p.target);
     assert.ok(p.calls > 0 && p.perSec > 0 && p.p50us > 0, JSON.stringify(p));
   }
-  assert.deepEqual(Object.keys(results.paired).sort(), ['raw-grpc-js', 'raw-grpc-js-gomicro', 'tsmicro-grpc', 'tsmicro-grpc-explicit']);
-  for (const [name, r] of Object.entries(results.paired)) assert.ok(r.calls > 0 && r.errors === 0 && r.p50us > 0, `${name}: ${JSON.stringify(r)}`);
+  assert.deepEqual(Object.keys(results.paired).sort(), [
+    'raw-grpc-js',
+    'raw-grpc-js-gomicro',
+    'tsmicro-grpc',
+    'tsmicro-grpc-explicit',
+  ]);
+  for (const [name, r] of Object.entries(results.paired))
+    assert.ok(r.calls > 0 && r.errors === 0 && r.p50us > 0, `${name}: ${JSON.stringify(r)}`);
   assert.ok(results.micro.selector.pickPerSec > 0);
   assert.ok(results.micro.watch.updateMs > 0);
-  assert.ok(results.micro.idleConnectionBytes.native > 0 && results.micro.idleConnectionBytes.grpc > 0);
+  assert.ok(
+    results.micro.idleConnectionBytes.native > 0 && results.micro.idleConnectionBytes.grpc > 0,
+  );
   assert.ok(results.micro.firstCallMs.native > 0 && results.micro.firstCallMs.grpc > 0);
 });

@@ -6,14 +6,23 @@ import type { BrokerMessage } from '../../src/broker/broker.js';
 const msg = (n: number): BrokerMessage => ({ header: { n: String(n) }, body: new Uint8Array([n]) });
 
 /** Resolves once `count` deliveries were recorded. */
-function collector(count: number): { got: string[]; handler: (name: string) => (m: BrokerMessage) => Promise<void>; done: Promise<void> } {
+function collector(count: number): {
+  got: string[];
+  handler: (name: string) => (m: BrokerMessage) => Promise<void>;
+  done: Promise<void>;
+} {
   const got: string[] = [];
   let resolve!: () => void;
-  const done = new Promise<void>((r) => { resolve = r; });
+  const done = new Promise<void>((r) => {
+    resolve = r;
+  });
   return {
     got,
     done,
-    handler: (name) => async (m) => { got.push(`${name}:${m.header.n}`); if (got.length === count) resolve(); },
+    handler: (name) => async (m) => {
+      got.push(`${name}:${m.header.n}`);
+      if (got.length === count) resolve();
+    },
   };
 }
 
@@ -38,8 +47,15 @@ test('a queue group shares messages: each goes to exactly one member', async () 
   await c.done;
   const queued = c.got.filter((g) => g.startsWith('q'));
   assert.equal(queued.length, 10);
-  assert.deepEqual(new Set(queued.map((g) => g.split(':')[1])).size, 10, 'no message twice in the group');
-  assert.ok(queued.some((g) => g.startsWith('q1')) && queued.some((g) => g.startsWith('q2')), 'load is shared');
+  assert.deepEqual(
+    new Set(queued.map((g) => g.split(':')[1])).size,
+    10,
+    'no message twice in the group',
+  );
+  assert.ok(
+    queued.some((g) => g.startsWith('q1')) && queued.some((g) => g.startsWith('q2')),
+    'load is shared',
+  );
   assert.equal(c.got.filter((g) => g.startsWith('all')).length, 10);
 });
 

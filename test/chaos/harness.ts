@@ -58,14 +58,26 @@ export interface LoadOptions {
   sink?: (op: Op) => void;
 }
 
-/** Runs the mixed load from `client` until the time or the op count is used up; returns the ops (none with a sink). */
+/**
+ * Runs the mixed load from `client` until the time or the op count is used up; returns the ops
+ * (none with a sink).
+ */
 export async function mixedLoad(client: Service, o: LoadOptions): Promise<Op[]> {
   const ops: Op[] = [];
-  const record = o.sink ?? ((op: Op) => { ops.push(op); });
+  const record =
+    o.sink ??
+    ((op: Op) => {
+      ops.push(op);
+    });
   const end = Date.now() + o.durationMs;
   let n = 0;
   const one = async (i: number): Promise<void> => {
-    const kind: Op['kind'] = o.publishEvery > 0 && i % o.publishEvery === 0 ? 'publish' : o.streamEvery > 0 && i % o.streamEvery === 1 ? 'stream' : 'call';
+    const kind: Op['kind'] =
+      o.publishEvery > 0 && i % o.publishEvery === 0
+        ? 'publish'
+        : o.streamEvery > 0 && i % o.streamEvery === 1
+          ? 'stream'
+          : 'call';
     const start = Date.now();
     try {
       if (kind === 'publish') {
@@ -74,7 +86,17 @@ export async function mixedLoad(client: Service, o: LoadOptions): Promise<Op[]> 
       } else if (kind === 'stream') {
         await streamOnce(client, i);
       } else {
-        await client.client.call('chaos', 'Echo.Call', { n: i }, { idempotent: o.idempotent, timeout: o.timeout, attemptTimeout: o.attemptTimeout, retries: 3 });
+        await client.client.call(
+          'chaos',
+          'Echo.Call',
+          { n: i },
+          {
+            idempotent: o.idempotent,
+            timeout: o.timeout,
+            attemptTimeout: o.attemptTimeout,
+            retries: 3,
+          },
+        );
       }
       record({ kind, start, end: Date.now(), ok: true });
     } catch (err) {
@@ -89,9 +111,15 @@ export async function mixedLoad(client: Service, o: LoadOptions): Promise<Op[]> 
 }
 
 async function streamOnce(client: Service, i: number): Promise<void> {
-  const stream = await client.client.stream<{ i: number; k: number }, { i: number; k: number }>('chaos', 'Echo.Stream', { timeout: 5_000 });
+  const stream = await client.client.stream<{ i: number; k: number }, { i: number; k: number }>(
+    'chaos',
+    'Echo.Stream',
+    { timeout: 5_000 },
+  );
   const got: number[] = [];
-  const reading = (async () => { for await (const m of stream) got.push(m.k); })();
+  const reading = (async () => {
+    for await (const m of stream) got.push(m.k);
+  })();
   for (let k = 0; k < 3; k++) await stream.send({ i, k });
   stream.closeSend();
   await reading;
@@ -116,7 +144,12 @@ export interface Report {
 }
 
 /** Sums up `ops` of each kind for a fault injected at `faultAt` and lifted at `faultEnd`. */
-export function report(scenario: string, ops: readonly Op[], faultAt: number, faultEnd: number): Report[] {
+export function report(
+  scenario: string,
+  ops: readonly Op[],
+  faultAt: number,
+  faultEnd: number,
+): Report[] {
   const out: Report[] = [];
   for (const kind of ['call', 'stream', 'publish'] as const) {
     const mine = ops.filter((o) => o.kind === kind);
@@ -124,7 +157,10 @@ export function report(scenario: string, ops: readonly Op[], faultAt: number, fa
     const failed = mine.filter((o) => !o.ok);
     const lastFailure = failed.reduce((m, o) => Math.max(m, o.end), 0);
     const windowEnd = Math.max(faultEnd, lastFailure, faultAt + 1_000);
-    const during = mine.filter((o) => o.start >= faultAt && o.start <= windowEnd).map((o) => o.end - o.start).sort((a, b) => a - b);
+    const during = mine
+      .filter((o) => o.start >= faultAt && o.start <= windowEnd)
+      .map((o) => o.end - o.start)
+      .sort((a, b) => a - b);
     const codes: Record<string, number> = {};
     for (const f of failed) codes[String(f.code)] = (codes[String(f.code)] ?? 0) + 1;
     out.push({
@@ -133,14 +169,17 @@ export function report(scenario: string, ops: readonly Op[], faultAt: number, fa
       total: mine.length,
       ok: mine.length - failed.length,
       successPct: Number((((mine.length - failed.length) / mine.length) * 100).toFixed(3)),
-      p99DuringFaultMs: during.length ? Math.round(during[Math.min(during.length - 1, Math.floor(during.length * 0.99))]!) : 0,
+      p99DuringFaultMs: during.length
+        ? Math.round(during[Math.min(during.length - 1, Math.floor(during.length * 0.99))]!)
+        : 0,
       maxDuringFaultMs: during.length ? Math.round(during[during.length - 1]!) : 0,
       recoverMs: failed.length ? Math.max(0, Math.round(lastFailure - faultAt)) : 0,
       codes,
     });
   }
   // CHAOS_REPORT collects the numbers of a run in one file (JSON lines).
-  if (process.env.CHAOS_REPORT) for (const r of out) appendFileSync(process.env.CHAOS_REPORT, `${JSON.stringify(r)}\n`);
+  if (process.env.CHAOS_REPORT)
+    for (const r of out) appendFileSync(process.env.CHAOS_REPORT, `${JSON.stringify(r)}\n`);
   return out;
 }
 
@@ -158,22 +197,35 @@ export class Tally {
 
   readonly add = (op: Op): void => {
     this.totals.set(op.kind, (this.totals.get(op.kind) ?? 0) + 1);
-    if (!op.ok) { this.kept.push(op); return; }
+    if (!op.ok) {
+      this.kept.push(op);
+      return;
+    }
     const seen = (this.okSeen.get(op.kind) ?? 0) + 1;
     this.okSeen.set(op.kind, seen);
     const sample = this.samples.get(op.kind) ?? [];
     this.samples.set(op.kind, sample);
     if (sample.length < this.size) sample.push(op);
-    else { const j = Math.floor(Math.random() * seen); if (j < this.size) sample[j] = op; }
+    else {
+      const j = Math.floor(Math.random() * seen);
+      if (j < this.size) sample[j] = op;
+    }
   };
 
-  /** Reports as {@link report} would for all ops (success counts exact, latencies from the sample). */
+  /**
+   * Reports as {@link report} would for all ops (success counts exact, latencies from the sample).
+   */
   report(scenario: string, faultAt: number, faultEnd: number): Report[] {
     const sampled = [...this.kept, ...[...this.samples.values()].flat()];
     return report(scenario, sampled, faultAt, faultEnd).map((r) => {
       const total = this.totals.get(r.kind) ?? 0;
       const failed = r.total - r.ok;
-      return { ...r, total, ok: total - failed, successPct: Number((((total - failed) / total) * 100).toFixed(3)) };
+      return {
+        ...r,
+        total,
+        ok: total - failed,
+        successPct: Number((((total - failed) / total) * 100).toFixed(3)),
+      };
     });
   }
 }
@@ -189,10 +241,15 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Waits (bounded) until `check` holds. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<number> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<number> {
   const start = Date.now();
   while (!(await check())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(50);
   }
   return Date.now() - start;

@@ -18,12 +18,20 @@ test('past maxChannels the least recently used idle channel is closed; busy ones
     pool.acquire('127.0.0.1:1003').release();
     assert.equal(pool.size, 2);
     assert.equal(pool.acquire('127.0.0.1:1001').client, a.client, 'a survived');
-    assert.notEqual(pool.acquire('127.0.0.1:1002').client, b.client, 'b was closed; a new channel replaced it');
+    assert.notEqual(
+      pool.acquire('127.0.0.1:1002').client,
+      b.client,
+      'b was closed; a new channel replaced it',
+    );
 
     const busy = new ChannelPool({ ...config, maxChannels: 1 });
     const held = busy.acquire('127.0.0.1:2001');
     busy.acquire('127.0.0.1:2002');
-    assert.equal(busy.size, 2, 'nothing idle to close: the pool goes over rather than break a call');
+    assert.equal(
+      busy.size,
+      2,
+      'nothing idle to close: the pool goes over rather than break a call',
+    );
     assert.equal(busy.acquire('127.0.0.1:2001').client, held.client);
     busy.close();
   } finally {
@@ -31,7 +39,7 @@ test('past maxChannels the least recently used idle channel is closed; busy ones
   }
 });
 
-test('an evicted (dead) node\'s channel is closed and never handed out again', () => {
+test("an evicted (dead) node's channel is closed and never handed out again", () => {
   const pool = new ChannelPool(config);
   const first = pool.acquire('127.0.0.1:3001');
   first.release();
@@ -39,6 +47,10 @@ test('an evicted (dead) node\'s channel is closed and never handed out again', (
   assert.equal(pool.size, 0);
   const second = pool.acquire('127.0.0.1:3001');
   assert.notEqual(second.client, first.client);
-  assert.equal(first.client.getChannel().getConnectivityState(false), connectivityState.SHUTDOWN, 'the old channel is closed');
+  assert.equal(
+    first.client.getChannel().getConnectivityState(false),
+    connectivityState.SHUTDOWN,
+    'the old channel is closed',
+  );
   pool.close();
 });

@@ -1,6 +1,12 @@
 import {
-  createService, localRegistry, registrySelector,
-  type CallWrapper, type Registry, type RegistrySelectorOptions, type Selector, type Service,
+  createService,
+  localRegistry,
+  registrySelector,
+  type CallWrapper,
+  type Registry,
+  type RegistrySelectorOptions,
+  type Selector,
+  type Service,
 } from '../../src/index.js';
 import { startFixture, type Fixture } from '../helpers/processes.js';
 import { quietLogger } from '../helpers/services.js';
@@ -19,8 +25,15 @@ export interface ServerProcess {
 }
 
 /** Starts fixture `name` with `args` on registry `dir` and waits for its `ready` line. */
-export async function startServer(dir: string, name: string, args: string[]): Promise<ServerProcess> {
-  const fixture = startFixture(name, args, { TSMICRO_REGISTRY_DIR: dir, TSMICRO_LOG_LEVEL: 'error' });
+export async function startServer(
+  dir: string,
+  name: string,
+  args: string[],
+): Promise<ServerProcess> {
+  const fixture = startFixture(name, args, {
+    TSMICRO_REGISTRY_DIR: dir,
+    TSMICRO_LOG_LEVEL: 'error',
+  });
   const m = await fixture.waitForLine(/^ready (\S+) (\S+)$/, 30_000);
   return { fixture, id: m[1]!, address: m[2]! };
 }
@@ -40,7 +53,11 @@ export interface RecordingClient extends AsyncDisposable {
 }
 
 /** A client on registry `dir` whose every attempt is recorded. */
-export function recordingClient(dir: string, selectorOpts: Omit<RegistrySelectorOptions, 'registry'> = {}, extra: { retries?: number } = {}): RecordingClient {
+export function recordingClient(
+  dir: string,
+  selectorOpts: Omit<RegistrySelectorOptions, 'registry'> = {},
+  extra: { retries?: number } = {},
+): RecordingClient {
   const registry = localRegistry({ dir });
   const selector = registrySelector({ registry, ...selectorOpts });
   const attempts: Attempt[] = [];
@@ -48,7 +65,14 @@ export function recordingClient(dir: string, selectorOpts: Omit<RegistrySelector
     attempts.push({ node: node.id, at: Date.now() });
     return next(ctx, node, req, opts);
   };
-  const service = createService({ name: 'resilience-client', registry, selector, wrapCall: [record], logger: quietLogger(), ...extra });
+  const service = createService({
+    name: 'resilience-client',
+    registry,
+    selector,
+    wrapCall: [record],
+    logger: quietLogger(),
+    ...extra,
+  });
   return {
     service,
     selector,
@@ -73,7 +97,10 @@ export function countByNode(attempts: readonly Attempt[]): Map<string, number> {
  * Runs `fn` from `concurrency` workers until `durationMs` passed or `maxCalls` were made
  * (whichever first), counting outcomes. Bounded in count and time.
  */
-export async function load(opts: { concurrency: number; durationMs: number; maxCalls: number }, fn: (n: number) => Promise<unknown>): Promise<{ ok: number; failed: number; errors: unknown[] }> {
+export async function load(
+  opts: { concurrency: number; durationMs: number; maxCalls: number },
+  fn: (n: number) => Promise<unknown>,
+): Promise<{ ok: number; failed: number; errors: unknown[] }> {
   const end = Date.now() + opts.durationMs;
   let started = 0;
   let ok = 0;

@@ -11,10 +11,13 @@ import { countByNode, load, recordingClient, startServer } from './fleet.js';
 // entry over (rewrites it as its own) — a registry that lags, as Consul's TTL checks do.
 test('a node killed mid-load costs no idempotent call, and after ejection it gets no attempts', async (t) => {
   await using dir = await makeTempDir('resilience-kill-');
-  const servers = await Promise.all([0, 1, 2].map(() => startServer(dir.path, 'resilience-server', ['echo', '0', 'ok'])));
+  const servers = await Promise.all(
+    [0, 1, 2].map(() => startServer(dir.path, 'resilience-server', ['echo', '0', 'ok'])),
+  );
   t.after(() => Promise.all(servers.map((s) => s.fixture.kill('SIGKILL'))));
   await using client = recordingClient(dir.path);
-  const call = (n: number): Promise<unknown> => client.service.client.call('echo', 'Echo.Call', { n }, { idempotent: true, timeout: 3_000 });
+  const call = (n: number): Promise<unknown> =>
+    client.service.client.call('echo', 'Echo.Call', { n }, { idempotent: true, timeout: 3_000 });
 
   // Warm up until every node has answered, so the load starts on three live channels.
   for (let i = 0; i < 200 && countByNode(client.attempts).size < 3; i++) await call(i);
@@ -24,7 +27,10 @@ test('a node killed mid-load costs no idempotent call, and after ejection it get
   const victim = servers[1]!;
   const holder = localRegistry({ dir: dir.path });
   t.after(() => holder.close());
-  const [record] = (await holder.getService('echo')).map((s) => ({ ...s, nodes: s.nodes.filter((n) => n.id === victim.id) }));
+  const [record] = (await holder.getService('echo')).map((s) => ({
+    ...s,
+    nodes: s.nodes.filter((n) => n.id === victim.id),
+  }));
   await holder.register(record!, { ttlMs: 0 });
   const loadMs = 6_000;
   const killAfterMs = 2_000;
@@ -54,15 +60,34 @@ test('a node killed mid-load costs no idempotent call, and after ejection it get
   const afterKill = victimAttempts.filter((a) => a.at >= killedAt);
   const grace = 100;
   const afterEjection = victimAttempts.filter((a) => a.at > ejectedAt + grace);
-  t.diagnostic(`calls ${total}, ok ${result.ok}, failed ${result.failed}, success ${(successRate * 100).toFixed(3)} %`);
-  t.diagnostic(`attempts on the dead node after the kill: ${afterKill.length}; ejected ${ejectedAt - killedAt} ms after the kill; still listed by the registry: ${removedAt === 0}`);
-  t.diagnostic(`attempts per node: ${JSON.stringify(Object.fromEntries(countByNode(client.attempts)))}`);
+  t.diagnostic(
+    `calls ${total}, ok ${result.ok}, failed ${result.failed}, success ${(successRate * 100).toFixed(3)} %`,
+  );
+  t.diagnostic(
+    `attempts on the dead node after the kill: ${afterKill.length}; ejected ${ejectedAt - killedAt} ms after the kill; still listed by the registry: ${removedAt === 0}`,
+  );
+  t.diagnostic(
+    `attempts per node: ${JSON.stringify(Object.fromEntries(countByNode(client.attempts)))}`,
+  );
 
   assert.ok(total > 100, `the load ran (${total} calls)`);
   assert.ok(killedAt > 0 && ejectedAt >= killedAt, 'the selector ejected the dead node');
-  assert.equal(removedAt, 0, 'the registry still lists the dead node: only ejection kept traffic off it');
-  assert.ok(successRate >= 0.999, `success rate ${successRate} (failures: ${result.errors.slice(0, 3).map(String).join('; ')})`);
-  assert.deepEqual(afterEjection.map((a) => a.at - ejectedAt), [], 'no attempt reaches the dead node once it is ejected');
-  const [first, third] = [servers[0]!, servers[2]!].map((s) => client.attempts.filter((a) => a.node === s.id && a.at > ejectedAt).length);
+  assert.equal(
+    removedAt,
+    0,
+    'the registry still lists the dead node: only ejection kept traffic off it',
+  );
+  assert.ok(
+    successRate >= 0.999,
+    `success rate ${successRate} (failures: ${result.errors.slice(0, 3).map(String).join('; ')})`,
+  );
+  assert.deepEqual(
+    afterEjection.map((a) => a.at - ejectedAt),
+    [],
+    'no attempt reaches the dead node once it is ejected',
+  );
+  const [first, third] = [servers[0]!, servers[2]!].map(
+    (s) => client.attempts.filter((a) => a.node === s.id && a.at > ejectedAt).length,
+  );
   assert.ok(first! > 0 && third! > 0, 'the survivors carry the load');
 });

@@ -20,7 +20,9 @@ before(async () => {
       }
       await stream.send({ sum });
     }),
-    async Unary() { return {}; },
+    async Unary() {
+      return {};
+    },
   });
   await server.start();
   caller = c.service({ name: 'caller' });
@@ -28,13 +30,21 @@ before(async () => {
 after(() => c.stopAll());
 
 test('a bidi stream echoes 1,000 messages in order', async () => {
-  const stream = await caller.client.stream<{ n: number }, { n: number; from: string }>('chat', 'Chat.Echo');
+  const stream = await caller.client.stream<{ n: number }, { n: number; from: string }>(
+    'chat',
+    'Chat.Echo',
+  );
   const received: number[] = [];
-  const reading = (async () => { for await (const m of stream) received.push(m.n); })();
+  const reading = (async () => {
+    for await (const m of stream) received.push(m.n);
+  })();
   for (let n = 0; n < 1000; n++) await stream.send({ n });
   stream.closeSend();
   await reading;
-  assert.deepEqual(received, Array.from({ length: 1000 }, (_, n) => n));
+  assert.deepEqual(
+    received,
+    Array.from({ length: 1000 }, (_, n) => n),
+  );
 });
 
 test('a client-streaming exchange gets one answer after closeSend', async () => {
@@ -50,13 +60,19 @@ test('an error thrown mid-stream reaches the client as a MicroError', async () =
   await stream.send({ n: 1 });
   await stream.send({ n: -1 });
   stream.closeSend();
-  await assert.rejects(stream.recv(), (err: unknown) => MicroError.is(err, 400) && err.detail === 'negative: -1' && err.id === 'chat');
+  await assert.rejects(
+    stream.recv(),
+    (err: unknown) => MicroError.is(err, 400) && err.detail === 'negative: -1' && err.id === 'chat',
+  );
 });
 
 test('streaming an unknown endpoint is a 404 naming it', async () => {
   const unknown = await caller.client.stream('chat', 'Chat.Nope');
   unknown.closeSend();
-  await assert.rejects(unknown.recv(), (err: unknown) => MicroError.is(err, 404) && /Chat\.Nope/.test(err.detail));
+  await assert.rejects(
+    unknown.recv(),
+    (err: unknown) => MicroError.is(err, 404) && /Chat\.Nope/.test(err.detail),
+  );
 });
 
 test('streaming a unary endpoint fails with a typed error, not a hang', async () => {

@@ -29,28 +29,56 @@ export interface RawAnswer {
 export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
 /** gRPC's length-prefixed message: flag byte, 4-byte big-endian length, payload. */
-export function frame(payload: Uint8Array, opts: { compressed?: boolean; length?: number } = {}): Buffer {
+export function frame(
+  payload: Uint8Array,
+  opts: { compressed?: boolean; length?: number } = {},
+): Buffer {
   const head = Buffer.alloc(5);
   head[0] = opts.compressed ? 1 : 0;
   head.writeUInt32BE(opts.length ?? payload.length, 1);
   return Buffer.concat([head, payload]);
 }
 
-/** Sends one request on `session`; rejects only if no answer arrives within `timeoutMs` (a hang). */
-export function rawRequest(session: http2.ClientHttp2Session, path: string, headers: Record<string, string>, data: Buffer, timeoutMs = 10_000): Promise<RawAnswer> {
+/**
+ * Sends one request on `session`; rejects only if no answer arrives within `timeoutMs` (a hang).
+ */
+export function rawRequest(
+  session: http2.ClientHttp2Session,
+  path: string,
+  headers: Record<string, string>,
+  data: Buffer,
+  timeoutMs = 10_000,
+): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const answer: RawAnswer = { body: Buffer.alloc(0) };
     const chunks: Buffer[] = [];
     let req: http2.ClientHttp2Stream;
-    const timer = setTimeout(() => { req?.close(http2.constants.NGHTTP2_CANCEL); reject(new Error(`no answer within ${timeoutMs} ms for ${JSON.stringify(path).slice(0, 200)}`)); }, timeoutMs);
-    const done = (): void => { clearTimeout(timer); answer.body = Buffer.concat(chunks); resolve(answer); };
+    const timer = setTimeout(() => {
+      req?.close(http2.constants.NGHTTP2_CANCEL);
+      reject(
+        new Error(`no answer within ${timeoutMs} ms for ${JSON.stringify(path).slice(0, 200)}`),
+      );
+    }, timeoutMs);
+    const done = (): void => {
+      clearTimeout(timer);
+      answer.body = Buffer.concat(chunks);
+      resolve(answer);
+    };
     const read = (h: http2.IncomingHttpHeaders): void => {
       if (h[':status'] !== undefined) answer.httpStatus = Number(h[':status']);
       if (h['grpc-status'] !== undefined) answer.grpcStatus = Number(h['grpc-status']);
-      if (typeof h['grpc-message'] === 'string') answer.grpcMessage = decodeURIComponent(h['grpc-message']);
+      if (typeof h['grpc-message'] === 'string')
+        answer.grpcMessage = decodeURIComponent(h['grpc-message']);
     };
     try {
-      req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', 'x-content-type': 'application/grpc+json', te: 'trailers', ...headers });
+      req = session.request({
+        ':method': 'POST',
+        ':path': path,
+        'content-type': 'application/grpc',
+        'x-content-type': 'application/grpc+json',
+        te: 'trailers',
+        ...headers,
+      });
     } catch (err) {
       // node:http2 refused to even send it (e.g. an illegal header): nothing reached the server.
       clearTimeout(timer);
@@ -60,9 +88,17 @@ export function rawRequest(session: http2.ClientHttp2Session, path: string, head
     }
     req.on('response', read);
     req.on('trailers', read);
-    req.on('data', (c: Buffer) => { if (chunks.length < 64) chunks.push(c); });
-    req.on('error', (err) => { answer.reset = err.message; });
-    req.on('close', () => { if (answer.grpcStatus === undefined && answer.reset === undefined) answer.reset = `closed, rstCode ${req.rstCode}`; done(); });
+    req.on('data', (c: Buffer) => {
+      if (chunks.length < 64) chunks.push(c);
+    });
+    req.on('error', (err) => {
+      answer.reset = err.message;
+    });
+    req.on('close', () => {
+      if (answer.grpcStatus === undefined && answer.reset === undefined)
+        answer.reset = `closed, rstCode ${req.rstCode}`;
+      done();
+    });
     req.end(data);
   });
 }
@@ -89,10 +125,15 @@ export interface Target extends AsyncDisposable {
 
 export async function startTarget(): Promise<Target> {
   const dir = await makeTempDir('fuzz-');
-  const fixture = startFixture('fuzz-target', ['--serve'], { TSMICRO_REGISTRY_DIR: dir.path, TSMICRO_LOG_LEVEL: 'silent' });
+  const fixture = startFixture('fuzz-target', ['--serve'], {
+    TSMICRO_REGISTRY_DIR: dir.path,
+    TSMICRO_LOG_LEVEL: 'silent',
+  });
   const [, address] = await fixture.waitForLine(/^ready (\S+)$/, 30_000);
   let exited = false;
-  void fixture.exited.then(() => { exited = true; });
+  void fixture.exited.then(() => {
+    exited = true;
+  });
   return {
     fixture,
     address: address!,

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createService, MicroError, remaining, type HandlerContext, type Service } from '../../src/index.js';
+import {
+  createService,
+  MicroError,
+  remaining,
+  type HandlerContext,
+  type Service,
+} from '../../src/index.js';
 import { consulRegistry } from '../../src/registry/consul/consul.js';
 import { gomicroSkipReason, runPeer } from '../helpers/gomicro.js';
 import { skipReason, startConsul, type RealServer } from '../helpers/servers.js';
@@ -10,14 +16,30 @@ import { skipReason, startConsul, type RealServer } from '../helpers/servers.js'
 // sees, field by field.
 const skip = (await skipReason('consul')) || (await gomicroSkipReason());
 
-/** A go-micro timeout no tsmicro default resembles, so the handler's budget can only come from it. */
+/**
+ * A go-micro timeout no tsmicro default resembles, so the handler's budget can only come from it.
+ */
 const GO_TIMEOUT_S = 1234;
 
 describe('go-micro gRPC client → tsmicro server (real Consul)', { skip }, () => {
   let consul: RealServer;
   let service: Service;
-  const call = (endpoint: string, body: unknown, extra: string[] = []): Promise<Record<string, unknown>[]> =>
-    runPeer('call', ['--consul', consul.address, '--service', 'ts.interop', '--endpoint', endpoint, '--body', JSON.stringify(body), ...extra]);
+  const call = (
+    endpoint: string,
+    body: unknown,
+    extra: string[] = [],
+  ): Promise<Record<string, unknown>[]> =>
+    runPeer('call', [
+      '--consul',
+      consul.address,
+      '--service',
+      'ts.interop',
+      '--endpoint',
+      endpoint,
+      '--body',
+      JSON.stringify(body),
+      ...extra,
+    ]);
 
   before(async () => {
     consul = await startConsul();
@@ -53,19 +75,25 @@ describe('go-micro gRPC client → tsmicro server (real Consul)', { skip }, () =
     }
   });
 
-  test('metadata set with metadata.NewContext reaches the handler; go-micro\'s hop keys do not', async () => {
-    const [line] = await call('Greeter.Hello', { name: 'md' }, ['--metadata', 'x-request-id=req-42,Tenant=acme']);
+  test("metadata set with metadata.NewContext reaches the handler; go-micro's hop keys do not", async () => {
+    const [line] = await call('Greeter.Hello', { name: 'md' }, [
+      '--metadata',
+      'x-request-id=req-42,Tenant=acme',
+    ]);
     assert.equal(line?.ok, true, JSON.stringify(line));
     const md = (line!.response as { metadata: Record<string, string> }).metadata;
     // gRPC lowercases keys on the wire; go-micro lowercases them before sending too.
     assert.equal(md['x-request-id'], 'req-42');
     assert.equal(md['tenant'], 'acme');
-    assert.equal(md['timeout'], undefined, 'go-micro\'s per-hop budget is not handler metadata');
+    assert.equal(md['timeout'], undefined, "go-micro's per-hop budget is not handler metadata");
     assert.equal(md['x-content-type'], undefined);
   });
 
-  test('the Go client\'s timeout becomes the handler\'s deadline', async () => {
-    const [line] = await call('Greeter.Hello', { name: 'budget' }, ['--timeout', `${GO_TIMEOUT_S}s`]);
+  test("the Go client's timeout becomes the handler's deadline", async () => {
+    const [line] = await call('Greeter.Hello', { name: 'budget' }, [
+      '--timeout',
+      `${GO_TIMEOUT_S}s`,
+    ]);
     assert.equal(line?.ok, true, JSON.stringify(line));
     const budget = (line!.response as { budgetMs: number }).budgetMs;
     // At most the Go budget; more than the Go budget minus 10 minutes, which no queueing here
@@ -76,7 +104,10 @@ describe('go-micro gRPC client → tsmicro server (real Consul)', { skip }, () =
 
   test('a tsmicro MicroError reaches the Go client with the same id, code, detail and status', async () => {
     const [line] = await call('Greeter.Fail', { why: 'quota' });
-    assert.deepEqual(line, { ok: false, error: { id: 'ts.interop.fail', code: 409, detail: 'refused: quota', status: 'Conflict' } });
+    assert.deepEqual(line, {
+      ok: false,
+      error: { id: 'ts.interop.fail', code: 409, detail: 'refused: quota', status: 'Conflict' },
+    });
   });
 
   test('an unknown endpoint is a go-micro error too, not a transport failure', async () => {

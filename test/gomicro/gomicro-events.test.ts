@@ -3,7 +3,13 @@ import { after, before, describe, test } from 'node:test';
 import { createService, type Service } from '../../src/index.js';
 import { natsBroker, type NatsBroker } from '../../src/broker/nats/nats.js';
 import { consulRegistry } from '../../src/registry/consul/consul.js';
-import { gomicroSkipReason, probeUntilSeen, runPeer, startPeer, type Peer } from '../helpers/gomicro.js';
+import {
+  gomicroSkipReason,
+  probeUntilSeen,
+  runPeer,
+  startPeer,
+  type Peer,
+} from '../helpers/gomicro.js';
 import { natsSkipReason, startNatsServer, waitUntil, type NatsServer } from '../helpers/nats.js';
 import { skipReason, startConsul, type RealServer } from '../helpers/servers.js';
 
@@ -25,13 +31,32 @@ describe('go-micro ⇄ tsmicro service events over NATS', { skip }, () => {
   before(async () => {
     consul = await startConsul();
     nats = await startNatsServer();
-    goServer = await startPeer('server', ['--consul', consul.address, '--name', 'go.events', '--nats', nats.url, '--subscribe', 'interop.to.go']);
+    goServer = await startPeer('server', [
+      '--consul',
+      consul.address,
+      '--name',
+      'go.events',
+      '--nats',
+      nats.url,
+      '--subscribe',
+      'interop.to.go',
+    ]);
     await goServer.waitFor((l) => l.event === 'ready');
     broker = natsBroker({ servers: nats.url });
-    svc = createService({ name: 'ts.events', broker, registry: consulRegistry({ address: consul.address }), address: '127.0.0.1:0', handleSignals: false });
-    svc.subscribe<unknown>('interop.to.ts', (body, ctx) => { received.push({ body, metadata: { ...ctx.metadata } }); });
+    svc = createService({
+      name: 'ts.events',
+      broker,
+      registry: consulRegistry({ address: consul.address }),
+      address: '127.0.0.1:0',
+      handleSignals: false,
+    });
+    svc.subscribe<unknown>('interop.to.ts', (body, ctx) => {
+      received.push({ body, metadata: { ...ctx.metadata } });
+    });
     await svc.start();
-    await probeUntilSeen(goServer, () => svc.client.publish('interop.to.go', {}, { metadata: { probe: '1' } }));
+    await probeUntilSeen(goServer, () =>
+      svc.client.publish('interop.to.go', {}, { metadata: { probe: '1' } }),
+    );
   });
   after(async () => {
     await svc?.stop();
@@ -43,13 +68,23 @@ describe('go-micro ⇄ tsmicro service events over NATS', { skip }, () => {
 
   test(`tsmicro client.publish → go-micro server subscriber: ${COUNT} events decoded, metadata as headers`, async () => {
     for (let i = 0; i < COUNT; i++) {
-      await svc.client.publish('interop.to.go', { order: i, items: ['a', 'b'], ok: true }, { metadata: { tenant: 'acme' } });
+      await svc.client.publish(
+        'interop.to.go',
+        { order: i, items: ['a', 'b'], ok: true },
+        { metadata: { tenant: 'acme' } },
+      );
     }
-    const events = (): Record<string, unknown>[] => goServer.lines.filter((l) => l.event === 'subscriber');
-    await waitUntil(() => events().length >= COUNT, 60_000, () => `${COUNT} events at the Go subscriber, have ${events().length}`);
+    const events = (): Record<string, unknown>[] =>
+      goServer.lines.filter((l) => l.event === 'subscriber');
+    await waitUntil(
+      () => events().length >= COUNT,
+      60_000,
+      () => `${COUNT} events at the Go subscriber, have ${events().length}`,
+    );
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(events().length, COUNT, 'each event exactly once');
-    const got = events().map((e) => e as { topic: string; body: { order: number }; metadata: Record<string, string> })
+    const got = events()
+      .map((e) => e as { topic: string; body: { order: number }; metadata: Record<string, string> })
       .sort((a, b) => a.body.order - b.body.order);
     got.forEach((e, i) => {
       assert.equal(e.topic, 'interop.to.go');
@@ -64,13 +99,28 @@ describe('go-micro ⇄ tsmicro service events over NATS', { skip }, () => {
 
   test('go-micro client.Publish → tsmicro service subscriber: decoded by Content-Type, metadata as headers', async () => {
     for (let i = 0; i < 3; i++) {
-      const [line] = await runPeer('event', ['--nats', nats.url, '--topic', 'interop.to.ts', '--body', JSON.stringify({ order: 100 + i, note: 'from go' }), '--metadata', 'Tenant=globex']);
+      const [line] = await runPeer('event', [
+        '--nats',
+        nats.url,
+        '--topic',
+        'interop.to.ts',
+        '--body',
+        JSON.stringify({ order: 100 + i, note: 'from go' }),
+        '--metadata',
+        'Tenant=globex',
+      ]);
       assert.deepEqual(line, { event: 'published', count: 1 });
     }
-    await waitUntil(() => received.length >= 3, 30_000, () => `3 events at the tsmicro subscriber, have ${received.length}`);
+    await waitUntil(
+      () => received.length >= 3,
+      30_000,
+      () => `3 events at the tsmicro subscriber, have ${received.length}`,
+    );
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(received.length, 3);
-    const sorted = [...received].sort((a, b) => (a.body as { order: number }).order - (b.body as { order: number }).order);
+    const sorted = [...received].sort(
+      (a, b) => (a.body as { order: number }).order - (b.body as { order: number }).order,
+    );
     sorted.forEach((e, i) => {
       assert.deepEqual(e.body, { order: 100 + i, note: 'from go' });
       assert.equal(e.metadata['tenant'], 'globex');

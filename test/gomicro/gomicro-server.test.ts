@@ -6,7 +6,12 @@ import protobuf from 'protobufjs';
 import { protoCodec } from '../../src/codec/proto.js';
 import { gomicroSkipReason, startPeer, type Peer } from '../helpers/gomicro.js';
 import { skipReason, startConsul, type RealServer } from '../helpers/servers.js';
-import { decodeStringValue, decodeStruct, encodeStringValue, encodeStruct } from './protobuf-wkt.js';
+import {
+  decodeStringValue,
+  decodeStruct,
+  encodeStringValue,
+  encodeStruct,
+} from './protobuf-wkt.js';
 
 // tsmicro's client finds a real go-micro v5 gRPC server (test/gomicro/peer) in a real Consul and
 // calls it. @grpc/grpc-js always sends `content-type: application/grpc`, which a go-micro server
@@ -27,8 +32,17 @@ describe('tsmicro client → go-micro gRPC server (real Consul)', { skip }, () =
 
   before(async () => {
     consul = await startConsul();
-    peer = await startPeer('server', ['--consul', consul.address, '--name', 'go.interop', '--version', '2.0.0', '--meta', 'team=go,tier=gold']);
-    ready = await peer.waitFor((l) => l.event === 'ready') as { address: string; id: string };
+    peer = await startPeer('server', [
+      '--consul',
+      consul.address,
+      '--name',
+      'go.interop',
+      '--version',
+      '2.0.0',
+      '--meta',
+      'team=go,tier=gold',
+    ]);
+    ready = (await peer.waitFor((l) => l.event === 'ready')) as { address: string; id: string };
     registry = consulRegistry({ address: consul.address });
     caller = createService({ name: 'ts.caller', registry, handleSignals: false, retries: 0 });
   });
@@ -40,18 +54,32 @@ describe('tsmicro client → go-micro gRPC server (real Consul)', { skip }, () =
   });
 
   test('the Go node decodes from Consul: id, loopback address, version, metadata, endpoints', async () => {
-    assert.match(ready.address, /^127\.0\.0\.1:\d+$/, 'advertised on loopback, never a LAN address');
+    assert.match(
+      ready.address,
+      /^127\.0\.0\.1:\d+$/,
+      'advertised on loopback, never a LAN address',
+    );
     const services = await registry.getService('go.interop');
     assert.equal(services.length, 1);
     const [svc] = services;
     assert.equal(svc!.name, 'go.interop');
     assert.equal(svc!.version, '2.0.0');
-    assert.deepEqual(svc!.nodes, [{
-      id: ready.id,
-      address: ready.address,
-      // go-micro's grpc server adds broker/registry/server/transport/protocol to ours.
-      metadata: { team: 'go', tier: 'gold', broker: 'http', registry: 'consul', server: 'grpc', transport: 'grpc', protocol: 'grpc' },
-    }]);
+    assert.deepEqual(svc!.nodes, [
+      {
+        id: ready.id,
+        address: ready.address,
+        // go-micro's grpc server adds broker/registry/server/transport/protocol to ours.
+        metadata: {
+          team: 'go',
+          tier: 'gold',
+          broker: 'http',
+          registry: 'consul',
+          server: 'grpc',
+          transport: 'grpc',
+          protocol: 'grpc',
+        },
+      },
+    ]);
     const endpoints = svc!.endpoints.map((e) => e.name).sort();
     assert.deepEqual(endpoints, ['Greeter.Fail', 'Greeter.Hello', 'Greeter.Upper']);
     const upper = svc!.endpoints.find((e) => e.name === 'Greeter.Upper')!;
@@ -61,7 +89,12 @@ describe('tsmicro client → go-micro gRPC server (real Consul)', { skip }, () =
 
   test('a call through discovery succeeds (protobuf StringValue over the bytes codec)', async () => {
     for (const word of ['hello', 'grüße', '']) {
-      const res = await caller.client.call<Uint8Array>('go.interop', 'Greeter.Upper', encodeStringValue(word), BYTES);
+      const res = await caller.client.call<Uint8Array>(
+        'go.interop',
+        'Greeter.Upper',
+        encodeStringValue(word),
+        BYTES,
+      );
       assert.equal(decodeStringValue(res), `${asciiUpper(word)} from go.interop`);
     }
   });
@@ -69,11 +102,26 @@ describe('tsmicro client → go-micro gRPC server (real Consul)', { skip }, () =
   test('with the proto codec the same call takes plain objects: protobuf on the wire, as go-micro expects', async () => {
     const wkt = protobuf.Root.fromJSON(protobuf.common.get('google/protobuf/wrappers.proto')!);
     const proto = createService({
-      name: 'ts.proto-caller', registry, handleSignals: false, retries: 0,
-      codecs: [protoCodec({ protos: wkt, endpoints: { 'Greeter.Upper': { request: 'google.protobuf.StringValue', response: 'google.protobuf.StringValue' } } })],
+      name: 'ts.proto-caller',
+      registry,
+      handleSignals: false,
+      retries: 0,
+      codecs: [
+        protoCodec({
+          protos: wkt,
+          endpoints: {
+            'Greeter.Upper': {
+              request: 'google.protobuf.StringValue',
+              response: 'google.protobuf.StringValue',
+            },
+          },
+        }),
+      ],
     });
     try {
-      const res = await proto.client.call<{ value: string }>('go.interop', 'Greeter.Upper', { value: 'proto' });
+      const res = await proto.client.call<{ value: string }>('go.interop', 'Greeter.Upper', {
+        value: 'proto',
+      });
       assert.deepEqual(res, { value: 'PROTO from go.interop' });
     } finally {
       await proto.stop();
@@ -81,17 +129,36 @@ describe('tsmicro client → go-micro gRPC server (real Consul)', { skip }, () =
   });
 
   test('metadata reaches the Go handler, hop keys do not, and the budget is its deadline', async () => {
-    const res = await caller.client.call<Uint8Array>('go.interop', 'Greeter.Hello', encodeStruct({ name: 'ts', n: 3, tags: ['a', 'b'] }), {
-      ...BYTES, timeout: TIMEOUT_MS, metadata: { 'x-request-id': 'req-7', tenant: 'acme' },
-    });
-    const out = decodeStruct(res) as { server: string; request: unknown; metadata: Record<string, string>; budgetMs: number };
+    const res = await caller.client.call<Uint8Array>(
+      'go.interop',
+      'Greeter.Hello',
+      encodeStruct({ name: 'ts', n: 3, tags: ['a', 'b'] }),
+      {
+        ...BYTES,
+        timeout: TIMEOUT_MS,
+        metadata: { 'x-request-id': 'req-7', tenant: 'acme' },
+      },
+    );
+    const out = decodeStruct(res) as {
+      server: string;
+      request: unknown;
+      metadata: Record<string, string>;
+      budgetMs: number;
+    };
     assert.equal(out.server, 'go.interop');
     assert.deepEqual(out.request, { name: 'ts', n: 3, tags: ['a', 'b'] });
     assert.equal(out.metadata['x-request-id'], 'req-7');
     assert.equal(out.metadata['tenant'], 'acme');
-    assert.equal(out.metadata['timeout'], undefined, 'go-micro strips the budget it turned into the deadline');
+    assert.equal(
+      out.metadata['timeout'],
+      undefined,
+      'go-micro strips the budget it turned into the deadline',
+    );
     assert.equal(out.metadata['x-content-type'], undefined);
-    assert.ok(out.budgetMs <= TIMEOUT_MS && out.budgetMs > TIMEOUT_MS - 600_000, `Go handler budget ${out.budgetMs} ms`);
+    assert.ok(
+      out.budgetMs <= TIMEOUT_MS && out.budgetMs > TIMEOUT_MS - 600_000,
+      `Go handler budget ${out.budgetMs} ms`,
+    );
   });
 
   test('a go-micro error reaches tsmicro as a MicroError with the same fields', async () => {
@@ -99,7 +166,12 @@ describe('tsmicro client → go-micro gRPC server (real Consul)', { skip }, () =
       caller.client.call('go.interop', 'Greeter.Fail', encodeStringValue('quota'), BYTES),
       (err: unknown) => {
         assert.ok(MicroError.is(err), String(err));
-        assert.deepEqual(err.toJSON(), { id: 'go.interop.fail', code: 409, detail: 'refused quota', status: 'Conflict' });
+        assert.deepEqual(err.toJSON(), {
+          id: 'go.interop.fail',
+          code: 409,
+          detail: 'refused quota',
+          status: 'Conflict',
+        });
         return true;
       },
     );
@@ -119,17 +191,29 @@ describe('tsmicro client → go-micro gRPC server (real Consul)', { skip }, () =
 
   // Last: stops the Go server.
   test('a go-micro server that stops deregisters; tsmicro then finds no node and says so', async () => {
-    assert.equal((await peer.stop()), 0, peer.stderr());
+    assert.equal(await peer.stop(), 0, peer.stderr());
     assert.deepEqual(await registry.getService('go.interop'), []);
-    const call = (): Promise<unknown> => caller.client.call('go.interop', 'Greeter.Upper', encodeStringValue('gone'), { ...BYTES, timeout: 10_000 });
+    const call = (): Promise<unknown> =>
+      caller.client.call('go.interop', 'Greeter.Upper', encodeStringValue('gone'), {
+        ...BYTES,
+        timeout: 10_000,
+      });
     // The selector keeps last-known nodes when a registry turns empty until they fail, so the
     // first call may still reach the dead address (refused, 503); the next one finds none.
-    const first = await call().then(() => undefined, (err: unknown) => err);
+    const first = await call().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     assert.ok(MicroError.is(first), String(first));
     assert.ok(first.code === 503 || first.code === 500, JSON.stringify(first.toJSON()));
     await assert.rejects(call(), (err: unknown) => {
       assert.ok(MicroError.is(err), String(err));
-      assert.deepEqual(err.toJSON(), { id: 'go.micro.client', code: 503, detail: 'service go.interop: not found', status: 'Service Unavailable' });
+      assert.deepEqual(err.toJSON(), {
+        id: 'go.micro.client',
+        code: 503,
+        detail: 'service go.interop: not found',
+        status: 'Service Unavailable',
+      });
       return true;
     });
   });

@@ -16,11 +16,19 @@ export function encodeStringValue(value: string): Uint8Array {
 }
 
 export function decodeStringValue(bytes: Uint8Array): string {
-  return (StringValue.toObject(StringValue.decode(bytes), { defaults: true }) as { value: string }).value;
+  return (StringValue.toObject(StringValue.decode(bytes), { defaults: true }) as { value: string })
+    .value;
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-type ProtoValue = { nullValue?: 0; boolValue?: boolean; numberValue?: number; stringValue?: string; listValue?: { values: ProtoValue[] }; structValue?: { fields: Record<string, ProtoValue> } };
+type ProtoValue = {
+  nullValue?: 0;
+  boolValue?: boolean;
+  numberValue?: number;
+  stringValue?: string;
+  listValue?: { values: ProtoValue[] };
+  structValue?: { fields: Record<string, ProtoValue> };
+};
 
 function toValue(v: Json): ProtoValue {
   if (v === null) return { nullValue: 0 };
@@ -28,7 +36,9 @@ function toValue(v: Json): ProtoValue {
   if (typeof v === 'number') return { numberValue: v };
   if (typeof v === 'string') return { stringValue: v };
   if (Array.isArray(v)) return { listValue: { values: v.map(toValue) } };
-  return { structValue: { fields: Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toValue(x)])) } };
+  return {
+    structValue: { fields: Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toValue(x)])) },
+  };
 }
 
 function fromValue(v: ProtoValue): Json {

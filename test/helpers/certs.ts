@@ -39,18 +39,66 @@ export async function makeTestPki(): Promise<TestPki> {
     keyFile: file(`${name}.key`),
   });
   const ca = async (name: string): Promise<void> => {
-    await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
-      '-subj', `/CN=${name}`, '-keyout', file(`${name}.key`), '-out', file(`${name}.crt`),
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-keyout',
+      file(`${name}.key`),
+      '-out',
+      file(`${name}.crt`),
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
   };
   // The leaf's extensions (SAN, key usage) come from `<name>.ext`, written below.
   const leaf = async (name: string, issuer: string): Promise<void> => {
-    await run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${name}`,
-      '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`)]);
-    await run('openssl', ['x509', '-req', '-in', file(`${name}.csr`), '-CA', file(`${issuer}.crt`), '-CAkey', file(`${issuer}.key`),
-      '-CAcreateserial', '-days', '2', '-out', file(`${name}.crt`), '-extfile', file(`${name}.ext`)]);
+    await run('openssl', [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-subj',
+      `/CN=${name}`,
+      '-keyout',
+      file(`${name}.key`),
+      '-out',
+      file(`${name}.csr`),
+    ]);
+    await run('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      file(`${name}.csr`),
+      '-CA',
+      file(`${issuer}.crt`),
+      '-CAkey',
+      file(`${issuer}.key`),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-out',
+      file(`${name}.crt`),
+      '-extfile',
+      file(`${name}.ext`),
+    ]);
   };
-  await writeFile(file('server.ext'), 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  await writeFile(
+    file('server.ext'),
+    'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
+  );
   await writeFile(file('client.ext'), 'extendedKeyUsage=clientAuth\n');
   await writeFile(file('rogue-client.ext'), 'extendedKeyUsage=clientAuth\n');
   await ca('ca');

@@ -17,18 +17,25 @@ import { fileURLToPath } from 'node:url';
 const CACHE = process.env.TSMICRO_CACHE ?? path.join(os.homedir(), '.cache', 'tsmicro');
 const BUILD_PID = path.join(CACHE, 'gomicro.build.pid');
 const BUILD_LOG = path.join(CACHE, 'gomicro.build.log');
-/** Longest wait for a background build (cold: a few minutes on 2 cores, more while Consul builds too). */
+/**
+ * Longest wait for a background build (cold: a few minutes on 2 cores, more while Consul builds
+ * too).
+ */
 const BUILD_WAIT_MS = Number(process.env.GOMICRO_BUILD_WAIT_MS ?? 25 * 60_000);
 /** The peer's sources, from .build/test/helpers/ back to the repo. */
 const SOURCES = fileURLToPath(new URL('../../../test/gomicro/peer/', import.meta.url));
 
 const children = new Set<ChildProcess>();
 // A test that crashes must not leave Go processes behind.
-process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
 
 /** The cache path for the current sources; the same hash `.ci/gomicro.sh` computes. */
 export function peerBinaryPath(): string {
-  const files = readdirSync(SOURCES).filter((f) => f === 'go.mod' || f === 'go.sum' || f.endsWith('.go')).sort();
+  const files = readdirSync(SOURCES)
+    .filter((f) => f === 'go.mod' || f === 'go.sum' || f.endsWith('.go'))
+    .sort();
   const h = createHash('sha256');
   for (const f of files) h.update(`${f}\n`).update(readFileSync(path.join(SOURCES, f)));
   return path.join(CACHE, `gomicro-peer-${h.digest('hex').slice(0, 16)}`, 'peer');
@@ -36,12 +43,16 @@ export function peerBinaryPath(): string {
 
 /** The peer binary (GOMICRO_PEER or the cache); waits, bounded, for a background build. */
 export async function peerBinary(): Promise<string | undefined> {
-  if (process.env.GOMICRO_PEER) return existsSync(process.env.GOMICRO_PEER) ? process.env.GOMICRO_PEER : undefined;
+  if (process.env.GOMICRO_PEER)
+    return existsSync(process.env.GOMICRO_PEER) ? process.env.GOMICRO_PEER : undefined;
   const bin = peerBinaryPath();
   const deadline = Date.now() + BUILD_WAIT_MS;
   let told = false;
   while (!existsSync(bin) && buildRunning() && Date.now() < deadline) {
-    if (!told) process.stderr.write(`waiting for the go-micro peer build in the background (log: ${BUILD_LOG})\n`);
+    if (!told)
+      process.stderr.write(
+        `waiting for the go-micro peer build in the background (log: ${BUILD_LOG})\n`,
+      );
     told = true;
     await new Promise((r) => setTimeout(r, 2_000));
   }
@@ -70,8 +81,14 @@ export interface Peer extends AsyncDisposable {
   readonly child: ChildProcess;
   /** Every JSON line printed so far. */
   readonly lines: Record<string, unknown>[];
-  /** Resolves with the first line (past or future) for which `match` holds; rejects on exit or after `timeoutMs`. */
-  waitFor(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /**
+   * Resolves with the first line (past or future) for which `match` holds; rejects on exit or after
+   * `timeoutMs`.
+   */
+  waitFor(
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   /** Resolves with the exit code (or signal) once the process exited. */
   readonly exited: Promise<number | string>;
   /** Stderr so far, for failure messages. */
@@ -80,16 +97,26 @@ export interface Peer extends AsyncDisposable {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-/** Starts `peer <mode> ...args`. Its stdin stays open: closing it (our exit) stops a server peer. */
-export async function startPeer(mode: 'server' | 'call' | 'publish' | 'subscribe' | 'event', args: string[]): Promise<Peer> {
+/**
+ * Starts `peer <mode> ...args`. Its stdin stays open: closing it (our exit) stops a server peer.
+ */
+export async function startPeer(
+  mode: 'server' | 'call' | 'publish' | 'subscribe' | 'event',
+  args: string[],
+): Promise<Peer> {
   const bin = await peerBinary();
   if (!bin) throw new Error('no go-micro peer binary');
   const child = spawn(bin, [mode, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   children.add(child);
   const lines: Record<string, unknown>[] = [];
-  const waiters = new Set<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }>();
+  const waiters = new Set<{
+    match: (l: Record<string, unknown>) => boolean;
+    resolve: (l: Record<string, unknown>) => void;
+  }>();
   let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { err = (err + d).slice(-20_000); });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    err = (err + d).slice(-20_000);
+  });
   createInterface({ input: child.stdout! }).on('line', (text) => {
     let line: Record<string, unknown>;
     try {
@@ -98,9 +125,16 @@ export async function startPeer(mode: 'server' | 'call' | 'publish' | 'subscribe
       line = { unparsed: text };
     }
     lines.push(line);
-    for (const w of waiters) if (w.match(line)) { waiters.delete(w); w.resolve(line); }
+    for (const w of waiters)
+      if (w.match(line)) {
+        waiters.delete(w);
+        w.resolve(line);
+      }
   });
-  const exited = once(child, 'exit').then(([code, signal]) => { children.delete(child); return (code ?? signal) as number | string; });
+  const exited = once(child, 'exit').then(([code, signal]) => {
+    children.delete(child);
+    return (code ?? signal) as number | string;
+  });
   const peer: Peer = {
     child,
     lines,
@@ -110,13 +144,30 @@ export async function startPeer(mode: 'server' | 'call' | 'publish' | 'subscribe
       const seen = lines.find(match);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => { waiters.delete(w); reject(new Error(`peer ${mode}: no matching line within ${timeoutMs} ms; lines: ${JSON.stringify(lines)}; stderr:\n${err}`)); }, timeoutMs);
-        const w = { match, resolve: (l: Record<string, unknown>) => { clearTimeout(timer); resolve(l); } };
+        const timer = setTimeout(() => {
+          waiters.delete(w);
+          reject(
+            new Error(
+              `peer ${mode}: no matching line within ${timeoutMs} ms; lines: ${JSON.stringify(lines)}; stderr:\n${err}`,
+            ),
+          );
+        }, timeoutMs);
+        const w = {
+          match,
+          resolve: (l: Record<string, unknown>) => {
+            clearTimeout(timer);
+            resolve(l);
+          },
+        };
         waiters.add(w);
         void exited.then((code) => {
           if (!waiters.delete(w)) return;
           clearTimeout(timer);
-          reject(new Error(`peer ${mode} exited (${code}) first; lines: ${JSON.stringify(lines)}; stderr:\n${err}`));
+          reject(
+            new Error(
+              `peer ${mode} exited (${code}) first; lines: ${JSON.stringify(lines)}; stderr:\n${err}`,
+            ),
+          );
         });
       });
     },
@@ -132,12 +183,19 @@ export async function startPeer(mode: 'server' | 'call' | 'publish' | 'subscribe
 }
 
 /** Runs a one-shot peer mode to its end (bounded by `timeoutMs`) and returns its JSON lines. */
-export async function runPeer(mode: 'call' | 'publish' | 'subscribe' | 'event', args: string[], timeoutMs = 60_000): Promise<Record<string, unknown>[]> {
+export async function runPeer(
+  mode: 'call' | 'publish' | 'subscribe' | 'event',
+  args: string[],
+  timeoutMs = 60_000,
+): Promise<Record<string, unknown>[]> {
   const peer = await startPeer(mode, args);
   peer.child.stdin!.end();
   const timer = setTimeout(() => peer.child.kill('SIGKILL'), timeoutMs);
   const code = await peer.exited.finally(() => clearTimeout(timer));
-  if (code !== 0) throw new Error(`peer ${mode} ${args.join(' ')} exited ${code}; lines: ${JSON.stringify(peer.lines)}; stderr:\n${peer.stderr()}`);
+  if (code !== 0)
+    throw new Error(
+      `peer ${mode} ${args.join(' ')} exited ${code}; lines: ${JSON.stringify(peer.lines)}; stderr:\n${peer.stderr()}`,
+    );
   return peer.lines;
 }
 
@@ -148,12 +206,19 @@ export async function runPeer(mode: 'call' | 'publish' | 'subscribe' | 'event', 
  * publishes one message with a `probe` header, every 100 ms, until the peer reports a probe
  * (bounded in count and time). The peer never counts probes.
  */
-export async function probeUntilSeen(peer: Peer, sendProbe: () => Promise<void>, timeoutMs = 30_000): Promise<void> {
+export async function probeUntilSeen(
+  peer: Peer,
+  sendProbe: () => Promise<void>,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (let i = 0; i < 1_000 && Date.now() < deadline; i++) {
     if (peer.lines.some((l) => l.event === 'probe')) return;
     await sendProbe();
     await new Promise((r) => setTimeout(r, 100));
   }
-  if (!peer.lines.some((l) => l.event === 'probe')) throw new Error(`the Go subscriber saw no probe within ${timeoutMs} ms; stderr:\n${peer.stderr()}`);
+  if (!peer.lines.some((l) => l.event === 'probe'))
+    throw new Error(
+      `the Go subscriber saw no probe within ${timeoutMs} ms; stderr:\n${peer.stderr()}`,
+    );
 }

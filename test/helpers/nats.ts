@@ -22,7 +22,8 @@ export function natsServerBinary(): string | undefined {
  */
 export function natsSkipReason(): string | false {
   if (natsServerBinary()) return false;
-  const reason = 'no nats-server binary on PATH or in /usr/sbin: apt-get install -y nats-server (or run .ci/services.sh)';
+  const reason =
+    'no nats-server binary on PATH or in /usr/sbin: apt-get install -y nats-server (or run .ci/services.sh)';
   if (process.env.CI === 'true') throw new Error(`CI=true and ${reason}`);
   return reason;
 }
@@ -43,11 +44,13 @@ export interface NatsServer extends AsyncDisposable {
  * its store. `args` are extra command-line flags (e.g. `--user`/`--pass`), `config` the text of
  * a configuration file (e.g. an `authorization` block) written next to the store.
  */
-export async function startNatsServer(opts: { args?: string[]; config?: string } = {}): Promise<NatsServer> {
+export async function startNatsServer(
+  opts: { args?: string[]; config?: string } = {},
+): Promise<NatsServer> {
   const bin = natsServerBinary();
   if (!bin) throw new Error(natsSkipReason() || 'nats-server missing');
   const store = await mkdtemp(path.join(os.tmpdir(), 'tsmicro-nats-'));
-  const [port] = await freePorts(1) as [number];
+  const [port] = (await freePorts(1)) as [number];
   const extra = [...(opts.args ?? [])];
   if (opts.config !== undefined) {
     const file = path.join(store, 'nats.conf');
@@ -57,7 +60,13 @@ export async function startNatsServer(opts: { args?: string[]; config?: string }
   const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store, ...extra];
   // The store is kept across kill/start (streams and durable consumers survive, as in
   // production) and removed on dispose.
-  const server = await managed(bin, () => args, `127.0.0.1:${port}`, () => canConnect('127.0.0.1', port), store);
+  const server = await managed(
+    bin,
+    () => args,
+    `127.0.0.1:${port}`,
+    () => canConnect('127.0.0.1', port),
+    store,
+  );
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
@@ -67,7 +76,14 @@ export async function startNatsServer(opts: { args?: string[]; config?: string }
   };
 }
 
-/** Resolves once `done()` holds, checked every 50 ms; throws after `timeoutMs` with `what()` in the message. */
-export function waitUntil(done: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+/**
+ * Resolves once `done()` holds, checked every 50 ms; throws after `timeoutMs` with `what()` in the
+ * message.
+ */
+export function waitUntil(
+  done: () => boolean,
+  timeoutMs: number,
+  what: () => string,
+): Promise<void> {
   return waitFor(done, timeoutMs, what, 50);
 }

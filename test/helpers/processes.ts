@@ -22,7 +22,10 @@ export interface Fixture extends AsyncDisposable {
   readonly lines: string[];
   /** Stderr so far (for failure messages). */
   stderr(): string;
-  /** Resolves with the first stdout line (past or future) matching `pattern`; rejects on exit or timeout. */
+  /**
+   * Resolves with the first stdout line (past or future) matching `pattern`; rejects on exit or
+   * timeout.
+   */
   waitForLine(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   /** Resolves with the exit code (or signal name) once the process has exited. */
   exited: Promise<number | string>;
@@ -31,7 +34,11 @@ export interface Fixture extends AsyncDisposable {
 }
 
 /** Starts fixture `name` with `args` and extra `env`. */
-export function startFixture(name: string, args: string[] = [], env: Record<string, string> = {}): Fixture {
+export function startFixture(
+  name: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Fixture {
   const child = spawn(process.execPath, [fixturePath(name), ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -39,15 +46,22 @@ export function startFixture(name: string, args: string[] = [], env: Record<stri
   const lines: string[] = [];
   const waiters: { pattern: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
   let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { err = (err + d).slice(-20_000); });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    err = (err + d).slice(-20_000);
+  });
   createInterface({ input: child.stdout! }).on('line', (line) => {
     lines.push(line);
     for (let i = waiters.length - 1; i >= 0; i--) {
       const m = line.match(waiters[i]!.pattern);
-      if (m) { waiters[i]!.resolve(m); waiters.splice(i, 1); }
+      if (m) {
+        waiters[i]!.resolve(m);
+        waiters.splice(i, 1);
+      }
     }
   });
-  const exited: Promise<number | string> = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
+  const exited: Promise<number | string> = once(child, 'exit').then(
+    ([code, signal]) => (code ?? signal) as number | string,
+  );
   const fixture: Fixture = {
     child,
     pid: child.pid!,
@@ -60,8 +74,22 @@ export function startFixture(name: string, args: string[] = [], env: Record<stri
         if (m) return Promise.resolve(m);
       }
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${name}: no line matching ${pattern} within ${timeoutMs} ms; stderr:\n${err}`)), timeoutMs);
-        waiters.push({ pattern, resolve: (m) => { clearTimeout(timer); resolve(m); } });
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `${name}: no line matching ${pattern} within ${timeoutMs} ms; stderr:\n${err}`,
+              ),
+            ),
+          timeoutMs,
+        );
+        waiters.push({
+          pattern,
+          resolve: (m) => {
+            clearTimeout(timer);
+            resolve(m);
+          },
+        });
         void exited.then((code) => {
           clearTimeout(timer);
           reject(new Error(`${name} exited (${code}) before printing ${pattern}; stderr:\n${err}`));

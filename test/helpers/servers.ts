@@ -25,7 +25,9 @@ const READY_MS = 60_000;
 
 const children = new Set<ChildProcess>();
 // A test that crashes must not leave servers behind.
-process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
 
 /** A server this process started. */
 export interface RealServer extends AsyncDisposable {
@@ -33,7 +35,9 @@ export interface RealServer extends AsyncDisposable {
   readonly address: string;
   /** SIGKILLs the server (its ports stay reserved for {@link start}). */
   kill(): Promise<void>;
-  /** Starts it again on the same ports; etcd with its data (unless wiped), Consul (dev mode) empty. */
+  /**
+   * Starts it again on the same ports; etcd with its data (unless wiped), Consul (dev mode) empty.
+   */
   start(): Promise<void>;
   /** Deletes etcd's data directory (after kill): the restarted cluster has forgotten everything. */
   wipe(): Promise<void>;
@@ -46,11 +50,15 @@ type Kind = 'consul' | 'etcd' | 'nats';
  * server throws instead: CI must run every suite.
  */
 export async function skipReason(kind: Kind): Promise<string | false> {
-  const found = kind === 'consul' ? await consulBinary() : kind === 'etcd' ? which('etcd') : await findNats();
+  const found =
+    kind === 'consul' ? await consulBinary() : kind === 'etcd' ? which('etcd') : await findNats();
   if (found) return false;
-  const reason = kind === 'consul'
-    ? `no consul binary (PATH, CONSUL_BIN or ${path.join(CACHE, `consul-${CONSUL_VERSION}`)}): run .ci/consul.sh`
-    : kind === 'etcd' ? 'no etcd binary: apt-get install -y etcd-server' : 'no NATS server at NATS_URL or 127.0.0.1:4222';
+  const reason =
+    kind === 'consul'
+      ? `no consul binary (PATH, CONSUL_BIN or ${path.join(CACHE, `consul-${CONSUL_VERSION}`)}): run .ci/consul.sh`
+      : kind === 'etcd'
+        ? 'no etcd binary: apt-get install -y etcd-server'
+        : 'no NATS server at NATS_URL or 127.0.0.1:4222';
   if (process.env.CI === 'true') throw new Error(`CI=true and ${reason}`);
   return reason;
 }
@@ -62,14 +70,19 @@ export async function consulBinary(): Promise<string | undefined> {
     const cached = path.join(CACHE, `consul-${CONSUL_VERSION}`, 'consul');
     if (existsSync(cached)) return cached;
     // .ci/consul.sh falls back to other versions when one does not build.
-    const other = existsSync(CACHE) ? readdirSync(CACHE).find((d) => /^consul-\d/.test(d) && existsSync(path.join(CACHE, d, 'consul'))) : undefined;
+    const other = existsSync(CACHE)
+      ? readdirSync(CACHE).find(
+          (d) => /^consul-\d/.test(d) && existsSync(path.join(CACHE, d, 'consul')),
+        )
+      : undefined;
     return other ? path.join(CACHE, other, 'consul') : which('consul');
   };
   const deadline = Date.now() + BUILD_WAIT_MS;
   let found = find();
   let told = false;
   while (!found && buildRunning() && Date.now() < deadline) {
-    if (!told) process.stderr.write(`waiting for the Consul build in the background (log: ${BUILD_LOG})\n`);
+    if (!told)
+      process.stderr.write(`waiting for the Consul build in the background (log: ${BUILD_LOG})\n`);
     told = true;
     await new Promise((r) => setTimeout(r, 2_000));
     found = find();
@@ -88,25 +101,60 @@ export async function findNats(): Promise<string | undefined> {
  * Starts a Consul dev agent of its own, on free loopback ports; ready when it has a leader.
  * `hcl`: extra agent configuration (e.g. ACLs); `token`: the token readiness checks send.
  */
-export async function startConsul(opts: { hcl?: string; token?: string } = {}): Promise<RealServer> {
+export async function startConsul(
+  opts: { hcl?: string; token?: string } = {},
+): Promise<RealServer> {
   const bin = await consulBinary();
   if (!bin) throw new Error('no consul binary');
   const [http, server, lan, wan] = await freePorts(4);
   const args = [
-    'agent', '-dev', '-bind', '127.0.0.1', '-client', '127.0.0.1', '-node', `test-${http}`,
-    '-http-port', String(http), '-dns-port', '-1', '-grpc-port', '-1', '-grpc-tls-port', '-1',
-    '-server-port', String(server), '-serf-lan-port', String(lan), '-serf-wan-port', String(wan), '-log-level', 'warn',
+    'agent',
+    '-dev',
+    '-bind',
+    '127.0.0.1',
+    '-client',
+    '127.0.0.1',
+    '-node',
+    `test-${http}`,
+    '-http-port',
+    String(http),
+    '-dns-port',
+    '-1',
+    '-grpc-port',
+    '-1',
+    '-grpc-tls-port',
+    '-1',
+    '-server-port',
+    String(server),
+    '-serf-lan-port',
+    String(lan),
+    '-serf-wan-port',
+    String(wan),
+    '-log-level',
+    'warn',
     ...(opts.hcl ? ['-hcl', opts.hcl] : []),
   ];
   const address = `127.0.0.1:${http}`;
-  return managed(bin, () => args, address, async () => {
-    const res = await fetch(`http://${address}/v1/status/leader`, { signal: AbortSignal.timeout(2_000), ...(opts.token ? { headers: { 'X-Consul-Token': opts.token } } : {}) });
-    if (!res.ok || (await res.text()).replace(/"/g, '').length === 0) return false;
-    if (!opts.token) return true;
-    // With ACLs the agent answers before its token system is up; wait until the token works.
-    const self = await fetch(`http://${address}/v1/acl/token/self`, { signal: AbortSignal.timeout(2_000), headers: { 'X-Consul-Token': opts.token } });
-    return self.ok;
-  }, undefined);
+  return managed(
+    bin,
+    () => args,
+    address,
+    async () => {
+      const res = await fetch(`http://${address}/v1/status/leader`, {
+        signal: AbortSignal.timeout(2_000),
+        ...(opts.token ? { headers: { 'X-Consul-Token': opts.token } } : {}),
+      });
+      if (!res.ok || (await res.text()).replace(/"/g, '').length === 0) return false;
+      if (!opts.token) return true;
+      // With ACLs the agent answers before its token system is up; wait until the token works.
+      const self = await fetch(`http://${address}/v1/acl/token/self`, {
+        signal: AbortSignal.timeout(2_000),
+        headers: { 'X-Consul-Token': opts.token },
+      });
+      return self.ok;
+    },
+    undefined,
+  );
 }
 
 /** Starts an etcd of its own, on free loopback ports with a temp data directory. */
@@ -118,14 +166,35 @@ export async function startEtcd(): Promise<RealServer> {
   const c = `http://127.0.0.1:${client}`;
   const p = `http://127.0.0.1:${peer}`;
   const args = [
-    '--name', 'default', '--data-dir', dataDir, '--listen-client-urls', c, '--advertise-client-urls', c,
-    '--listen-peer-urls', p, '--initial-advertise-peer-urls', p, '--initial-cluster', `default=${p}`,
-    '--logger', 'zap', '--log-level', 'error',
+    '--name',
+    'default',
+    '--data-dir',
+    dataDir,
+    '--listen-client-urls',
+    c,
+    '--advertise-client-urls',
+    c,
+    '--listen-peer-urls',
+    p,
+    '--initial-advertise-peer-urls',
+    p,
+    '--initial-cluster',
+    `default=${p}`,
+    '--logger',
+    'zap',
+    '--log-level',
+    'error',
   ];
-  return managed(bin, () => args, c, async () => {
-    const res = await fetch(`${c}/health`, { signal: AbortSignal.timeout(2_000) });
-    return res.ok && ((await res.json()) as { health?: string }).health === 'true';
-  }, dataDir);
+  return managed(
+    bin,
+    () => args,
+    c,
+    async () => {
+      const res = await fetch(`${c}/health`, { signal: AbortSignal.timeout(2_000) });
+      return res.ok && ((await res.json()) as { health?: string }).health === 'true';
+    },
+    dataDir,
+  );
 }
 
 /**
@@ -133,7 +202,13 @@ export async function startEtcd(): Promise<RealServer> {
  * (bounded), SIGKILLed by `kill()`, its `dataDir` removed on dispose. Shared by Consul, etcd and
  * nats-server (test/helpers/nats.ts).
  */
-export async function managed(bin: string, args: () => string[], address: string, ready: () => Promise<boolean>, dataDir: string | undefined): Promise<RealServer> {
+export async function managed(
+  bin: string,
+  args: () => string[],
+  address: string,
+  ready: () => Promise<boolean>,
+  dataDir: string | undefined,
+): Promise<RealServer> {
   let child: ChildProcess | undefined;
   let log = '';
   const start = async (): Promise<void> => {
@@ -142,12 +217,15 @@ export async function managed(bin: string, args: () => string[], address: string
     child = c;
     children.add(c);
     c.on('exit', () => children.delete(c));
-    const keep = (d: Buffer): void => { log = (log + d.toString()).slice(-10_000); };
+    const keep = (d: Buffer): void => {
+      log = (log + d.toString()).slice(-10_000);
+    };
     c.stdout!.on('data', keep);
     c.stderr!.on('data', keep);
     const deadline = Date.now() + READY_MS;
     while (Date.now() < deadline) {
-      if (c.exitCode !== null) throw new Error(`${path.basename(bin)} exited (${c.exitCode}):\n${log}`);
+      if (c.exitCode !== null)
+        throw new Error(`${path.basename(bin)} exited (${c.exitCode}):\n${log}`);
       if (await ready().catch(() => false)) return;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -188,7 +266,13 @@ function buildRunning(): boolean {
 
 export function which(name: string): string | undefined {
   // PATH first; then the usual dirs, for a CI shell whose PATH is minimal.
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/local/bin', '/usr/bin', '/usr/local/sbin', '/usr/sbin'];
+  const dirs = [
+    ...(process.env.PATH ?? '').split(path.delimiter),
+    '/usr/local/bin',
+    '/usr/bin',
+    '/usr/local/sbin',
+    '/usr/sbin',
+  ];
   for (const dir of dirs) {
     const p = path.join(dir, name);
     if (dir && existsSync(p)) return p;
@@ -198,11 +282,17 @@ export function which(name: string): string | undefined {
 
 export async function freePorts(n: number): Promise<number[]> {
   // Held open together so the n ports differ; released just before the server binds them.
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<net.Server>((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => resolve(s));
-  })));
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const s = net.createServer();
+          s.once('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
+  );
   const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   return ports;
@@ -211,7 +301,10 @@ export async function freePorts(n: number): Promise<number[]> {
 export function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = net.connect({ host, port });
-    const done = (ok: boolean): void => { sock.destroy(); resolve(ok); };
+    const done = (ok: boolean): void => {
+      sock.destroy();
+      resolve(ok);
+    };
     sock.setTimeout(1_000, () => done(false));
     sock.once('connect', () => done(true));
     sock.once('error', () => done(false));

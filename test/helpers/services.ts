@@ -1,5 +1,13 @@
 import { pino } from 'pino';
-import { createService, memoryRegistry, memoryBroker, type Service, type ServiceOptions, type Registry, type Broker } from '../../src/index.js';
+import {
+  createService,
+  memoryRegistry,
+  memoryBroker,
+  type Service,
+  type ServiceOptions,
+  type Registry,
+  type Broker,
+} from '../../src/index.js';
 import type { Logger } from '../../src/logger.js';
 
 /** A logger that drops everything below `error`, so test output stays readable. */
@@ -7,12 +15,17 @@ export function quietLogger(): Logger {
   return pino({ level: process.env.TSMICRO_LOG_LEVEL ?? 'silent' });
 }
 
-/** Shared plumbing for services talking inside one test process (real gRPC sockets between them). */
+/**
+ * Shared plumbing for services talking inside one test process (real gRPC sockets between them).
+ */
 export interface Cluster {
   registry: Registry;
   broker: Broker;
   /** Creates a service on the shared registry and broker; stopped by `stopAll`. */
-  service(opts: Omit<ServiceOptions, 'registry' | 'broker'> & Partial<Pick<ServiceOptions, 'registry' | 'broker'>>): Service;
+  service(
+    opts: Omit<ServiceOptions, 'registry' | 'broker'> &
+      Partial<Pick<ServiceOptions, 'registry' | 'broker'>>,
+  ): Service;
   stopAll(): Promise<void>;
 }
 

@@ -2,7 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-/** A fresh directory of its own under the OS temp dir; `await using` removes it (recursively) at scope end. */
+/**
+ * A fresh directory of its own under the OS temp dir; `await using` removes it (recursively) at
+ * scope end.
+ */
 export interface TempDir extends AsyncDisposable {
   readonly path: string;
 }

@@ -2,11 +2,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeadlineSweep } from '../../src/internal/deadline-sweep.js';
 
-interface Call { readonly name: string; readonly deadline: number }
+interface Call {
+  readonly name: string;
+  readonly deadline: number;
+}
 
 function sweepOver(calls: Set<Call>): { sweep: DeadlineSweep<Call>; expired: string[] } {
   const expired: string[] = [];
-  const sweep = new DeadlineSweep<Call>(() => calls, (call) => { calls.delete(call); expired.push(call.name); });
+  const sweep = new DeadlineSweep<Call>(
+    () => calls,
+    (call) => {
+      calls.delete(call);
+      expired.push(call.name);
+    },
+  );
   return { sweep, expired };
 }
 
@@ -21,13 +30,20 @@ test('a sweep whose timer fires before its deadline by Date.now() still ends the
   // stands for a timer that fired early by the event loop's cached clock.
   sweep.run();
   assert.deepEqual(expired, ['due']);
-  assert.deepEqual([...calls], [later], 'a call due after the armed deadline stays, armed for again');
+  assert.deepEqual(
+    [...calls],
+    [later],
+    'a call due after the armed deadline stays, armed for again',
+  );
   sweep.stop();
 });
 
 test('a sweep run with nothing armed ends only the calls already past their deadline', () => {
   const now = Date.now();
-  const calls = new Set([{ name: 'past', deadline: now - 1 }, { name: 'ahead', deadline: now + 60_000 }]);
+  const calls = new Set([
+    { name: 'past', deadline: now - 1 },
+    { name: 'ahead', deadline: now + 60_000 },
+  ]);
   const { sweep, expired } = sweepOver(calls);
   sweep.run();
   assert.deepEqual(expired, ['past']);

@@ -17,7 +17,13 @@ function node(id: string, metadata: Record<string, string> = {}): Node {
 }
 
 function svc(name: string, version: string, ...nodes: Node[]): Service {
-  return { name, version, metadata: { team: 'a' }, endpoints: [{ name: 'Greeter.Hello', metadata: {} }], nodes };
+  return {
+    name,
+    version,
+    metadata: { team: 'a' },
+    endpoints: [{ name: 'Greeter.Hello', metadata: {} }],
+    nodes,
+  };
 }
 
 /** The watcher's next event, failing after `ms` rather than hanging the test. */
@@ -44,7 +50,13 @@ async function nodeIds(reg: ReturnType<typeof localRegistry>, name: string): Pro
 }
 
 /** Writes an entry file by hand, as another (possibly dead or remote) process would have. */
-async function plantEntry(dir: string, name: string, id: string, owner: Record<string, unknown>, expiresAt = 0): Promise<string> {
+async function plantEntry(
+  dir: string,
+  name: string,
+  id: string,
+  owner: Record<string, unknown>,
+  expiresAt = 0,
+): Promise<string> {
   const file = path.join(dir, encodeURIComponent(name), `${encodeURIComponent(id)}.json`);
   await mkdir(path.dirname(file), { recursive: true });
   const { nodes, ...service } = svc(name, '1.0.0');
@@ -60,16 +72,25 @@ async function deadPid(): Promise<number> {
   return child.pid!;
 }
 
-test('two registry instances on one directory see each other\'s nodes', async () => {
+test("two registry instances on one directory see each other's nodes", async () => {
   await using tmp = await makeTempDir();
   const a = localRegistry({ dir: tmp.path });
   const b = localRegistry({ dir: tmp.path });
   await a.register(svc('greeter', '1.0.0', node('g-a')), { ttlMs: 60_000 });
   await b.register(svc('greeter', '2.0.0', node('g-b')), { ttlMs: 60_000 });
   const seen = await a.getService('greeter');
-  assert.deepEqual(seen.map((s) => [s.version, s.nodes.map((n) => n.id)]).sort(), [['1.0.0', ['g-a']], ['2.0.0', ['g-b']]]);
-  assert.deepEqual(seen.find((s) => s.version === '1.0.0'), svc('greeter', '1.0.0', node('g-a')));
-  assert.deepEqual((await b.listServices()).map((s) => `${s.name}@${s.version}`).sort(), ['greeter@1.0.0', 'greeter@2.0.0']);
+  assert.deepEqual(seen.map((s) => [s.version, s.nodes.map((n) => n.id)]).sort(), [
+    ['1.0.0', ['g-a']],
+    ['2.0.0', ['g-b']],
+  ]);
+  assert.deepEqual(
+    seen.find((s) => s.version === '1.0.0'),
+    svc('greeter', '1.0.0', node('g-a')),
+  );
+  assert.deepEqual((await b.listServices()).map((s) => `${s.name}@${s.version}`).sort(), [
+    'greeter@1.0.0',
+    'greeter@2.0.0',
+  ]);
   assert.deepEqual(await b.getService('unknown'), []);
   await a.close();
   await b.close();
@@ -97,7 +118,10 @@ test('names that are unsafe as file names stay inside their own service director
   for (const name of names) await reg.register(svc(name, '1', node(`${name}/node/../..`)));
   for (const name of names) assert.deepEqual(await nodeIds(reg, name), [`${name}/node/../..`]);
   assert.equal((await reg.listServices()).length, names.length);
-  assert.deepEqual((await readdir(path.dirname(tmp.path))).filter((f) => f === 'escape'), []);
+  assert.deepEqual(
+    (await readdir(path.dirname(tmp.path))).filter((f) => f === 'escape'),
+    [],
+  );
   await reg.close();
 });
 
@@ -107,8 +131,17 @@ test('a corrupt, partial or foreign file in the directory is skipped', async () 
   await reg.register(svc('greeter', '1.0.0', node('good')));
   const dir = path.join(tmp.path, 'greeter');
   await writeFile(path.join(dir, 'garbage.json'), '{"service": {"name": "greeter", "vers');
-  await writeFile(path.join(dir, 'wrong-shape.json'), JSON.stringify({ service: 'greeter', node: 1 }));
-  await writeFile(path.join(dir, 'bad-pid.json'), JSON.stringify({ ...JSON.parse(readFileSync(path.join(dir, 'good.json'), 'utf8')), owner: { host: os.hostname(), pid: -1 } }));
+  await writeFile(
+    path.join(dir, 'wrong-shape.json'),
+    JSON.stringify({ service: 'greeter', node: 1 }),
+  );
+  await writeFile(
+    path.join(dir, 'bad-pid.json'),
+    JSON.stringify({
+      ...JSON.parse(readFileSync(path.join(dir, 'good.json'), 'utf8')),
+      owner: { host: os.hostname(), pid: -1 },
+    }),
+  );
   await writeFile(path.join(dir, '.good.json.123.abc.tmp'), '{"half": ');
   await writeFile(path.join(dir, 'notes.txt'), 'hello');
   assert.deepEqual(await nodeIds(reg, 'greeter'), ['good']);
@@ -234,34 +267,64 @@ test('a watch keeps working after its directory is deleted from under it', async
 test('an entry whose owner process has exited is ignored at once and removed', async () => {
   await using tmp = await makeTempDir();
   const reg = localRegistry({ dir: tmp.path });
-  const file = await plantEntry(tmp.path, 'greeter', 'orphan', { host: os.hostname(), pid: await deadPid() }, Date.now() + 60_000);
+  const file = await plantEntry(
+    tmp.path,
+    'greeter',
+    'orphan',
+    { host: os.hostname(), pid: await deadPid() },
+    Date.now() + 60_000,
+  );
   assert.deepEqual(await reg.getService('greeter'), []);
   assert.equal(existsSync(file), false);
   await reg.close();
 });
 
-test('an entry whose pid now belongs to another process (start time differs) counts as dead', { skip: !existsSync('/proc/self/stat') && 'no /proc' }, async () => {
-  await using tmp = await makeTempDir();
-  const reg = localRegistry({ dir: tmp.path });
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const ownStart = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]); // field 22: start time
-  await plantEntry(tmp.path, 'greeter', 'reused', { host: os.hostname(), pid: process.pid, startTime: ownStart - 1 });
-  await plantEntry(tmp.path, 'greeter', 'same', { host: os.hostname(), pid: process.pid, startTime: ownStart });
-  assert.deepEqual(await nodeIds(reg, 'greeter'), ['same']);
-  await reg.close();
-});
+test(
+  'an entry whose pid now belongs to another process (start time differs) counts as dead',
+  { skip: !existsSync('/proc/self/stat') && 'no /proc' },
+  async () => {
+    await using tmp = await makeTempDir();
+    const reg = localRegistry({ dir: tmp.path });
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const ownStart = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]); // field 22: start time
+    await plantEntry(tmp.path, 'greeter', 'reused', {
+      host: os.hostname(),
+      pid: process.pid,
+      startTime: ownStart - 1,
+    });
+    await plantEntry(tmp.path, 'greeter', 'same', {
+      host: os.hostname(),
+      pid: process.pid,
+      startTime: ownStart,
+    });
+    assert.deepEqual(await nodeIds(reg, 'greeter'), ['same']);
+    await reg.close();
+  },
+);
 
 test('an entry from another host is kept while its TTL runs, whatever its pid', async () => {
   await using tmp = await makeTempDir();
   const reg = localRegistry({ dir: tmp.path });
   const pid = await deadPid();
-  await plantEntry(tmp.path, 'greeter', 'remote', { host: `${os.hostname()}-elsewhere`, pid }, Date.now() + 60_000);
-  await plantEntry(tmp.path, 'greeter', 'remote-expired', { host: `${os.hostname()}-elsewhere`, pid }, Date.now() - 1);
+  await plantEntry(
+    tmp.path,
+    'greeter',
+    'remote',
+    { host: `${os.hostname()}-elsewhere`, pid },
+    Date.now() + 60_000,
+  );
+  await plantEntry(
+    tmp.path,
+    'greeter',
+    'remote-expired',
+    { host: `${os.hostname()}-elsewhere`, pid },
+    Date.now() - 1,
+  );
   assert.deepEqual(await nodeIds(reg, 'greeter'), ['remote']);
   await reg.close();
 });
 
-test('a SIGKILLed process\'s node vanishes at once for getService and watchers get its delete', async () => {
+test("a SIGKILLed process's node vanishes at once for getService and watchers get its delete", async () => {
   await using tmp = await makeTempDir();
   const reg = localRegistry({ dir: tmp.path });
   await using holder = startFixture('registry-holder', [tmp.path, 'greeter', 'held-1', '60000']);
@@ -272,7 +335,12 @@ test('a SIGKILLed process\'s node vanishes at once for getService and watchers g
   const killedAt = Date.now();
   assert.deepEqual(await nodeIds(reg, 'greeter'), [], 'gone well within the 60 s TTL');
   assert.ok(Date.now() - killedAt < 2_000);
-  assert.deepEqual(summary(await nextEvent(watcher, 5_000)), ['delete', 'greeter', '1.0.0', ['held-1']]);
+  assert.deepEqual(summary(await nextEvent(watcher, 5_000)), [
+    'delete',
+    'greeter',
+    '1.0.0',
+    ['held-1'],
+  ]);
   await reg.close();
 });
 
@@ -303,28 +371,35 @@ test('the directory defaults to TSMICRO_REGISTRY_DIR', async () => {
   }
 });
 
-test('without dir or TSMICRO_REGISTRY_DIR the directory is a private per-user one under the OS temp dir', { skip: process.getuid === undefined && 'no uids here' }, async () => {
-  await using tmp = await makeTempDir();
-  const saved = { dir: process.env.TSMICRO_REGISTRY_DIR, tmpdir: process.env.TMPDIR };
-  delete process.env.TSMICRO_REGISTRY_DIR;
-  process.env.TMPDIR = tmp.path; // os.tmpdir() reads it on every call
-  try {
-    const userDir = path.join(tmp.path, `tsmicro-${os.userInfo().uid}`);
-    await mkdir(userDir, { mode: 0o777 });
-    await chmod(userDir, 0o777); // as if another tool had loosened it
-    const reg = localRegistry();
-    await reg.register(svc('greeter', '1', node('default')));
-    assert.ok(existsSync(path.join(userDir, 'registry', 'greeter', 'default.json')));
-    assert.equal((await stat(userDir)).mode & 0o777, 0o700);
-    assert.equal((await stat(path.join(userDir, 'registry'))).mode & 0o777, 0o700);
-    await reg.close();
-  } finally {
-    for (const [key, value] of [['TSMICRO_REGISTRY_DIR', saved.dir], ['TMPDIR', saved.tmpdir]] as const) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
+test(
+  'without dir or TSMICRO_REGISTRY_DIR the directory is a private per-user one under the OS temp dir',
+  { skip: process.getuid === undefined && 'no uids here' },
+  async () => {
+    await using tmp = await makeTempDir();
+    const saved = { dir: process.env.TSMICRO_REGISTRY_DIR, tmpdir: process.env.TMPDIR };
+    delete process.env.TSMICRO_REGISTRY_DIR;
+    process.env.TMPDIR = tmp.path; // os.tmpdir() reads it on every call
+    try {
+      const userDir = path.join(tmp.path, `tsmicro-${os.userInfo().uid}`);
+      await mkdir(userDir, { mode: 0o777 });
+      await chmod(userDir, 0o777); // as if another tool had loosened it
+      const reg = localRegistry();
+      await reg.register(svc('greeter', '1', node('default')));
+      assert.ok(existsSync(path.join(userDir, 'registry', 'greeter', 'default.json')));
+      assert.equal((await stat(userDir)).mode & 0o777, 0o700);
+      assert.equal((await stat(path.join(userDir, 'registry'))).mode & 0o777, 0o700);
+      await reg.close();
+    } finally {
+      for (const [key, value] of [
+        ['TSMICRO_REGISTRY_DIR', saved.dir],
+        ['TMPDIR', saved.tmpdir],
+      ] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
     }
-  }
-});
+  },
+);
 
 test('close() ends watchers and later calls reject with 503', async () => {
   await using tmp = await makeTempDir();
@@ -334,12 +409,17 @@ test('close() ends watchers and later calls reject with 503', async () => {
   await reg.close();
   assert.deepEqual(await pending, { value: undefined, done: true });
   await assert.rejects(reg.getService('greeter'), (err: unknown) => MicroError.is(err, 503));
-  await assert.rejects(reg.register(svc('greeter', '1', node('a'))), (err: unknown) => MicroError.is(err, 503));
+  await assert.rejects(reg.register(svc('greeter', '1', node('a'))), (err: unknown) =>
+    MicroError.is(err, 503),
+  );
 });
 
 test('bad options throw InvalidOptionError naming the option', () => {
   const rejects = (opts: object, option: string): void => {
-    assert.throws(() => localRegistry(opts as never), (err: unknown) => err instanceof InvalidOptionError && err.option === option);
+    assert.throws(
+      () => localRegistry(opts as never),
+      (err: unknown) => err instanceof InvalidOptionError && err.option === option,
+    );
   };
   rejects({ dir: '' }, 'dir');
   rejects({ dir: 42 }, 'dir');

@@ -9,11 +9,20 @@ function node(id: string, metadata: Record<string, string> = {}): Node {
 }
 
 function svc(name: string, version: string, ...nodes: Node[]): Service {
-  return { name, version, metadata: { team: 'a' }, endpoints: [{ name: 'Greeter.Hello', metadata: {} }], nodes };
+  return {
+    name,
+    version,
+    metadata: { team: 'a' },
+    endpoints: [{ name: 'Greeter.Hello', metadata: {} }],
+    nodes,
+  };
 }
 
 /** The watcher's next event, failing after `ms` rather than hanging the test. */
-async function nextEvent(watcher: Watcher | AsyncIterator<WatchEvent>, ms = 3_000): Promise<WatchEvent> {
+async function nextEvent(
+  watcher: Watcher | AsyncIterator<WatchEvent>,
+  ms = 3_000,
+): Promise<WatchEvent> {
   const it = Symbol.asyncIterator in watcher ? watcher[Symbol.asyncIterator]() : watcher;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -39,7 +48,10 @@ test('register makes a node visible to getService and deregister removes it', as
   const [found] = await reg.getService('greeter');
   assert.deepEqual(found, svc('greeter', '1.0.0', node('g-1'), node('g-2')));
   await reg.deregister(svc('greeter', '1.0.0', node('g-1')));
-  assert.deepEqual((await reg.getService('greeter'))[0]?.nodes.map((n) => n.id), ['g-2']);
+  assert.deepEqual(
+    (await reg.getService('greeter'))[0]?.nodes.map((n) => n.id),
+    ['g-2'],
+  );
   await reg.deregister(svc('greeter', '1.0.0', node('g-2')));
   assert.deepEqual(await reg.getService('greeter'), []);
   await reg.close();
@@ -51,10 +63,26 @@ test('nodes of different versions come back as one Service per version', async (
   await reg.register(svc('greeter', '2.0.0', node('b')));
   await reg.register(svc('greeter', '1.0.0', node('c')));
   const found = await reg.getService('greeter');
-  assert.deepEqual(found.map((s) => [s.version, s.nodes.map((n) => n.id)]), [['1.0.0', ['a', 'c']], ['2.0.0', ['b']]]);
-  assert.deepEqual((await reg.listServices()).map((s) => [s.name, s.version]), [['greeter', '1.0.0'], ['greeter', '2.0.0']]);
+  assert.deepEqual(
+    found.map((s) => [s.version, s.nodes.map((n) => n.id)]),
+    [
+      ['1.0.0', ['a', 'c']],
+      ['2.0.0', ['b']],
+    ],
+  );
+  assert.deepEqual(
+    (await reg.listServices()).map((s) => [s.name, s.version]),
+    [
+      ['greeter', '1.0.0'],
+      ['greeter', '2.0.0'],
+    ],
+  );
   await reg.deregister(svc('greeter', '2.0.0', node('b')));
-  assert.deepEqual((await reg.getService('greeter')).map((s) => s.version), ['1.0.0'], 'a version without nodes is removed');
+  assert.deepEqual(
+    (await reg.getService('greeter')).map((s) => s.version),
+    ['1.0.0'],
+    'a version without nodes is removed',
+  );
   await reg.close();
 });
 
@@ -74,7 +102,10 @@ test('a node whose TTL runs out is dropped and watchers get a delete from the ex
   assert.deepEqual(summary(await nextEvent(watcher)), ['create', '1.0.0', ['forever']]);
   // Nobody calls the registry here: only its timer can produce this event.
   assert.deepEqual(summary(await nextEvent(watcher)), ['delete', '1.0.0', ['short']]);
-  assert.deepEqual((await reg.getService('greeter'))[0]?.nodes.map((n) => n.id), ['forever']);
+  assert.deepEqual(
+    (await reg.getService('greeter'))[0]?.nodes.map((n) => n.id),
+    ['forever'],
+  );
   await reg.close();
 });
 
@@ -86,7 +117,8 @@ test('re-registering renews the TTL (the heartbeat)', async () => {
   await reg.register(svc('marker', '1', node('m')), { ttlMs: 60 });
   assert.deepEqual(summary(await nextEvent(watcher)), ['create', '1.0.0', ['a']]);
   assert.deepEqual(summary(await nextEvent(watcher)), ['create', '1', ['m']]);
-  // The marker outlives the first TTL of `a`: had the renewal not counted, `a`'s delete would come first.
+  // The marker outlives the first TTL of `a`: had the renewal not counted, `a`'s delete would come
+  // first.
   assert.deepEqual(summary(await nextEvent(watcher)), ['delete', '1', ['m']]);
   assert.equal((await reg.getService('greeter'))[0]?.nodes.length, 1);
   await reg.close();
@@ -99,8 +131,16 @@ test('watch reports create, update and delete in the order they happen', async (
   await reg.register(svc('greeter', '1.0.0', node('a', { weight: '5' })));
   await reg.deregister(svc('greeter', '1.0.0', node('a')));
   const events = [await nextEvent(watcher), await nextEvent(watcher), await nextEvent(watcher)];
-  assert.deepEqual(events.map(summary), [['create', '1.0.0', ['a']], ['update', '1.0.0', ['a']], ['delete', '1.0.0', ['a']]]);
-  assert.equal(events[1]!.service.nodes[0]!.metadata.weight, '5', 'an update carries the new content');
+  assert.deepEqual(events.map(summary), [
+    ['create', '1.0.0', ['a']],
+    ['update', '1.0.0', ['a']],
+    ['delete', '1.0.0', ['a']],
+  ]);
+  assert.equal(
+    events[1]!.service.nodes[0]!.metadata.weight,
+    '5',
+    'an update carries the new content',
+  );
   assert.deepEqual(events[0]!.service.endpoints, [{ name: 'Greeter.Hello', metadata: {} }]);
   await reg.close();
 });
@@ -112,7 +152,11 @@ test('a heartbeat with unchanged content emits no event', async () => {
   await reg.register(svc('greeter', '1.0.0', node('a')), { ttlMs: 60_000 });
   await reg.register(svc('marker', '1', node('m')));
   assert.deepEqual(summary(await nextEvent(watcher)), ['create', '1.0.0', ['a']]);
-  assert.deepEqual(summary(await nextEvent(watcher)), ['create', '1', ['m']], 'the renewal produced nothing in between');
+  assert.deepEqual(
+    summary(await nextEvent(watcher)),
+    ['create', '1', ['m']],
+    'the renewal produced nothing in between',
+  );
   await reg.close();
 });
 
@@ -123,7 +167,10 @@ test('a node re-registered under another version is deleted from the old version
   await reg.register(svc('greeter', '2.0.0', node('a')));
   assert.deepEqual(summary(await nextEvent(watcher)), ['delete', '1.0.0', ['a']]);
   assert.deepEqual(summary(await nextEvent(watcher)), ['create', '2.0.0', ['a']]);
-  assert.deepEqual((await reg.getService('greeter')).map((s) => s.version), ['2.0.0']);
+  assert.deepEqual(
+    (await reg.getService('greeter')).map((s) => s.version),
+    ['2.0.0'],
+  );
   await reg.close();
 });
 
@@ -136,7 +183,7 @@ test('a watch for one service sees nothing of the others', async () => {
   await reg.close();
 });
 
-test('getService returns copies: neither the caller\'s input nor its results alias the registry', async () => {
+test("getService returns copies: neither the caller's input nor its results alias the registry", async () => {
   const reg = memoryRegistry();
   const input = svc('greeter', '1.0.0', node('a', { weight: '1' }));
   await reg.register(input);
@@ -162,7 +209,7 @@ test('each watcher gets its own copy of an event', async () => {
   await reg.close();
 });
 
-test('stop() ends a watcher\'s iteration and close() ends every watcher', async () => {
+test("stop() ends a watcher's iteration and close() ends every watcher", async () => {
   const reg = memoryRegistry();
   const stopped = reg.watch();
   const open = reg.watch();
@@ -177,15 +224,26 @@ test('a closed registry rejects calls with 503', async () => {
   const reg = memoryRegistry();
   await reg.close();
   await assert.rejects(reg.getService('greeter'), (err: unknown) => MicroError.is(err, 503));
-  await assert.rejects(reg.register(svc('greeter', '1', node('a'))), (err: unknown) => MicroError.is(err, 503));
-  await assert.rejects(reg.watch()[Symbol.asyncIterator]().next(), (err: unknown) => MicroError.is(err, 503));
+  await assert.rejects(reg.register(svc('greeter', '1', node('a'))), (err: unknown) =>
+    MicroError.is(err, 503),
+  );
+  await assert.rejects(reg.watch()[Symbol.asyncIterator]().next(), (err: unknown) =>
+    MicroError.is(err, 503),
+  );
 });
 
 test('register rejects a malformed service or TTL with 400', async () => {
   const reg = memoryRegistry();
-  await assert.rejects(reg.register(svc('', '1', node('a'))), (err: unknown) => MicroError.is(err, 400));
-  await assert.rejects(reg.register(svc('greeter', '1', node(''))), (err: unknown) => MicroError.is(err, 400));
-  await assert.rejects(reg.register(svc('greeter', '1', node('a')), { ttlMs: -1 }), (err: unknown) => MicroError.is(err, 400));
+  await assert.rejects(reg.register(svc('', '1', node('a'))), (err: unknown) =>
+    MicroError.is(err, 400),
+  );
+  await assert.rejects(reg.register(svc('greeter', '1', node(''))), (err: unknown) =>
+    MicroError.is(err, 400),
+  );
+  await assert.rejects(
+    reg.register(svc('greeter', '1', node('a')), { ttlMs: -1 }),
+    (err: unknown) => MicroError.is(err, 400),
+  );
   assert.deepEqual(await reg.listServices(), []);
   await reg.close();
 });
@@ -193,5 +251,8 @@ test('register rejects a malformed service or TTL with 400', async () => {
 test('the name option is published as the registry name and validated at construction', () => {
   assert.equal(memoryRegistry().name, 'memory');
   assert.equal(memoryRegistry({ name: 'mem2' }).name, 'mem2');
-  assert.throws(() => memoryRegistry({ name: '' }), (err: unknown) => err instanceof InvalidOptionError && err.option === 'name');
+  assert.throws(
+    () => memoryRegistry({ name: '' }),
+    (err: unknown) => err instanceof InvalidOptionError && err.option === 'name',
+  );
 });

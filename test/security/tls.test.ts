@@ -1,6 +1,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createService, grpcTransport, InvalidOptionError, memoryRegistry, MicroError, type Registry, type Service, type TlsOptions } from '../../src/index.js';
+import {
+  createService,
+  grpcTransport,
+  InvalidOptionError,
+  memoryRegistry,
+  MicroError,
+  type Registry,
+  type Service,
+  type TlsOptions,
+} from '../../src/index.js';
 import { makeTestPki, type TestPki } from '../helpers/certs.js';
 import { quietLogger } from '../helpers/services.js';
 
@@ -21,15 +30,29 @@ after(async () => {
 });
 
 async function server(name: string, tls: TlsOptions): Promise<Service> {
-  const s = createService({ name, registry, logger: quietLogger(), transport: grpcTransport({ tls }) });
-  s.handle('Greeter', { async Hello(req: { name: string }) { return { msg: `Hello ${req.name}` }; } });
+  const s = createService({
+    name,
+    registry,
+    logger: quietLogger(),
+    transport: grpcTransport({ tls }),
+  });
+  s.handle('Greeter', {
+    async Hello(req: { name: string }) {
+      return { msg: `Hello ${req.name}` };
+    },
+  });
   services.push(s);
   await s.start();
   return s;
 }
 
 function client(tls?: TlsOptions): Service {
-  const s = createService({ name: 'caller', registry, logger: quietLogger(), transport: grpcTransport(tls ? { tls } : {}) });
+  const s = createService({
+    name: 'caller',
+    registry,
+    logger: quietLogger(),
+    transport: grpcTransport(tls ? { tls } : {}),
+  });
   services.push(s);
   return s;
 }
@@ -37,7 +60,12 @@ function client(tls?: TlsOptions): Service {
 /** The MicroError a call fails with (the test fails if it succeeds or throws anything else). */
 async function refusal(c: Service, service: string): Promise<MicroError> {
   try {
-    await c.client.call(service, 'Greeter.Hello', { name: 'intruder' }, { timeout: 5_000, retries: 0 });
+    await c.client.call(
+      service,
+      'Greeter.Hello',
+      { name: 'intruder' },
+      { timeout: 5_000, retries: 0 },
+    );
   } catch (err) {
     assert.ok(MicroError.is(err), `expected a MicroError, got ${String(err)}`);
     return err;
@@ -48,42 +76,73 @@ async function refusal(c: Service, service: string): Promise<MicroError> {
 test('TLS from inline PEM: a client trusting the CA calls; plaintext and wrong-CA clients are refused', async () => {
   await server('tls-inline', { cert: pki.server.cert, key: pki.server.key });
   const good = client({ ca: pki.ca.cert });
-  assert.deepEqual(await good.client.call('tls-inline', 'Greeter.Hello', { name: 'Ada' }), { msg: 'Hello Ada' });
+  assert.deepEqual(await good.client.call('tls-inline', 'Greeter.Hello', { name: 'Ada' }), {
+    msg: 'Hello Ada',
+  });
 
   const plain = await refusal(client(), 'tls-inline');
   assert.equal(plain.code, 503, plain.detail);
   const wrongCa = await refusal(client({ ca: pki.rogueCa.cert }), 'tls-inline');
   assert.equal(wrongCa.code, 503);
-  assert.match(wrongCa.detail, /certificate|TLS|SSL|handshake/i, 'the detail says it is a certificate problem');
+  assert.match(
+    wrongCa.detail,
+    /certificate|TLS|SSL|handshake/i,
+    'the detail says it is a certificate problem',
+  );
 });
 
 test('mutual TLS from files: only a client with a certificate signed by the CA gets in', async () => {
-  await server('mtls-files', { caFile: pki.ca.certFile, certFile: pki.server.certFile, keyFile: pki.server.keyFile, requireClientCert: true });
-  const good = client({ caFile: pki.ca.certFile, certFile: pki.client.certFile, keyFile: pki.client.keyFile });
+  await server('mtls-files', {
+    caFile: pki.ca.certFile,
+    certFile: pki.server.certFile,
+    keyFile: pki.server.keyFile,
+    requireClientCert: true,
+  });
+  const good = client({
+    caFile: pki.ca.certFile,
+    certFile: pki.client.certFile,
+    keyFile: pki.client.keyFile,
+  });
   for (let i = 0; i < 20; i++) {
-    assert.deepEqual(await good.client.call('mtls-files', 'Greeter.Hello', { name: `n${i}` }), { msg: `Hello n${i}` });
+    assert.deepEqual(await good.client.call('mtls-files', 'Greeter.Hello', { name: `n${i}` }), {
+      msg: `Hello n${i}`,
+    });
   }
   const noCert = await refusal(client({ ca: pki.ca.cert }), 'mtls-files');
   assert.equal(noCert.code, 503, noCert.detail);
-  const rogue = await refusal(client({ ca: pki.ca.cert, cert: pki.rogueClient.cert, key: pki.rogueClient.key }), 'mtls-files');
+  const rogue = await refusal(
+    client({ ca: pki.ca.cert, cert: pki.rogueClient.cert, key: pki.rogueClient.key }),
+    'mtls-files',
+  );
   assert.equal(rogue.code, 503, rogue.detail);
   const plain = await refusal(client(), 'mtls-files');
   assert.equal(plain.code, 503, plain.detail);
   // The refusals did not hurt the server: the good client still gets through.
-  assert.deepEqual(await good.client.call('mtls-files', 'Greeter.Hello', { name: 'after' }), { msg: 'Hello after' });
+  assert.deepEqual(await good.client.call('mtls-files', 'Greeter.Hello', { name: 'after' }), {
+    msg: 'Hello after',
+  });
 });
 
 test('serverName checks the certificate against a name other than the dialled host', async () => {
   await server('tls-name', { cert: pki.server.cert, key: pki.server.key });
   const named = client({ ca: pki.ca.cert, serverName: 'localhost' });
-  assert.deepEqual(await named.client.call('tls-name', 'Greeter.Hello', { name: 'x' }), { msg: 'Hello x' });
-  const wrong = await refusal(client({ ca: pki.ca.cert, serverName: 'not-the-server.example' }), 'tls-name');
+  assert.deepEqual(await named.client.call('tls-name', 'Greeter.Hello', { name: 'x' }), {
+    msg: 'Hello x',
+  });
+  const wrong = await refusal(
+    client({ ca: pki.ca.cert, serverName: 'not-the-server.example' }),
+    'tls-name',
+  );
   assert.equal(wrong.code, 503, wrong.detail);
 });
 
 test('unusable TLS options are InvalidOptionErrors at construction', async () => {
   const bad = (tls: TlsOptions, option: RegExp): void => {
-    assert.throws(() => grpcTransport({ tls }), (err: unknown) => err instanceof InvalidOptionError && option.test(err.option), JSON.stringify(tls).slice(0, 80));
+    assert.throws(
+      () => grpcTransport({ tls }),
+      (err: unknown) => err instanceof InvalidOptionError && option.test(err.option),
+      JSON.stringify(tls).slice(0, 80),
+    );
   };
   bad({ certFile: '/nonexistent/server.crt', keyFile: pki.server.keyFile }, /tls\.certFile$/);
   bad({ cert: pki.server.cert }, /tls\.key$/);
@@ -93,21 +152,44 @@ test('unusable TLS options are InvalidOptionErrors at construction', async () =>
   bad({ serverName: '' }, /tls\.serverName$/);
   // A client-only TLS transport refuses to listen, with the reason.
   const dialOnly = grpcTransport({ tls: { ca: pki.ca.cert } });
-  await assert.rejects(dialOnly.listen('127.0.0.1:0', { kind: () => undefined, unary: async () => new Uint8Array(), stream: async () => {} }), InvalidOptionError);
+  await assert.rejects(
+    dialOnly.listen('127.0.0.1:0', {
+      kind: () => undefined,
+      unary: async () => new Uint8Array(),
+      stream: async () => {},
+    }),
+    InvalidOptionError,
+  );
   await dialOnly.close();
 });
 
 test('a refused TLS client gets a MicroError that says it is a TLS problem', async () => {
-  await server('tls-why', { ca: pki.ca.cert, cert: pki.server.cert, key: pki.server.key, requireClientCert: true });
+  await server('tls-why', {
+    ca: pki.ca.cert,
+    cert: pki.server.cert,
+    key: pki.server.key,
+    requireClientCert: true,
+  });
   const cases: [string, TlsOptions][] = [
     ['no client certificate', { ca: pki.ca.cert }],
-    ['a certificate from another CA', { ca: pki.ca.cert, cert: pki.rogueClient.cert, key: pki.rogueClient.key }],
+    [
+      'a certificate from another CA',
+      { ca: pki.ca.cert, cert: pki.rogueClient.cert, key: pki.rogueClient.key },
+    ],
     ['an untrusted server', { ca: pki.rogueCa.cert, cert: pki.client.cert, key: pki.client.key }],
   ];
   for (const [what, tls] of cases) {
     const err = await refusal(client(tls), 'tls-why');
     assert.equal(err.code, 503, what);
-    assert.equal(err.fault?.beforeHandler, true, `${what}: never reached a handler, so safe to retry elsewhere`);
-    assert.match(err.detail, /^TLS connection to 127\.0\.0\.1:\d+ failed/, `${what}: ${err.detail}`);
+    assert.equal(
+      err.fault?.beforeHandler,
+      true,
+      `${what}: never reached a handler, so safe to retry elsewhere`,
+    );
+    assert.match(
+      err.detail,
+      /^TLS connection to 127\.0\.0\.1:\d+ failed/,
+      `${what}: ${err.detail}`,
+    );
   }
 });

@@ -5,8 +5,12 @@ import { Blacklist, outcomeOf, type EjectionPolicy } from '../../src/selector/bl
 
 // Ejection rules on their own, on a clock the test moves (the rules are arithmetic on time).
 const policy: EjectionPolicy = { afterFaults: 3, baseMs: 1_000, maxMs: 3_000, maxShare: 0.5 };
-const refused = new MicroError('go.micro.client', 503, 'connect ECONNREFUSED', undefined, { fault: { beforeHandler: true, reason: 'refused' } });
-const timedOut = new MicroError('go.micro.client', 408, 'attempt timeout', undefined, { fault: { beforeHandler: false, reason: 'timeout' } });
+const refused = new MicroError('go.micro.client', 503, 'connect ECONNREFUSED', undefined, {
+  fault: { beforeHandler: true, reason: 'refused' },
+});
+const timedOut = new MicroError('go.micro.client', 408, 'attempt timeout', undefined, {
+  fault: { beforeHandler: false, reason: 'timeout' },
+});
 
 function setup(nodes = 4): { bl: Blacklist; clock: { now: number } } {
   const clock = { now: 1_000_000 };
@@ -33,7 +37,11 @@ test('three faults in a row eject; an answer in between starts the count again',
   bl.record('svc', 'n1', 'fault');
   assert.equal(bl.record('svc', 'n1', 'fault'), undefined);
   assert.equal(bl.isEjected('svc', 'n1'), false);
-  assert.equal(bl.record('svc', 'n1', 'fault'), 1_000, 'the third fault in a row ejects for the base period');
+  assert.equal(
+    bl.record('svc', 'n1', 'fault'),
+    1_000,
+    'the third fault in a row ejects for the base period',
+  );
   assert.equal(bl.isEjected('svc', 'n1'), true);
 });
 
@@ -51,10 +59,14 @@ test('an ejection ends by time alone, and each repeat offence doubles it up to t
   assert.deepEqual(periods, [1_000, 2_000, 3_000, 3_000]);
 });
 
-test('never more than the max share of a service\'s nodes is ejected at once', () => {
+test("never more than the max share of a service's nodes is ejected at once", () => {
   const { bl, clock } = setup(4);
-  for (const id of ['n1', 'n2', 'n3', 'n4']) for (let i = 0; i < 3; i++) bl.record('svc', id, 'fault');
-  assert.deepEqual(['n1', 'n2', 'n3', 'n4'].map((id) => bl.isEjected('svc', id)), [true, true, false, false]);
+  for (const id of ['n1', 'n2', 'n3', 'n4'])
+    for (let i = 0; i < 3; i++) bl.record('svc', id, 'fault');
+  assert.deepEqual(
+    ['n1', 'n2', 'n3', 'n4'].map((id) => bl.isEjected('svc', id)),
+    [true, true, false, false],
+  );
   clock.now += 1_000; // n1 and n2 come back; the next fault of n3 may now eject it
   assert.ok(bl.record('svc', 'n3', 'fault'));
   assert.equal(bl.isEjected('svc', 'n3'), true);
@@ -70,5 +82,9 @@ test('reset() puts every node back and forgets its offences', () => {
   bl.setNodeCount('svc', 4);
   assert.equal(bl.isEjected('svc', 'n1'), false);
   for (let i = 0; i < 2; i++) bl.record('svc', 'n1', 'fault');
-  assert.equal(bl.record('svc', 'n1', 'fault'), 1_000, 'the next ejection is a first offence again');
+  assert.equal(
+    bl.record('svc', 'n1', 'fault'),
+    1_000,
+    'the next ejection is a first offence again',
+  );
 });

@@ -16,7 +16,10 @@ test('in flight is picks minus marks (never negative); latency is a moving avera
   assert.equal(view.inflight('n'), 0, 'a stray mark does not go below zero');
   assert.equal(view.latencyMs('n'), 75, 'first sample, then halfway to the second (alpha 0.5)');
   clock.now += 1_000;
-  assert.ok(Math.abs(view.latencyMs('n')! - 75 / Math.E) < 1e-9, 'one time constant idle: down to 1/e');
+  assert.ok(
+    Math.abs(view.latencyMs('n')! - 75 / Math.E) < 1e-9,
+    'one time constant idle: down to 1/e',
+  );
   stats.prune('svc', new Set());
   assert.equal(view.latencyMs('n'), undefined, 'a node that left the registry is forgotten');
 });

@@ -7,14 +7,23 @@ import { makeTempDir } from '../helpers/tmp.js';
 import { recordingClient, startServer } from '../client/fleet.js';
 
 /** Calls `fn` for `ms` (at most `max` times), returning how many succeeded and the first error. */
-async function callFor(ms: number, max: number, fn: () => Promise<unknown>): Promise<{ calls: number; ok: number; firstError?: unknown }> {
+async function callFor(
+  ms: number,
+  max: number,
+  fn: () => Promise<unknown>,
+): Promise<{ calls: number; ok: number; firstError?: unknown }> {
   const end = Date.now() + ms;
   let calls = 0;
   let ok = 0;
   let firstError: unknown;
   while (Date.now() < end && calls < max) {
     calls++;
-    try { await fn(); ok++; } catch (err) { firstError ??= err; }
+    try {
+      await fn();
+      ok++;
+    } catch (err) {
+      firstError ??= err;
+    }
     await new Promise((r) => setTimeout(r, 10));
   }
   return { calls, ok, firstError };
@@ -39,22 +48,38 @@ test('local registry directory removed: calls keep flowing to the last known nod
 
   // Longer than the local registry's sweep (1 s), so the client's own watch has seen it too.
   const during = await callFor(1_500, 200, call);
-  assert.equal(during.ok, during.calls, `every call succeeds from the cache (${String(during.firstError)})`);
+  assert.equal(
+    during.ok,
+    during.calls,
+    `every call succeeds from the cache (${String(during.firstError)})`,
+  );
   assert.deepEqual(new Set(client.attempts.map((a) => a.node)), new Set([server.id]));
 
   // The node really dies: its one failed attempt drops it, then the service is not found.
   await server.fixture.kill('SIGKILL');
-  await assert.rejects(call(), (err: unknown) => MicroError.is(err, 503) && err.fault !== undefined);
-  await assert.rejects(call(), (err: unknown) => MicroError.is(err, 503) && err.fault === undefined && /not found/.test(err.detail));
+  await assert.rejects(
+    call(),
+    (err: unknown) => MicroError.is(err, 503) && err.fault !== undefined,
+  );
+  await assert.rejects(
+    call(),
+    (err: unknown) =>
+      MicroError.is(err, 503) && err.fault === undefined && /not found/.test(err.detail),
+  );
 });
 
 test('registry stopped (closed): lookups fail and calls are served from the cache', async () => {
   const c = cluster();
   try {
     const echo = c.service({ name: 'echo' });
-    echo.handle('Echo', { async Call() { return { ok: true }; } });
+    echo.handle('Echo', {
+      async Call() {
+        return { ok: true };
+      },
+    });
     await echo.start();
-    // Its own registry, so closing it stops only the client's view, as a registry server going away would.
+    // Its own registry, so closing it stops only the client's view, as a registry server going away
+    // would.
     const registry = memoryRegistry();
     await registry.register({ ...(await c.registry.getService('echo'))[0]! }, { ttlMs: 0 });
     const selector = registrySelector({ registry, cacheTtlMs: 20, cacheMinRefreshMs: 0 });
@@ -64,7 +89,11 @@ test('registry stopped (closed): lookups fail and calls are served from the cach
     await assert.rejects(registry.getService('echo'), (err: unknown) => MicroError.is(err, 503));
     const during = await callFor(300, 30, () => caller.client.call('echo', 'Echo.Call', {}));
     assert.ok(during.calls >= 5, 'the cache entry expired several times meanwhile');
-    assert.equal(during.ok, during.calls, `every call succeeds from the cache (${String(during.firstError)})`);
+    assert.equal(
+      during.ok,
+      during.calls,
+      `every call succeeds from the cache (${String(during.firstError)})`,
+    );
     await selector.close();
   } finally {
     await c.stopAll();

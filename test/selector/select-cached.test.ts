@@ -6,8 +6,20 @@ const node = (id: string) => ({ id, address: `127.0.0.1:${id === 'a' ? 1 : 2}`, 
 
 test('selectCached answers only from a warm cache, with the same filters and errors as select()', async (t) => {
   const registry = memoryRegistry();
-  await registry.register({ name: 'svc', version: '1', metadata: {}, endpoints: [], nodes: [node('a')] });
-  await registry.register({ name: 'svc', version: '2', metadata: {}, endpoints: [], nodes: [node('b')] });
+  await registry.register({
+    name: 'svc',
+    version: '1',
+    metadata: {},
+    endpoints: [],
+    nodes: [node('a')],
+  });
+  await registry.register({
+    name: 'svc',
+    version: '2',
+    metadata: {},
+    endpoints: [],
+    nodes: [node('b')],
+  });
   const selector = registrySelector({ registry });
   t.after(() => selector.close());
 
@@ -20,7 +32,13 @@ test('selectCached answers only from a warm cache, with the same filters and err
   selector.mark('svc', node('b'));
 
   // A filter that leaves nothing fails as select() does.
-  assert.throws(() => selector.selectCached!('svc', { filters: [byVersion('9')] }), (err) => MicroError.is(err, 503) && /none available/.test(err.detail));
-  await assert.rejects(selector.select('svc', { filters: [byVersion('9')] }), (err) => MicroError.is(err, 503) && /none available/.test(err.detail));
+  assert.throws(
+    () => selector.selectCached!('svc', { filters: [byVersion('9')] }),
+    (err) => MicroError.is(err, 503) && /none available/.test(err.detail),
+  );
+  await assert.rejects(
+    selector.select('svc', { filters: [byVersion('9')] }),
+    (err) => MicroError.is(err, 503) && /none available/.test(err.detail),
+  );
   await registry.close();
 });

@@ -1,12 +1,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { leastRequest, random, roundRobin, weighted, type Node, type NodeStatsView } from '../../src/index.js';
+import {
+  leastRequest,
+  random,
+  roundRobin,
+  weighted,
+  type Node,
+  type NodeStatsView,
+} from '../../src/index.js';
 
-const nodes: Node[] = ['a', 'b', 'c'].map((id) => ({ id, address: `127.0.0.1:${id.charCodeAt(0)}`, metadata: {} }));
+const nodes: Node[] = ['a', 'b', 'c'].map((id) => ({
+  id,
+  address: `127.0.0.1:${id.charCodeAt(0)}`,
+  metadata: {},
+}));
 
 function tally(pick: () => Node, n: number): Record<string, number> {
   const out: Record<string, number> = {};
-  for (let i = 0; i < n; i++) { const id = pick().id; out[id] = (out[id] ?? 0) + 1; }
+  for (let i = 0; i < n; i++) {
+    const id = pick().id;
+    out[id] = (out[id] ?? 0) + 1;
+  }
   return out;
 }
 
@@ -28,7 +42,10 @@ test('random and the others fall back to tried nodes when every node was tried',
 
 test('least request prefers the cheaper of two nodes: (in flight + 1) × latency', () => {
   const inflight: Record<string, number> = { a: 5, b: 0, c: 5 };
-  const stats: NodeStatsView = { inflight: (id) => inflight[id] ?? 0, latencyMs: (id) => (id === 'c' ? 50 : 5) };
+  const stats: NodeStatsView = {
+    inflight: (id) => inflight[id] ?? 0,
+    latencyMs: (id) => (id === 'c' ? 50 : 5),
+  };
   const counts = tally(() => leastRequest(nodes, stats)(), 3_000);
   // Costs a 30, b 5, c 300: b wins every pair it is in (2/3 of pairs), a wins the a–c pair.
   assert.ok(Math.abs(counts.b! / 3_000 - 2 / 3) < 0.05, `b: ${counts.b}`);
@@ -53,7 +70,13 @@ test('least request without latencies compares in-flight counts; an unmeasured n
   const cold: NodeStatsView = { inflight: (id) => inflight[id] ?? 0, latencyMs: () => undefined };
   const counts = tally(() => leastRequest(nodes, cold)(), 3_000);
   assert.equal(counts.c, undefined, 'the most loaded node never wins a pair');
-  const warm: NodeStatsView = { inflight: () => 0, latencyMs: (id) => (id === 'a' ? undefined : 10) };
+  const warm: NodeStatsView = {
+    inflight: () => 0,
+    latencyMs: (id) => (id === 'a' ? undefined : 10),
+  };
   const firstPick = tally(() => leastRequest(nodes, warm)(), 3_000);
-  assert.ok(Math.abs(firstPick.a! / 3_000 - 2 / 3) < 0.05, `the new node a wins its pairs: ${firstPick.a}`);
+  assert.ok(
+    Math.abs(firstPick.a! / 3_000 - 2 / 3) < 0.05,
+    `the new node a wins its pairs: ${firstPick.a}`,
+  );
 });

@@ -12,16 +12,29 @@ import { cluster } from '../helpers/services.js';
 const c = cluster();
 after(() => c.stopAll());
 
-/** Resolves when `signal` aborts, or with 'never' after `ms` (a lost abort fails the test, not hangs it). */
+/**
+ * Resolves when `signal` aborts, or with 'never' after `ms` (a lost abort fails the test, not hangs
+ * it).
+ */
 function abortedWithin(signal: AbortSignal, ms: number): Promise<'aborted' | 'never'> {
   if (signal.aborted) return Promise.resolve('aborted');
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve('never'), ms);
-    signal.addEventListener('abort', () => { clearTimeout(timer); resolve('aborted'); }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve('aborted');
+      },
+      { once: true },
+    );
   });
 }
 
-const transports: [string, () => Transport][] = [['native', () => nativeTransport()], ['grpc', () => grpcTransport()]];
+const transports: [string, () => Transport][] = [
+  ['native', () => nativeTransport()],
+  ['grpc', () => grpcTransport()],
+];
 
 for (const [name, make] of transports) {
   test(`${name}: a handler that reads its signal after the deadline finds it aborted`, async () => {
@@ -37,7 +50,9 @@ for (const [name, make] of transports) {
     });
     await server.start();
     const client = c.service({ name: `late-client-${name}`, transport: make() });
-    const err = await client.client.call(`late-${name}`, 'Late.Read', {}, { timeout: 300, retries: 0 }).catch((e: unknown) => e);
+    const err = await client.client
+      .call(`late-${name}`, 'Late.Read', {}, { timeout: 300, retries: 0 })
+      .catch((e: unknown) => e);
     assert.ok(MicroError.is(err) && err.code === 408, `the caller gets a 408, got ${String(err)}`);
     for (let i = 0; i < 200 && !seen; i++) await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(seen, { aborted: true, late: 'aborted' });
@@ -45,7 +60,9 @@ for (const [name, make] of transports) {
 
   test(`${name}: a handler that reads its signal after the client cancelled finds it aborted`, async () => {
     let release!: () => void;
-    const released = new Promise<void>((r) => { release = r; });
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
     let seen: 'aborted' | 'never' | undefined;
     const server = c.service({ name: `cancel-${name}`, transport: make() });
     server.handle('Cancel', {
@@ -58,7 +75,14 @@ for (const [name, make] of transports) {
     await server.start();
     const client = c.service({ name: `cancel-client-${name}`, transport: make() });
     const controller = new AbortController();
-    const call = client.client.call(`cancel-${name}`, 'Cancel.Read', {}, { signal: controller.signal, timeout: 30_000, retries: 0 }).catch((e: unknown) => e);
+    const call = client.client
+      .call(
+        `cancel-${name}`,
+        'Cancel.Read',
+        {},
+        { signal: controller.signal, timeout: 30_000, retries: 0 },
+      )
+      .catch((e: unknown) => e);
     // Let the request reach the handler, cancel, then give the cancel time to arrive before the
     // handler first reads its signal.
     await new Promise((r) => setTimeout(r, 300));

@@ -34,13 +34,24 @@ export function lifecycleScenarios(kit: RegistryKit): void {
         await using b = server(kit, reg, 'killed', 3_000, 1_000);
         const idA = (await a.waitForLine(READY))[1]!;
         const idB = (await b.waitForLine(READY))[1]!;
-        await waitFor(async () => (await nodeIds(r, 'killed')).length === 2, 10_000, 'both nodes listed');
+        await waitFor(
+          async () => (await nodeIds(r, 'killed')).length === 2,
+          10_000,
+          'both nodes listed',
+        );
         await a.kill('SIGKILL');
-        await waitFor(async () => {
-          const ids = await nodeIds(r, 'killed');
-          assert.ok(ids.includes(idB), `the live node ${idB} must stay listed, got ${ids.join(',')}`);
-          return !ids.includes(idA);
-        }, 30_000, `the killed node ${idA} to expire`);
+        await waitFor(
+          async () => {
+            const ids = await nodeIds(r, 'killed');
+            assert.ok(
+              ids.includes(idB),
+              `the live node ${idB} must stay listed, got ${ids.join(',')}`,
+            );
+            return !ids.includes(idA);
+          },
+          30_000,
+          `the killed node ${idA} to expire`,
+        );
       } finally {
         await r.close();
       }
@@ -52,10 +63,18 @@ export function lifecycleScenarios(kit: RegistryKit): void {
       await using b = server(kit, reg, 'drained', 10_000, 2_000);
       const idA = (await a.waitForLine(READY))[1]!;
       const idB = (await b.waitForLine(READY))[1]!;
-      await using caller = createService({ name: 'caller', registry: kit.registry(reg.address), logger: quietLogger() });
+      await using caller = createService({
+        name: 'caller',
+        registry: kit.registry(reg.address),
+        logger: quietLogger(),
+      });
       const load = startLoad(caller.client, 'drained', { retries: 0, delayMs: 20 });
       try {
-        await waitFor(() => (load.byNode.get(idA) ?? 0) >= 20 && (load.byNode.get(idB) ?? 0) >= 20, 30_000, 'calls on both nodes');
+        await waitFor(
+          () => (load.byNode.get(idA) ?? 0) >= 20 && (load.byNode.get(idB) ?? 0) >= 20,
+          30_000,
+          'calls on both nodes',
+        );
         const stopAt = Date.now();
         const callsBefore = load.ok;
         await a.kill('SIGTERM');
@@ -68,7 +87,9 @@ export function lifecycleScenarios(kit: RegistryKit): void {
         assert.deepEqual(load.errors, [], 'no call failed');
         // Every call the stopped server answered reached its caller: none was cut off.
         assert.equal(load.byNode.get(idA), servedByA);
-        t.diagnostic(`${kit.kind}: stop took ${stopMs} ms with ${duringStop} calls completed meanwhile; ${load.ok} calls, 0 failed; A answered ${servedByA}`);
+        t.diagnostic(
+          `${kit.kind}: stop took ${stopMs} ms with ${duringStop} calls completed meanwhile; ${load.ok} calls, 0 failed; A answered ${servedByA}`,
+        );
       } finally {
         await load.stop();
       }
@@ -78,7 +99,11 @@ export function lifecycleScenarios(kit: RegistryKit): void {
       await using reg = await kit.start();
       await using s = server(kit, reg, 'survivor', 3_000, 500);
       const id = (await s.waitForLine(READY))[1]!;
-      await using caller = createService({ name: 'caller', registry: kit.registry(reg.address), logger: quietLogger() });
+      await using caller = createService({
+        name: 'caller',
+        registry: kit.registry(reg.address),
+        logger: quietLogger(),
+      });
       const load = startLoad(caller.client, 'survivor', { delayMs: 5 });
       try {
         await waitFor(() => load.ok >= 20, 30_000, 'calls before the outage');
@@ -89,7 +114,11 @@ export function lifecycleScenarios(kit: RegistryKit): void {
         await reg.start();
         const fresh = kit.registry(reg.address);
         try {
-          await waitFor(async () => (await nodeIds(fresh, 'survivor').catch((): string[] => [])).includes(id), 30_000, 're-registration');
+          await waitFor(
+            async () => (await nodeIds(fresh, 'survivor').catch((): string[] => [])).includes(id),
+            30_000,
+            're-registration',
+          );
         } finally {
           await fresh.close();
         }
@@ -110,19 +139,39 @@ export function lifecycleScenarios(kit: RegistryKit): void {
       const r2 = kit.registry(reg.address);
       const r = kit.registry(reg.address);
       try {
-        const strict = createService({ name: 'early', registry: r1, logger: quietLogger(), registerAttempts: 2, registerTtl: 3_000, registerInterval: 500 });
+        const strict = createService({
+          name: 'early',
+          registry: r1,
+          logger: quietLogger(),
+          registerAttempts: 2,
+          registerTtl: 3_000,
+          registerInterval: 500,
+        });
         const t0 = Date.now();
-        await assert.rejects(strict.start(), (err: Error) => /failed to start/.test(err.message) && MicroError.is(err.cause, 503));
+        await assert.rejects(
+          strict.start(),
+          (err: Error) => /failed to start/.test(err.message) && MicroError.is(err.cause, 503),
+        );
         t.diagnostic(`${kit.kind}: start failed after ${Date.now() - t0} ms (2 attempts)`);
         await strict.stop();
 
         await using lenient = createService({
-          name: 'early', registry: r2, logger: quietLogger(), registerAttempts: 1, requireRegistration: false, registerTtl: 3_000, registerInterval: 500,
+          name: 'early',
+          registry: r2,
+          logger: quietLogger(),
+          registerAttempts: 1,
+          requireRegistration: false,
+          registerTtl: 3_000,
+          registerInterval: 500,
         });
         await lenient.start();
         const id = lenient.server.node!.id;
         await reg.start();
-        await waitFor(async () => (await nodeIds(r, 'early').catch((): string[] => [])).includes(id), 30_000, 'registration once the registry is back');
+        await waitFor(
+          async () => (await nodeIds(r, 'early').catch((): string[] => [])).includes(id),
+          30_000,
+          'registration once the registry is back',
+        );
       } finally {
         await Promise.all([r.close(), r1.close(), r2.close()]);
       }
@@ -130,8 +179,20 @@ export function lifecycleScenarios(kit: RegistryKit): void {
   });
 }
 
-function server(kit: RegistryKit, reg: RealServer, name: string, ttlMs: number, intervalMs: number): Fixture {
-  return startFixture('lifecycle-server', [kit.kind, reg.address, name, String(ttlMs), String(intervalMs)]);
+function server(
+  kit: RegistryKit,
+  reg: RealServer,
+  name: string,
+  ttlMs: number,
+  intervalMs: number,
+): Fixture {
+  return startFixture('lifecycle-server', [
+    kit.kind,
+    reg.address,
+    name,
+    String(ttlMs),
+    String(intervalMs),
+  ]);
 }
 
 interface Load {
@@ -142,14 +203,35 @@ interface Load {
 }
 
 /** Four callers calling `service` back to back, bounded in count and time. */
-function startLoad(client: Client, service: string, o: { retries?: number; delayMs: number }): Load {
+function startLoad(
+  client: Client,
+  service: string,
+  o: { retries?: number; delayMs: number },
+): Load {
   const started = Date.now();
   let stopped = false;
-  const load: Load = { ok: 0, errors: [], byNode: new Map(), stop: async () => { stopped = true; await Promise.all(workers); } };
+  const load: Load = {
+    ok: 0,
+    errors: [],
+    byNode: new Map(),
+    stop: async () => {
+      stopped = true;
+      await Promise.all(workers);
+    },
+  };
   const worker = async (): Promise<void> => {
-    while (!stopped && load.ok + load.errors.length < MAX_CALLS && Date.now() - started < MAX_LOAD_MS) {
+    while (
+      !stopped &&
+      load.ok + load.errors.length < MAX_CALLS &&
+      Date.now() - started < MAX_LOAD_MS
+    ) {
       try {
-        const rsp = await client.call<{ node: string }>(service, 'Echo.Hello', { delayMs: o.delayMs }, { timeout: 5_000, ...(o.retries !== undefined ? { retries: o.retries } : {}) });
+        const rsp = await client.call<{ node: string }>(
+          service,
+          'Echo.Hello',
+          { delayMs: o.delayMs },
+          { timeout: 5_000, ...(o.retries !== undefined ? { retries: o.retries } : {}) },
+        );
         load.ok++;
         load.byNode.set(rsp.node, (load.byNode.get(rsp.node) ?? 0) + 1);
       } catch (err) {

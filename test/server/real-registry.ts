@@ -17,7 +17,12 @@ export async function nodeIds(registry: Registry, name: string): Promise<string[
  * its events. `events` is what the test's reader collected, as `<action> <version> ...` strings.
  */
 export async function watchIsLive(r: Registry, name: string, events: string[]): Promise<void> {
-  const probe = (port: number): Service => ({ name, version: 'probe', endpoints: [], nodes: [{ id: `${name}-probe`, address: `127.0.0.1:${port}`, metadata: {} }] });
+  const probe = (port: number): Service => ({
+    name,
+    version: 'probe',
+    endpoints: [],
+    nodes: [{ id: `${name}-probe`, address: `127.0.0.1:${port}`, metadata: {} }],
+  });
   for (let port = 6000; events.length === 0; port++) {
     assert.ok(port < 6050, 'the watch never reported the probe');
     await r.register(probe(port), { ttlMs: 30_000 });
@@ -33,13 +38,20 @@ export async function watchIsLive(r: Registry, name: string, events: string[]): 
  * `movedAddress`, then deregistered; the watch reports exactly create, update, delete, and
  * ends promptly when stopped. Closes `r`.
  */
-export async function assertWatchLifecycle(r: Registry, svc: Service, movedAddress: string): Promise<void> {
+export async function assertWatchLifecycle(
+  r: Registry,
+  svc: Service,
+  movedAddress: string,
+): Promise<void> {
   const events: string[] = [];
   const w = r.watch({ service: svc.name });
   const node = svc.nodes[0]!;
   let ended = false;
   const reader = (async () => {
-    for await (const e of w as AsyncIterable<WatchEvent>) events.push(`${e.action} ${e.service.version} ${e.service.nodes.map((n) => `${n.id}@${n.address}`).join(',')}`);
+    for await (const e of w as AsyncIterable<WatchEvent>)
+      events.push(
+        `${e.action} ${e.service.version} ${e.service.nodes.map((n) => `${n.id}@${n.address}`).join(',')}`,
+      );
     ended = true;
   })();
   try {

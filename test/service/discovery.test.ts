@@ -1,6 +1,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createService, localRegistry, MicroError, type Registry, type Service } from '../../src/index.js';
+import {
+  createService,
+  localRegistry,
+  MicroError,
+  type Registry,
+  type Service,
+} from '../../src/index.js';
 import { startFixture, type Fixture } from '../helpers/processes.js';
 import { quietLogger } from '../helpers/services.js';
 import { makeTempDir, type TempDir } from '../helpers/tmp.js';
@@ -13,7 +19,10 @@ let caller: Service;
 const running: Fixture[] = [];
 
 function startGreeter(name: string, ttlMs = 60_000): Fixture {
-  const f = startFixture('greeter-server', [name, String(ttlMs), String(Math.floor(ttlMs / 3))], { TSMICRO_REGISTRY_DIR: dir.path, TSMICRO_LOG_LEVEL: 'warn' });
+  const f = startFixture('greeter-server', [name, String(ttlMs), String(Math.floor(ttlMs / 3))], {
+    TSMICRO_REGISTRY_DIR: dir.path,
+    TSMICRO_LOG_LEVEL: 'warn',
+  });
   running.push(f);
   return f;
 }
@@ -36,7 +45,12 @@ async function firstSuccess(service: string, withinMs: number): Promise<{ pid: n
   const end = Date.now() + withinMs;
   let last: unknown;
   while (Date.now() < end) {
-    try { return await hello(service, 'again'); } catch (err) { last = err; await new Promise((r) => setTimeout(r, 50)); }
+    try {
+      return await hello(service, 'again');
+    } catch (err) {
+      last = err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
   throw last;
 }
@@ -58,7 +72,9 @@ test('a client process finds a server process by name and completes 1,000 calls'
   await ready(server);
   let ok = 0;
   for (let batch = 0; batch < 20; batch++) {
-    const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => hello('greeter-a', `n${batch * 50 + i}`)));
+    const replies = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => hello('greeter-a', `n${batch * 50 + i}`)),
+    );
     for (const r of replies) {
       assert.equal(r.pid, server.pid);
       ok++;
@@ -77,7 +93,8 @@ test('the client survives its server being killed and restarted on a new port', 
   const b = await ready(second);
   assert.notEqual(b.address, a.address);
   assert.equal((await firstSuccess('greeter-b', 5000)).pid, second.pid);
-  for (let i = 0; i < 100; i++) assert.equal((await hello('greeter-b', `after${i}`)).pid, second.pid);
+  for (let i = 0; i < 100; i++)
+    assert.equal((await hello('greeter-b', `after${i}`)).pid, second.pid);
 });
 
 test('a SIGKILLed server disappears from getService well within its TTL', async () => {
@@ -88,7 +105,10 @@ test('a SIGKILLed server disappears from getService well within its TTL', async 
   await server.kill('SIGKILL');
   assert.deepEqual(await nodeIds('greeter-c'), [], 'the dead owner process is noticed at once');
   assert.ok(Date.now() - killedAt < 60_000);
-  const err = await hello('greeter-c', 'x').then(() => undefined, (e: unknown) => e);
+  const err = await hello('greeter-c', 'x').then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(MicroError.is(err, 503), `no node left → 503, got ${String(err)}`);
 });
 

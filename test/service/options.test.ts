@@ -17,7 +17,10 @@ function throwsOption(fn: () => unknown, option: string): void {
 
 test('bad options throw at construction, naming the option', () => {
   throwsOption(() => createService({ ...base, registerTtl: -1 }), 'registerTtl');
-  throwsOption(() => createService({ ...base, registerTtl: 1000, registerInterval: 1000 }), 'registerInterval');
+  throwsOption(
+    () => createService({ ...base, registerTtl: 1000, registerInterval: 1000 }),
+    'registerInterval',
+  );
   throwsOption(() => createService({ ...base, contentType: 'application/xml' }), 'contentType');
   throwsOption(() => createService({ ...base, address: 'localhost' }), 'address');
   throwsOption(() => createService({ ...base, address: '127.0.0.1:99999' }), 'address');
@@ -38,6 +41,12 @@ test('a malformed handler is refused when it is added, not when it is called', (
 
 test('bad per-call options reject the call with the option named', async () => {
   const s = createService(base);
-  await assert.rejects(s.client.call('x', 'A.B', {}, { timeout: -5 }), (err: unknown) => err instanceof InvalidOptionError && err.option === 'call.timeout');
-  await assert.rejects(s.client.call('x', 'A.B', {}, { address: 'nope' }), (err: unknown) => err instanceof InvalidOptionError && err.option === 'call.address[0]');
+  await assert.rejects(
+    s.client.call('x', 'A.B', {}, { timeout: -5 }),
+    (err: unknown) => err instanceof InvalidOptionError && err.option === 'call.timeout',
+  );
+  await assert.rejects(
+    s.client.call('x', 'A.B', {}, { address: 'nope' }),
+    (err: unknown) => err instanceof InvalidOptionError && err.option === 'call.address[0]',
+  );
 });

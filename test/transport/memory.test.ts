@@ -11,7 +11,10 @@ test('memory: listeners belong to their transport instance', async () => {
   const a = memoryTransport();
   const b = memoryTransport();
   const listener = await a.listen('127.0.0.1:0', echoDispatcher());
-  const err = await b.dial(listener.address).call(echoHead('Echo.Say'), new Uint8Array()).catch((e: unknown) => e);
+  const err = await b
+    .dial(listener.address)
+    .call(echoHead('Echo.Say'), new Uint8Array())
+    .catch((e: unknown) => e);
   assert.ok(MicroError.is(err, 503) && err.fault?.reason === 'refused', String(err));
   await listener.close();
 });
@@ -33,7 +36,13 @@ test('memory: the request body is copied, so the caller changing it later does n
   const t = memoryTransport();
   const dispatcher = echoDispatcher();
   let seen: Uint8Array | undefined;
-  const listener = await t.listen('127.0.0.1:0', { ...dispatcher, unary: async (_head, body) => { seen = body; return body; } });
+  const listener = await t.listen('127.0.0.1:0', {
+    ...dispatcher,
+    unary: async (_head, body) => {
+      seen = body;
+      return body;
+    },
+  });
   const body = new Uint8Array([1, 2, 3]);
   const reply = await t.dial(listener.address).call(echoHead('Echo.Say'), body);
   body.fill(0);

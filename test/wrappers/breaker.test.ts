@@ -1,6 +1,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createService, memoryRegistry, MicroError, type ClientWrapper, type Service } from '../../src/index.js';
+import {
+  createService,
+  memoryRegistry,
+  MicroError,
+  type ClientWrapper,
+  type Service,
+} from '../../src/index.js';
 import { BREAKER_ERROR_ID, circuitBreaker, type BreakerState } from '../../src/wrappers/breaker.js';
 import { startFixture, type Fixture } from '../helpers/processes.js';
 import { cluster, quietLogger } from '../helpers/services.js';
@@ -14,31 +20,68 @@ before(async () => {
   flaky = startFixture('wrappers-flaky-server', [], { TSMICRO_LOG_LEVEL: 'silent' });
   address = (await flaky.waitForLine(/^ready (\S+)$/))[1]!;
 });
-after(async () => { await flaky.kill('SIGKILL'); });
+after(async () => {
+  await flaky.kill('SIGKILL');
+});
 
 function caller(wrapClient: readonly ClientWrapper[]): Service {
-  return createService({ name: 'breaker-caller', registry: memoryRegistry(), logger: quietLogger(), retries: 0, wrapClient });
+  return createService({
+    name: 'breaker-caller',
+    registry: memoryRegistry(),
+    logger: quietLogger(),
+    retries: 0,
+    wrapClient,
+  });
 }
 
 async function outcome(p: Promise<unknown>): Promise<string> {
-  try { await p; return 'ok'; } catch (err) { return MicroError.is(err) ? `${err.code} ${err.id}` : String(err); }
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    return MicroError.is(err) ? `${err.code} ${err.id}` : String(err);
+  }
 }
 
 test('the breaker opens after the failures, fails fast without reaching the server, half-opens and closes on success', async () => {
   const states: BreakerState[] = [];
   const waiters: (() => void)[] = [];
   const breakers = circuitBreaker({
-    volumeThreshold: 4, errorThresholdPercentage: 50, resetTimeoutMs: 1_000, rollingWindowMs: 120_000,
-    onStateChange: (_key, s) => { states.push(s); for (const w of waiters.splice(0)) w(); },
+    volumeThreshold: 4,
+    errorThresholdPercentage: 50,
+    resetTimeoutMs: 1_000,
+    rollingWindowMs: 120_000,
+    onStateChange: (_key, s) => {
+      states.push(s);
+      for (const w of waiters.splice(0)) w();
+    },
   });
-  const nth = (n: number): Promise<void> => new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no state change #${n} within 30 s; saw ${states.join(',')}`)), 30_000);
-    const check = (): void => { if (states.length >= n) { clearTimeout(timer); resolve(); } else waiters.push(check); };
-    check();
-  });
+  const nth = (n: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no state change #${n} within 30 s; saw ${states.join(',')}`)),
+        30_000,
+      );
+      const check = (): void => {
+        if (states.length >= n) {
+          clearTimeout(timer);
+          resolve();
+        } else waiters.push(check);
+      };
+      check();
+    });
   await using svc = caller([breakers.client]);
-  const doCall = (): Promise<string> => outcome(svc.client.call('flaky', 'Flaky.Do', {}, { address, timeout: 10_000 }));
-  const served = async (): Promise<number> => (await svc.client.call<{ calls: number }>('flaky', 'Flaky.Count', {}, { address, timeout: 10_000 })).calls;
+  const doCall = (): Promise<string> =>
+    outcome(svc.client.call('flaky', 'Flaky.Do', {}, { address, timeout: 10_000 }));
+  const served = async (): Promise<number> =>
+    (
+      await svc.client.call<{ calls: number }>(
+        'flaky',
+        'Flaky.Count',
+        {},
+        { address, timeout: 10_000 },
+      )
+    ).calls;
 
   // Closed: four failures reach the server, and the fourth opens the breaker.
   const first: string[] = [];
@@ -75,7 +118,11 @@ test('an open breaker error is a 503 without a transport fault, so node health n
   const c = cluster();
   try {
     const server = c.service({ name: 'always-500' });
-    server.handle('Bad', { async Do() { throw MicroError.internal('always-500', 'no'); } });
+    server.handle('Bad', {
+      async Do() {
+        throw MicroError.internal('always-500', 'no');
+      },
+    });
     await server.start();
     const breakers = circuitBreaker({ volumeThreshold: 1, resetTimeoutMs: 60_000 });
     const client = c.service({ name: 'caller', retries: 0, wrapCall: [breakers.call] }).client;
@@ -96,12 +143,17 @@ test('4xx answers do not trip the breaker; the fallback answers for an open one'
   try {
     const server = c.service({ name: 'picky' });
     server.handle('Picky', {
-      async Bad() { throw MicroError.badRequest('picky', 'your fault'); },
-      async Down() { throw MicroError.internal('picky', 'down'); },
+      async Bad() {
+        throw MicroError.badRequest('picky', 'your fault');
+      },
+      async Down() {
+        throw MicroError.internal('picky', 'down');
+      },
     });
     await server.start();
     const breakers = circuitBreaker({
-      volumeThreshold: 2, resetTimeoutMs: 60_000,
+      volumeThreshold: 2,
+      resetTimeoutMs: 60_000,
       fallback: (call, err) => ({ fallback: call.endpoint, code: err.code }),
     });
     const client = c.service({ name: 'caller', retries: 0, wrapClient: [breakers.client] }).client;
@@ -109,10 +161,15 @@ test('4xx answers do not trip the breaker; the fallback answers for an open one'
     for (let i = 0; i < 4; i++) bad.push(await outcome(client.call('picky', 'Picky.Bad', {})));
     assert.deepEqual(bad, Array(4).fill('400 picky'));
     assert.equal(breakers.state('picky.Picky.Bad'), 'closed');
-    // Failures answered by the fallback still count; once open, the fallback sees the breaker's 503.
+    // Failures answered by the fallback still count; once open, the fallback sees the breaker's
+    // 503.
     const answers: unknown[] = [];
     for (let i = 0; i < 3; i++) answers.push(await client.call('picky', 'Picky.Down', {}));
-    assert.deepEqual(answers, [{ fallback: 'Picky.Down', code: 500 }, { fallback: 'Picky.Down', code: 500 }, { fallback: 'Picky.Down', code: 503 }]);
+    assert.deepEqual(answers, [
+      { fallback: 'Picky.Down', code: 500 },
+      { fallback: 'Picky.Down', code: 500 },
+      { fallback: 'Picky.Down', code: 503 },
+    ]);
     assert.equal(breakers.state('picky.Picky.Down'), 'open');
     breakers.close();
   } finally {

@@ -8,7 +8,11 @@ import { prometheusMetrics } from '../../src/wrappers/metrics.js';
 import { cluster } from '../helpers/services.js';
 import { refusedAddress } from './support.js';
 
-interface Sample { name: string; labels: Record<string, string>; value: number }
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
 
 /** Parses Prometheus text format (the subset prom-client writes). */
 function parse(text: string): Sample[] {
@@ -39,22 +43,46 @@ test('metrics scraped from the exposed endpoint match the counted calls exactly'
     await once(http, 'listening');
     const { port } = http.address() as { port: number };
 
-    const server = c.service({ name: 'm', wrapHandler: [metrics.handler], wrapSubscriber: [metrics.subscriber] });
-    server.handle('M', {
-      async Ok() { return {}; },
-      async Fail() { throw MicroError.internal('m', 'no'); },
+    const server = c.service({
+      name: 'm',
+      wrapHandler: [metrics.handler],
+      wrapSubscriber: [metrics.subscriber],
     });
-    server.subscribe('events', async (e: { bad: boolean }) => { if (e.bad) throw new Error('bad'); });
+    server.handle('M', {
+      async Ok() {
+        return {};
+      },
+      async Fail() {
+        throw MicroError.internal('m', 'no');
+      },
+    });
+    server.subscribe('events', async (e: { bad: boolean }) => {
+      if (e.bad) throw new Error('bad');
+    });
     await server.start();
-    const breakers = circuitBreaker({ volumeThreshold: 3, resetTimeoutMs: 60_000, onStateChange: metrics.breakerState });
-    const client = c.service({ name: 'caller', retries: 0, wrapClient: [metrics.client, breakers.client], wrapCall: [metrics.call] }).client;
+    const breakers = circuitBreaker({
+      volumeThreshold: 3,
+      resetTimeoutMs: 60_000,
+      onStateChange: metrics.breakerState,
+    });
+    const client = c.service({
+      name: 'caller',
+      retries: 0,
+      wrapClient: [metrics.client, breakers.client],
+      wrapCall: [metrics.call],
+    }).client;
 
     const ok = 7;
     const failed = 3;
     for (let i = 0; i < ok; i++) await client.call('m', 'M.Ok', {});
     for (let i = 0; i < failed; i++) await client.call('m', 'M.Fail', {}).catch(() => {});
     // One call whose first attempt is refused: two attempts, one retry, one success.
-    await client.call('m', 'M.Ok', {}, { address: [await refusedAddress(), server.server.node!.address], retries: 1 });
+    await client.call(
+      'm',
+      'M.Ok',
+      {},
+      { address: [await refusedAddress(), server.server.node!.address], retries: 1 },
+    );
     // The breaker for M.Fail is open now: this call never reaches the server.
     await client.call('m', 'M.Fail', {}).catch(() => {});
     await client.publish('events', { bad: false });
@@ -67,17 +95,51 @@ test('metrics scraped from the exposed endpoint match the counted calls exactly'
     const s = parse(await rsp.text());
     const server1 = { micro_name: 'm', micro_version: '1.2.3', micro_id: 'm-1' };
 
-    assert.equal(value(s, 'micro_request_total', { ...server1, micro_endpoint: 'M.Ok', micro_status: 'success' }), ok + 1);
-    assert.equal(value(s, 'micro_request_total', { ...server1, micro_endpoint: 'M.Fail', micro_status: 'failure' }), failed);
+    assert.equal(
+      value(s, 'micro_request_total', {
+        ...server1,
+        micro_endpoint: 'M.Ok',
+        micro_status: 'success',
+      }),
+      ok + 1,
+    );
+    assert.equal(
+      value(s, 'micro_request_total', {
+        ...server1,
+        micro_endpoint: 'M.Fail',
+        micro_status: 'failure',
+      }),
+      failed,
+    );
     assert.equal(value(s, 'micro_request_total'), ok + 1 + failed);
-    assert.equal(value(s, 'micro_request_duration_seconds_count', { micro_endpoint: 'M.Ok' }), ok + 1);
-    assert.equal(value(s, 'micro_request_duration_seconds_bucket', { micro_endpoint: 'M.Ok', le: '+Inf' }), ok + 1);
+    assert.equal(
+      value(s, 'micro_request_duration_seconds_count', { micro_endpoint: 'M.Ok' }),
+      ok + 1,
+    );
+    assert.equal(
+      value(s, 'micro_request_duration_seconds_bucket', { micro_endpoint: 'M.Ok', le: '+Inf' }),
+      ok + 1,
+    );
     assert.equal(value(s, 'micro_latency_microseconds_count', { micro_endpoint: 'M.Ok' }), ok + 1);
     assert.ok(value(s, 'micro_latency_microseconds_sum', { micro_endpoint: 'M.Ok' }) > 0);
     assert.equal(value(s, 'tsmicro_server_in_flight'), 0);
 
-    assert.equal(value(s, 'tsmicro_client_request_total', { micro_service: 'm', micro_endpoint: 'M.Ok', micro_status: 'success' }), ok + 1);
-    assert.equal(value(s, 'tsmicro_client_request_total', { micro_service: 'm', micro_endpoint: 'M.Fail', micro_status: 'failure' }), failed + 1);
+    assert.equal(
+      value(s, 'tsmicro_client_request_total', {
+        micro_service: 'm',
+        micro_endpoint: 'M.Ok',
+        micro_status: 'success',
+      }),
+      ok + 1,
+    );
+    assert.equal(
+      value(s, 'tsmicro_client_request_total', {
+        micro_service: 'm',
+        micro_endpoint: 'M.Fail',
+        micro_status: 'failure',
+      }),
+      failed + 1,
+    );
     assert.equal(value(s, 'tsmicro_client_request_duration_seconds_count'), ok + 1 + failed + 1);
     assert.equal(value(s, 'tsmicro_client_attempts_total', { micro_endpoint: 'M.Ok' }), ok + 2);
     assert.equal(value(s, 'tsmicro_client_attempts_total', { micro_endpoint: 'M.Fail' }), failed);
@@ -85,9 +147,24 @@ test('metrics scraped from the exposed endpoint match the counted calls exactly'
     assert.equal(value(s, 'tsmicro_client_in_flight'), 0);
     assert.equal(value(s, 'tsmicro_breaker_state', { breaker: 'm.M.Fail' }), 2);
 
-    assert.equal(value(s, 'tsmicro_publish_total', { micro_topic: 'events', micro_status: 'success' }), 2);
-    assert.equal(value(s, 'tsmicro_subscriber_messages_total', { micro_topic: 'events', micro_status: 'success' }), 1);
-    assert.equal(value(s, 'tsmicro_subscriber_messages_total', { micro_topic: 'events', micro_status: 'failure' }), 1);
+    assert.equal(
+      value(s, 'tsmicro_publish_total', { micro_topic: 'events', micro_status: 'success' }),
+      2,
+    );
+    assert.equal(
+      value(s, 'tsmicro_subscriber_messages_total', {
+        micro_topic: 'events',
+        micro_status: 'success',
+      }),
+      1,
+    );
+    assert.equal(
+      value(s, 'tsmicro_subscriber_messages_total', {
+        micro_topic: 'events',
+        micro_status: 'failure',
+      }),
+      1,
+    );
     breakers.close();
   } finally {
     http.close();
@@ -102,7 +179,11 @@ test('each metrics instance has its own registry: two services in one process ne
   const c = cluster();
   try {
     const s = c.service({ name: 'solo', wrapHandler: [one.handler] });
-    s.handle('S', { async Ping() { return {}; } });
+    s.handle('S', {
+      async Ping() {
+        return {};
+      },
+    });
     await s.start();
     await c.service({ name: 'caller' }).client.call('solo', 'S.Ping', {});
     assert.equal(value(parse(await one.registry.metrics()), 'micro_request_total'), 1);
@@ -117,12 +198,24 @@ test('node ejections are counted: a registered node that refuses connections is 
   const metrics = prometheusMetrics();
   try {
     const server = c.service({ name: 'ej' });
-    server.handle('E', { async Ping() { return {}; } });
+    server.handle('E', {
+      async Ping() {
+        return {};
+      },
+    });
     await server.start();
     // A second node for the same service, registered but dead: every dial is refused.
     const dead = { id: 'ej-dead', address: await refusedAddress(), metadata: {} };
-    await c.registry.register({ name: 'ej', version: '', endpoints: [], nodes: [dead] }, { ttlMs: 60_000 });
-    const selector = registrySelector({ registry: c.registry, strategy: 'roundRobin', ejection: { afterFaults: 2, baseMs: 60_000 }, onEject: metrics.ejection });
+    await c.registry.register(
+      { name: 'ej', version: '', endpoints: [], nodes: [dead] },
+      { ttlMs: 60_000 },
+    );
+    const selector = registrySelector({
+      registry: c.registry,
+      strategy: 'roundRobin',
+      ejection: { afterFaults: 2, baseMs: 60_000 },
+      onEject: metrics.ejection,
+    });
     const client = c.service({ name: 'caller', selector }).client;
     // Refusals are retried on the live node, so every call succeeds while the dead one is ejected.
     for (let i = 0; i < 20; i++) await client.call('ej', 'E.Ping', {});

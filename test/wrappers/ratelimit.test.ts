@@ -12,7 +12,11 @@ const MAX_CALLS = 50_000;
  * Calls as fast as `concurrency` allows for RUN_MS (and at most MAX_CALLS); counts outcomes.
  * Many calls in flight keep the limiter saturated even when other processes take the CPU.
  */
-async function hammer(client: Client, metadata: Record<string, string>, concurrency = 16): Promise<{ ok: number; limited: number; other: string[]; firstMs: number; lastMs: number }> {
+async function hammer(
+  client: Client,
+  metadata: Record<string, string>,
+  concurrency = 16,
+): Promise<{ ok: number; limited: number; other: string[]; firstMs: number; lastMs: number }> {
   const r = { ok: 0, limited: 0, other: [] as string[], firstMs: 0, lastMs: 0 };
   const start = performance.now();
   const end = start + RUN_MS;
@@ -44,7 +48,12 @@ test('server-side: a caller over the limit gets 429s, accepted calls stay within
     const limiter = rateLimiter({ rate, burst, callerKey: 'x-caller' });
     const server = c.service({ name: 'limited', wrapHandler: [limiter.handler] });
     let handled = 0;
-    server.handle('Limited', { async Ping() { handled++; return {}; } });
+    server.handle('Limited', {
+      async Ping() {
+        handled++;
+        return {};
+      },
+    });
     await server.start();
     const client = c.service({ name: 'caller' }).client;
 
@@ -52,7 +61,12 @@ test('server-side: a caller over the limit gets 429s, accepted calls stay within
     const bResults: string[] = [];
     const b = (async () => {
       for (let i = 0; i < 20; i++) {
-        bResults.push(await client.call('limited', 'Limited.Ping', {}, { metadata: { 'x-caller': 'b' } }).then(() => 'ok', (e: unknown) => String(e)));
+        bResults.push(
+          await client.call('limited', 'Limited.Ping', {}, { metadata: { 'x-caller': 'b' } }).then(
+            () => 'ok',
+            (e: unknown) => String(e),
+          ),
+        );
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
@@ -64,8 +78,13 @@ test('server-side: a caller over the limit gets 429s, accepted calls stay within
     const expected = burst + (rate * a.lastMs) / 1000;
     assert.deepEqual(a.other, []);
     assert.ok(a.limited > 0, `the flood was limited (${a.ok} ok, ${a.limited} limited)`);
-    t.diagnostic(`${a.ok} accepted, ${a.limited} limited in ${a.lastMs.toFixed(0)} ms, expected ${expected.toFixed(1)}`);
-    assert.ok(Math.abs(a.ok - expected) <= expected * 0.05, `accepted ${a.ok}, expected ${expected.toFixed(1)} ± 5 %`);
+    t.diagnostic(
+      `${a.ok} accepted, ${a.limited} limited in ${a.lastMs.toFixed(0)} ms, expected ${expected.toFixed(1)}`,
+    );
+    assert.ok(
+      Math.abs(a.ok - expected) <= expected * 0.05,
+      `accepted ${a.ok}, expected ${expected.toFixed(1)} ± 5 %`,
+    );
     assert.deepEqual(bResults, Array(20).fill('ok'));
     assert.equal(handled, a.ok + 20);
   } finally {
@@ -78,16 +97,29 @@ test('client-side: calls over the limit fail fast with 429 and never reach the s
   try {
     const server = c.service({ name: 'limited' });
     let handled = 0;
-    server.handle('Limited', { async Ping() { handled++; return {}; } });
+    server.handle('Limited', {
+      async Ping() {
+        handled++;
+        return {};
+      },
+    });
     await server.start();
     const rate = 50;
     const burst = 25;
-    const client = c.service({ name: 'caller', wrapClient: [rateLimiter({ rate, burst }).client] }).client;
+    const client = c.service({
+      name: 'caller',
+      wrapClient: [rateLimiter({ rate, burst }).client],
+    }).client;
     const r = await hammer(client, {});
     const expected = burst + (rate * r.lastMs) / 1000;
-    t.diagnostic(`${r.ok} accepted, ${r.limited} limited in ${r.lastMs.toFixed(0)} ms, expected ${expected.toFixed(1)}`);
+    t.diagnostic(
+      `${r.ok} accepted, ${r.limited} limited in ${r.lastMs.toFixed(0)} ms, expected ${expected.toFixed(1)}`,
+    );
     assert.deepEqual(r.other, []);
-    assert.ok(Math.abs(r.ok - expected) <= expected * 0.05, `accepted ${r.ok}, expected ${expected.toFixed(1)} ± 5 %`);
+    assert.ok(
+      Math.abs(r.ok - expected) <= expected * 0.05,
+      `accepted ${r.ok}, expected ${expected.toFixed(1)} ± 5 %`,
+    );
     assert.equal(handled, r.ok);
   } finally {
     await c.stopAll();
@@ -99,17 +131,37 @@ test('wait: true queues calls for their turn instead of refusing them, unless th
   try {
     const server = c.service({ name: 'limited' });
     const order: number[] = [];
-    server.handle('Limited', { async Ping(req: { i: number }) { order.push(req.i); return {}; } });
+    server.handle('Limited', {
+      async Ping(req: { i: number }) {
+        order.push(req.i);
+        return {};
+      },
+    });
     await server.start();
-    const client = c.service({ name: 'caller', wrapClient: [rateLimiter({ rate: 50, burst: 1, wait: true }).client] }).client;
-    const all = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => client.call('limited', 'Limited.Ping', { i }, { timeout: 30_000 })));
-    assert.deepEqual(all.map((s) => s.status), Array(20).fill('fulfilled'));
+    const client = c.service({
+      name: 'caller',
+      wrapClient: [rateLimiter({ rate: 50, burst: 1, wait: true }).client],
+    }).client;
+    const all = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) =>
+        client.call('limited', 'Limited.Ping', { i }, { timeout: 30_000 }),
+      ),
+    );
+    assert.deepEqual(
+      all.map((s) => s.status),
+      Array(20).fill('fulfilled'),
+    );
     assert.equal(order.length, 20);
 
     // At 1 call/s the second call would wait ~1 s; its 100 ms budget cannot cover that.
-    const slow = c.service({ name: 'caller2', wrapClient: [rateLimiter({ rate: 1, burst: 1, wait: true }).client] }).client;
+    const slow = c.service({
+      name: 'caller2',
+      wrapClient: [rateLimiter({ rate: 1, burst: 1, wait: true }).client],
+    }).client;
     await slow.call('limited', 'Limited.Ping', { i: 100 }, { timeout: 100 });
-    const err = await slow.call('limited', 'Limited.Ping', { i: 101 }, { timeout: 100 }).catch((e: unknown) => e);
+    const err = await slow
+      .call('limited', 'Limited.Ping', { i: 101 }, { timeout: 100 })
+      .catch((e: unknown) => e);
     assert.ok(MicroError.is(err, 429));
     assert.equal(err.id, RATE_LIMIT_ERROR_ID);
     assert.deepEqual(order.slice(20), [100]);

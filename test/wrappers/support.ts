@@ -36,15 +36,35 @@ export function jsonLines(): { stream: Writable; lines: Record<string, unknown>[
 /** A promise with its resolver outside, for "wait until the handler runs" gates. */
 export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
   let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => { resolve = r; });
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
   return { promise, resolve };
 }
 
-/** Resolves when `predicate` holds, checked after each `event` listener call; bounded by `timeoutMs`. */
-export function until(predicate: () => boolean, subscribe: (check: () => void) => void, timeoutMs = 30_000): Promise<void> {
+/**
+ * Resolves when `predicate` holds, checked after each `event` listener call; bounded by
+ * `timeoutMs`.
+ */
+export function until(
+  predicate: () => boolean,
+  subscribe: (check: () => void) => void,
+  timeoutMs = 30_000,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (predicate()) { resolve(); return; }
-    const timer = setTimeout(() => reject(new Error(`condition not met within ${timeoutMs} ms`)), timeoutMs);
-    subscribe(() => { if (predicate()) { clearTimeout(timer); resolve(); } });
+    if (predicate()) {
+      resolve();
+      return;
+    }
+    const timer = setTimeout(
+      () => reject(new Error(`condition not met within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    subscribe(() => {
+      if (predicate()) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
   });
 }

@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AckPolicy, DeliverPolicy, nanos, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type NatsError } from 'nats';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  nanos,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type NatsError,
+} from 'nats';
 import type { Logger } from '../../logger.js';
 
 /**
@@ -64,15 +72,24 @@ export async function ensureStream(jsm: JetStreamManager, cfg: DurableConfig): P
     const info = await jsm.streams.info(cfg.stream);
     const have = new Set(info.config.subjects ?? []);
     const missing = cfg.subjects.filter((s) => !have.has(s));
-    if (missing.length > 0) await jsm.streams.update(cfg.stream, { subjects: [...have, ...missing] });
+    if (missing.length > 0)
+      await jsm.streams.update(cfg.stream, { subjects: [...have, ...missing] });
   } catch (err) {
     if (!isNotFound(err)) throw err;
     await jsm.streams.add({ name: cfg.stream, subjects: [...cfg.subjects] });
   }
 }
 
-/** Creates the durable consumer unless it exists. Explicit acks: nothing is acked before its handler succeeded. */
-async function ensureConsumer(jsm: JetStreamManager, cfg: DurableConfig, name: string, topic: string): Promise<void> {
+/**
+ * Creates the durable consumer unless it exists. Explicit acks: nothing is acked before its handler
+ * succeeded.
+ */
+async function ensureConsumer(
+  jsm: JetStreamManager,
+  cfg: DurableConfig,
+  name: string,
+  topic: string,
+): Promise<void> {
   try {
     await jsm.consumers.info(cfg.stream, name);
   } catch (err) {
@@ -100,8 +117,14 @@ export interface DurableLoop {
  * (a NATS server restarted without its store) it is recreated, with backoff between tries.
  */
 export async function startDurable(
-  js: JetStreamClient, jsm: JetStreamManager, cfg: DurableConfig, topic: string, queue: string,
-  handle: (data: Uint8Array, redelivered: boolean) => Promise<Outcome>, logger: Logger, retryMaxMs: number,
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  cfg: DurableConfig,
+  topic: string,
+  queue: string,
+  handle: (data: Uint8Array, redelivered: boolean) => Promise<Outcome>,
+  logger: Logger,
+  retryMaxMs: number,
 ): Promise<DurableLoop> {
   const name = durableName(queue, topic);
   await ensureStream(jsm, cfg);
@@ -111,11 +134,23 @@ export async function startDurable(
 
   const watch = async (messages: ConsumerMessages): Promise<void> => {
     for await (const s of await messages.status()) {
-      if (s.type === 'consumer_not_found' || s.type === 'stream_not_found' || s.type === 'consumer_deleted') {
-        logger.warn({ topic, queue, consumer: name, event: s.type }, 'durable consumer missing; recreating it');
-        await ensureStream(jsm, cfg).then(() => ensureConsumer(jsm, cfg, name, topic)).catch((err: unknown) => {
-          logger.warn({ err, topic, consumer: name }, 'recreating the durable consumer failed; will retry');
-        });
+      if (
+        s.type === 'consumer_not_found' ||
+        s.type === 'stream_not_found' ||
+        s.type === 'consumer_deleted'
+      ) {
+        logger.warn(
+          { topic, queue, consumer: name, event: s.type },
+          'durable consumer missing; recreating it',
+        );
+        await ensureStream(jsm, cfg)
+          .then(() => ensureConsumer(jsm, cfg, name, topic))
+          .catch((err: unknown) => {
+            logger.warn(
+              { err, topic, consumer: name },
+              'recreating the durable consumer failed; will retry',
+            );
+          });
       }
     }
   };
@@ -136,10 +171,14 @@ export async function startDurable(
       } catch (err) {
         if (stopped.signal.aborted) break;
         logger.warn({ err, topic, consumer: name }, 'durable subscription interrupted; resuming');
-        await ensureStream(jsm, cfg).then(() => ensureConsumer(jsm, cfg, name, topic)).catch(() => {});
+        await ensureStream(jsm, cfg)
+          .then(() => ensureConsumer(jsm, cfg, name, topic))
+          .catch(() => {});
       }
       if (stopped.signal.aborted) break;
-      await sleep(Math.min(retryMaxMs, 100 * 2 ** Math.min(attempt, 10)), undefined, { signal: stopped.signal }).catch(() => {});
+      await sleep(Math.min(retryMaxMs, 100 * 2 ** Math.min(attempt, 10)), undefined, {
+        signal: stopped.signal,
+      }).catch(() => {});
     }
   })();
 

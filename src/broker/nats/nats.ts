@@ -1,7 +1,19 @@
-import { connect, type NatsConnection, type JetStreamClient, type JetStreamManager, type Subscription as NatsSubscription } from 'nats';
+import {
+  connect,
+  type NatsConnection,
+  type JetStreamClient,
+  type JetStreamManager,
+  type Subscription as NatsSubscription,
+} from 'nats';
 import { InvalidOptionError, MicroError } from '../../errors.js';
 import { checkString } from '../../options.js';
-import type { Broker, BrokerHandler, BrokerMessage, SubscribeOptions, Subscription } from '../broker.js';
+import type {
+  Broker,
+  BrokerHandler,
+  BrokerMessage,
+  SubscribeOptions,
+  Subscription,
+} from '../broker.js';
 import { decodeEnvelope, encodeEnvelope } from '../envelope.js';
 import { ensureStream, startDurable, subjectMatches, type Outcome } from './durable.js';
 import { isAuthError, natsAuth, resolveNatsOptions, type NatsBrokerOptions } from './options.js';
@@ -18,7 +30,10 @@ export interface NatsBrokerStats {
   published: number;
   /** Messages whose handler succeeded. */
   delivered: number;
-  /** Messages that were not go-micro envelopes, or that a handler rejected as malformed (400): logged and skipped, never redelivered. */
+  /**
+   * Messages that were not go-micro envelopes, or that a handler rejected as malformed (400):
+   * logged and skipped, never redelivered.
+   */
   malformed: number;
   /** Handler failures (durable mode: each is redelivered). */
   handlerErrors: number;
@@ -52,15 +67,38 @@ interface Conn {
  */
 export function natsBroker(opts: NatsBrokerOptions = {}): NatsBroker {
   const o = resolveNatsOptions(opts);
-  const stats: NatsBrokerStats = { published: 0, delivered: 0, malformed: 0, handlerErrors: 0, redelivered: 0, disconnects: 0, reconnects: 0 };
+  const stats: NatsBrokerStats = {
+    published: 0,
+    delivered: 0,
+    malformed: 0,
+    handlerErrors: 0,
+    redelivered: 0,
+    disconnects: 0,
+    reconnects: 0,
+  };
   const subs = new Set<{ stop(): Promise<void> }>();
   let conn: Promise<Conn> | undefined;
 
   function connected(): Promise<Conn> {
     conn ??= open().catch((err: unknown) => {
       conn = undefined;
-      if (isAuthError(err)) throw new MicroError(BROKER_ERROR_ID, 401, `NATS at ${o.servers.join(', ')} refused the credentials: ${(err as Error).message}`, undefined, { cause: err });
-      throw MicroError.is(err) ? err : new MicroError(BROKER_ERROR_ID, 503, `cannot connect to NATS at ${o.servers.join(', ')}: ${(err as Error).message}`, undefined, { cause: err });
+      if (isAuthError(err))
+        throw new MicroError(
+          BROKER_ERROR_ID,
+          401,
+          `NATS at ${o.servers.join(', ')} refused the credentials: ${(err as Error).message}`,
+          undefined,
+          { cause: err },
+        );
+      throw MicroError.is(err)
+        ? err
+        : new MicroError(
+            BROKER_ERROR_ID,
+            503,
+            `cannot connect to NATS at ${o.servers.join(', ')}: ${(err as Error).message}`,
+            undefined,
+            { cause: err },
+          );
     });
     return conn;
   }
@@ -81,7 +119,12 @@ export function natsBroker(opts: NatsBrokerOptions = {}): NatsBroker {
       },
     });
     const gate = new OutageGate(o.outageBufferBytes);
-    const c: Conn = { nc, js: nc.jetstream(), jsm: o.durable ? await nc.jetstreamManager() : undefined, gate };
+    const c: Conn = {
+      nc,
+      js: nc.jetstream(),
+      jsm: o.durable ? await nc.jetstreamManager() : undefined,
+      gate,
+    };
     void (async () => {
       for await (const s of nc.status()) {
         if (s.type === 'disconnect') {
@@ -92,7 +135,10 @@ export function natsBroker(opts: NatsBrokerOptions = {}): NatsBroker {
           attempt = 0;
           stats.reconnects++;
           o.logger.info({ server: String(s.data) }, 'NATS connection restored');
-          void gate.reconnected((topic, data) => nc.publish(topic, data), () => nc.flush());
+          void gate.reconnected(
+            (topic, data) => nc.publish(topic, data),
+            () => nc.flush(),
+          );
         } else if (s.type === 'error') {
           o.logger.warn({ err: s.data }, 'NATS reported an error');
         }
@@ -101,23 +147,39 @@ export function natsBroker(opts: NatsBrokerOptions = {}): NatsBroker {
     const self = conn;
     void nc.closed().then((err) => {
       gate.close(err ? err.message : 'disconnected');
-      if (err) o.logger.error({ err }, 'NATS connection closed for good; the broker will reconnect on next use');
+      if (err)
+        o.logger.error(
+          { err },
+          'NATS connection closed for good; the broker will reconnect on next use',
+        );
       // Only forget this connection, never a newer one opened after a disconnect().
       if (conn === self) conn = undefined;
     });
     if (c.jsm && o.durable) {
       await ensureStream(c.jsm, o.durable).catch(async (err: unknown) => {
         await nc.close();
-        throw new MicroError(BROKER_ERROR_ID, 503, `cannot set up JetStream stream ${o.durable!.stream}: ${(err as Error).message}`, undefined, { cause: err });
+        throw new MicroError(
+          BROKER_ERROR_ID,
+          503,
+          `cannot set up JetStream stream ${o.durable!.stream}: ${(err as Error).message}`,
+          undefined,
+          { cause: err },
+        );
       });
     }
     return c;
   }
 
-  const isDurable = (topic: string): boolean => o.durable !== undefined && o.durable.subjects.some((p) => subjectMatches(p, topic));
+  const isDurable = (topic: string): boolean =>
+    o.durable !== undefined && o.durable.subjects.some((p) => subjectMatches(p, topic));
 
   /** Decodes and runs one message; what the server should do with it. */
-  async function handleOne(data: Uint8Array, topic: string, handler: BrokerHandler, redelivered: boolean): Promise<Outcome> {
+  async function handleOne(
+    data: Uint8Array,
+    topic: string,
+    handler: BrokerHandler,
+    redelivered: boolean,
+  ): Promise<Outcome> {
     if (redelivered) stats.redelivered++;
     let message: BrokerMessage;
     try {
@@ -140,22 +202,38 @@ export function natsBroker(opts: NatsBrokerOptions = {}): NatsBroker {
       }
       stats.handlerErrors++;
       o.logger.debug({ err, topic }, 'handler failed');
-      try { o.onError?.(err, topic); } catch { /* a failing observer must not end the subscription */ }
+      try {
+        o.onError?.(err, topic);
+      } catch {
+        /* a failing observer must not end the subscription */
+      }
       return 'nak';
     }
   }
 
-  function subscribeCore(nc: NatsConnection, topic: string, queue: string | undefined, handler: BrokerHandler): { stop(): Promise<void> } {
+  function subscribeCore(
+    nc: NatsConnection,
+    topic: string,
+    queue: string | undefined,
+    handler: BrokerHandler,
+  ): { stop(): Promise<void> } {
     const sub: NatsSubscription = nc.subscribe(topic, queue !== undefined ? { queue } : {});
     const loop = (async () => {
       for await (const m of sub) await handleOne(m.data, topic, handler, false);
     })();
-    return { async stop() { sub.unsubscribe(); await loop.catch(() => {}); } };
+    return {
+      async stop() {
+        sub.unsubscribe();
+        await loop.catch(() => {});
+      },
+    };
   }
 
   return {
     name: 'nats',
-    async connect() { await connected(); },
+    async connect() {
+      await connected();
+    },
 
     async disconnect() {
       await Promise.allSettled([...subs].map((s) => s.stop()));
@@ -175,7 +253,11 @@ export function natsBroker(opts: NatsBrokerOptions = {}): NatsBroker {
       try {
         if (isDurable(topic)) {
           // A durable publish is confirmed by the stream's ack, which cannot come while down.
-          if (!c.gate.up) throw MicroError.unavailable(BROKER_ERROR_ID, `cannot publish to ${topic}: NATS is unreachable and a durable publish needs the stream's ack`);
+          if (!c.gate.up)
+            throw MicroError.unavailable(
+              BROKER_ERROR_ID,
+              `cannot publish to ${topic}: NATS is unreachable and a durable publish needs the stream's ack`,
+            );
           await c.js.publish(topic, data, { timeout: o.durable!.publishTimeoutMs });
         } else if (c.gate.up) {
           c.nc.publish(topic, data);
@@ -185,21 +267,47 @@ export function natsBroker(opts: NatsBrokerOptions = {}): NatsBroker {
       } catch (err) {
         if (MicroError.is(err)) throw err;
         const code = (err as { code?: string }).code === 'MAX_PAYLOAD_EXCEEDED' ? 413 : 503;
-        throw new MicroError(BROKER_ERROR_ID, code, `publish to ${topic} failed: ${(err as Error).message}`, undefined, { cause: err });
+        throw new MicroError(
+          BROKER_ERROR_ID,
+          code,
+          `publish to ${topic} failed: ${(err as Error).message}`,
+          undefined,
+          { cause: err },
+        );
       }
       stats.published++;
     },
 
-    async subscribe(topic: string, handler: BrokerHandler, subOpts: SubscribeOptions = {}): Promise<Subscription> {
-      if (!checkString('subscribe.topic', topic)) throw new InvalidOptionError('subscribe.topic', 'a topic is required');
+    async subscribe(
+      topic: string,
+      handler: BrokerHandler,
+      subOpts: SubscribeOptions = {},
+    ): Promise<Subscription> {
+      if (!checkString('subscribe.topic', topic))
+        throw new InvalidOptionError('subscribe.topic', 'a topic is required');
       const queue = checkString('subscribe.queue', subOpts.queue);
       const c = await connected();
       let running: { stop(): Promise<void> };
       if (queue !== undefined && isDurable(topic)) {
         try {
-          running = await startDurable(c.js, c.jsm!, o.durable!, topic, queue, (data, re) => handleOne(data, topic, handler, re), o.logger, o.reconnectMaxMs);
+          running = await startDurable(
+            c.js,
+            c.jsm!,
+            o.durable!,
+            topic,
+            queue,
+            (data, re) => handleOne(data, topic, handler, re),
+            o.logger,
+            o.reconnectMaxMs,
+          );
         } catch (err) {
-          throw new MicroError(BROKER_ERROR_ID, 503, `cannot subscribe durably to ${topic}: ${(err as Error).message}`, undefined, { cause: err });
+          throw new MicroError(
+            BROKER_ERROR_ID,
+            503,
+            `cannot subscribe durably to ${topic}: ${(err as Error).message}`,
+            undefined,
+            { cause: err },
+          );
         }
       } else {
         running = subscribeCore(c.nc, topic, queue, handler);
@@ -210,7 +318,10 @@ export function natsBroker(opts: NatsBrokerOptions = {}): NatsBroker {
       return {
         topic,
         ...(queue !== undefined ? { queue } : {}),
-        async unsubscribe() { subs.delete(running); await running.stop(); },
+        async unsubscribe() {
+          subs.delete(running);
+          await running.stop();
+        },
       };
     },
 

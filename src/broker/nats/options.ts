@@ -17,7 +17,9 @@ export interface NatsBrokerOptions {
   reconnectBaseMs?: number;
   /** Longest reconnect delay, in ms. @defaultValue 5_000 */
   reconnectMaxMs?: number;
-  /** Reconnect attempts before the connection closes for good; -1 = never give up. @defaultValue -1 */
+  /**
+   * Reconnect attempts before the connection closes for good; -1 = never give up. @defaultValue -1
+   */
   maxReconnectAttempts?: number;
   /**
    * Bytes of publishes held while NATS is unreachable. A held publish resolves once the
@@ -47,9 +49,7 @@ export interface NatsBrokerOptions {
  * then holds the user's public key). A refused login is MicroError 401 `tsmicro.broker`.
  */
 export type NatsAuthOptions =
-  | { user: string; pass: string }
-  | { token: string }
-  | { nkeySeed: string };
+  { user: string; pass: string } | { token: string } | { nkeySeed: string };
 
 /** {@link NatsBrokerOptions} with every default filled in. */
 export interface ResolvedNatsOptions {
@@ -66,38 +66,69 @@ export interface ResolvedNatsOptions {
   onError: ((err: unknown, topic: string) => void) | undefined;
 }
 
-/** Validates and completes the options once, at construction (InvalidOptionError naming the option). */
+/**
+ * Validates and completes the options once, at construction (InvalidOptionError naming the option).
+ */
 export function resolveNatsOptions(opts: NatsBrokerOptions): ResolvedNatsOptions {
-  if (typeof opts !== 'object' || opts === null) throw new InvalidOptionError('natsBroker', 'expected an options object');
-  const servers = opts.servers === undefined ? [process.env.NATS_URL ?? NATS_DEFAULTS.url] : typeof opts.servers === 'string' ? [opts.servers] : [...opts.servers];
-  if (servers.length === 0) throw new InvalidOptionError('natsBroker.servers', 'at least one server is required');
+  if (typeof opts !== 'object' || opts === null)
+    throw new InvalidOptionError('natsBroker', 'expected an options object');
+  const servers =
+    opts.servers === undefined
+      ? [process.env.NATS_URL ?? NATS_DEFAULTS.url]
+      : typeof opts.servers === 'string'
+        ? [opts.servers]
+        : [...opts.servers];
+  if (servers.length === 0)
+    throw new InvalidOptionError('natsBroker.servers', 'at least one server is required');
   servers.forEach((s, i) => checkString(`natsBroker.servers[${i}]`, s));
   const d = NATS_DEFAULTS;
-  const maxReconnectAttempts = checkInteger('natsBroker.maxReconnectAttempts', opts.maxReconnectAttempts, -1) ?? d.maxReconnectAttempts;
-  const reconnectBaseMs = checkInteger('natsBroker.reconnectBaseMs', opts.reconnectBaseMs, 1) ?? d.reconnectBaseMs;
-  const reconnectMaxMs = checkInteger('natsBroker.reconnectMaxMs', opts.reconnectMaxMs, 1) ?? d.reconnectMaxMs;
-  if (reconnectMaxMs < reconnectBaseMs) throw new InvalidOptionError('natsBroker.reconnectMaxMs', `must be ≥ reconnectBaseMs (${reconnectBaseMs})`);
+  const maxReconnectAttempts =
+    checkInteger('natsBroker.maxReconnectAttempts', opts.maxReconnectAttempts, -1) ??
+    d.maxReconnectAttempts;
+  const reconnectBaseMs =
+    checkInteger('natsBroker.reconnectBaseMs', opts.reconnectBaseMs, 1) ?? d.reconnectBaseMs;
+  const reconnectMaxMs =
+    checkInteger('natsBroker.reconnectMaxMs', opts.reconnectMaxMs, 1) ?? d.reconnectMaxMs;
+  if (reconnectMaxMs < reconnectBaseMs)
+    throw new InvalidOptionError(
+      'natsBroker.reconnectMaxMs',
+      `must be ≥ reconnectBaseMs (${reconnectBaseMs})`,
+    );
   return {
     servers,
     name: checkString('natsBroker.name', opts.name),
-    connectTimeoutMs: checkInteger('natsBroker.connectTimeoutMs', opts.connectTimeoutMs, 1) ?? d.connectTimeoutMs,
+    connectTimeoutMs:
+      checkInteger('natsBroker.connectTimeoutMs', opts.connectTimeoutMs, 1) ?? d.connectTimeoutMs,
     reconnectBaseMs,
     reconnectMaxMs,
     maxReconnectAttempts,
-    outageBufferBytes: checkInteger('natsBroker.outageBufferBytes', opts.outageBufferBytes, 0) ?? d.outageBufferBytes,
+    outageBufferBytes:
+      checkInteger('natsBroker.outageBufferBytes', opts.outageBufferBytes, 0) ??
+      d.outageBufferBytes,
     durable: resolveDurable(opts.jetstream),
     auth: resolveAuth(opts.auth),
-    logger: checkComponent('natsBroker.logger', opts.logger, ['warn', 'error']) ?? defaultLogger({ component: 'broker/nats' }),
+    logger:
+      checkComponent('natsBroker.logger', opts.logger, ['warn', 'error']) ??
+      defaultLogger({ component: 'broker/nats' }),
     onError: checkFunction('natsBroker.onError', opts.onError),
   };
 }
 
 function resolveDurable(js: NatsDurableOptions | undefined): DurableConfig | undefined {
   if (js === undefined) return undefined;
-  if (typeof js !== 'object' || js === null) throw new InvalidOptionError('natsBroker.jetstream', 'expected an object');
+  if (typeof js !== 'object' || js === null)
+    throw new InvalidOptionError('natsBroker.jetstream', 'expected an object');
   const stream = checkString('natsBroker.jetstream.stream', js.stream);
-  if (!stream || /[.*>\s/\\]/.test(stream)) throw new InvalidOptionError('natsBroker.jetstream.stream', 'a stream name without ".", "*", ">", "/" or spaces is required');
-  if (!Array.isArray(js.subjects) || js.subjects.length === 0) throw new InvalidOptionError('natsBroker.jetstream.subjects', 'at least one subject is required');
+  if (!stream || /[.*>\s/\\]/.test(stream))
+    throw new InvalidOptionError(
+      'natsBroker.jetstream.stream',
+      'a stream name without ".", "*", ">", "/" or spaces is required',
+    );
+  if (!Array.isArray(js.subjects) || js.subjects.length === 0)
+    throw new InvalidOptionError(
+      'natsBroker.jetstream.subjects',
+      'at least one subject is required',
+    );
   js.subjects.forEach((s, i) => checkString(`natsBroker.jetstream.subjects[${i}]`, s));
   const d = NATS_DEFAULTS;
   return {
@@ -105,37 +136,61 @@ function resolveDurable(js: NatsDurableOptions | undefined): DurableConfig | und
     subjects: [...js.subjects],
     ackWaitMs: checkInteger('natsBroker.jetstream.ackWaitMs', js.ackWaitMs, 1) ?? d.ackWaitMs,
     maxDeliver: checkMaxDeliver(js.maxDeliver) ?? d.maxDeliver,
-    redeliveryDelayMs: checkInteger('natsBroker.jetstream.redeliveryDelayMs', js.redeliveryDelayMs, 0) ?? d.redeliveryDelayMs,
+    redeliveryDelayMs:
+      checkInteger('natsBroker.jetstream.redeliveryDelayMs', js.redeliveryDelayMs, 0) ??
+      d.redeliveryDelayMs,
     pullBatch: checkInteger('natsBroker.jetstream.pullBatch', js.pullBatch, 1) ?? d.pullBatch,
-    publishTimeoutMs: checkInteger('natsBroker.jetstream.publishTimeoutMs', js.publishTimeoutMs, 1) ?? d.publishTimeoutMs,
+    publishTimeoutMs:
+      checkInteger('natsBroker.jetstream.publishTimeoutMs', js.publishTimeoutMs, 1) ??
+      d.publishTimeoutMs,
   };
 }
 
 function checkMaxDeliver(value: unknown): number | undefined {
   const n = checkInteger('natsBroker.jetstream.maxDeliver', value, -1);
-  if (n === 0) throw new InvalidOptionError('natsBroker.jetstream.maxDeliver', 'must be -1 (never give up) or ≥ 1');
+  if (n === 0)
+    throw new InvalidOptionError(
+      'natsBroker.jetstream.maxDeliver',
+      'must be -1 (never give up) or ≥ 1',
+    );
   return n;
 }
 
 function resolveAuth(auth: NatsAuthOptions | undefined): NatsAuthOptions | undefined {
   if (auth === undefined) return undefined;
-  if (typeof auth !== 'object' || auth === null) throw new InvalidOptionError('natsBroker.auth', 'expected { user, pass }, { token } or { nkeySeed }');
+  if (typeof auth !== 'object' || auth === null)
+    throw new InvalidOptionError(
+      'natsBroker.auth',
+      'expected { user, pass }, { token } or { nkeySeed }',
+    );
   const kinds = ['user' in auth, 'token' in auth, 'nkeySeed' in auth].filter(Boolean).length;
-  if (kinds !== 1) throw new InvalidOptionError('natsBroker.auth', 'give exactly one of { user, pass }, { token } or { nkeySeed }');
+  if (kinds !== 1)
+    throw new InvalidOptionError(
+      'natsBroker.auth',
+      'give exactly one of { user, pass }, { token } or { nkeySeed }',
+    );
   if ('user' in auth) {
     checkString('natsBroker.auth.user', auth.user);
-    if (typeof auth.pass !== 'string') throw new InvalidOptionError('natsBroker.auth.pass', 'expected a string');
+    if (typeof auth.pass !== 'string')
+      throw new InvalidOptionError('natsBroker.auth.pass', 'expected a string');
     return { user: auth.user, pass: auth.pass };
   }
   if ('token' in auth) return { token: checkString('natsBroker.auth.token', auth.token)! };
   const seed = checkString('natsBroker.auth.nkeySeed', auth.nkeySeed)!;
-  // A user seed is base32 starting with "SU"; anything else is a mistake nats.js would only report on connect.
-  if (!/^SU[A-Z2-7]{56}$/.test(seed)) throw new InvalidOptionError('natsBroker.auth.nkeySeed', 'expected a user NKey seed (58 characters starting with "SU")');
+  // A user seed is base32 starting with "SU"; anything else is a mistake nats.js would only report
+  // on connect.
+  if (!/^SU[A-Z2-7]{56}$/.test(seed))
+    throw new InvalidOptionError(
+      'natsBroker.auth.nkeySeed',
+      'expected a user NKey seed (58 characters starting with "SU")',
+    );
   return { nkeySeed: seed };
 }
 
 /** The nats.js connect options for `auth`. */
-export function natsAuth(auth: NatsAuthOptions | undefined): Pick<ConnectionOptions, 'user' | 'pass' | 'token' | 'authenticator'> {
+export function natsAuth(
+  auth: NatsAuthOptions | undefined,
+): Pick<ConnectionOptions, 'user' | 'pass' | 'token' | 'authenticator'> {
   if (!auth) return {};
   if ('user' in auth) return { user: auth.user, pass: auth.pass };
   if ('token' in auth) return { token: auth.token };
@@ -145,5 +200,9 @@ export function natsAuth(auth: NatsAuthOptions | undefined): Pick<ConnectionOpti
 /** True for nats.js's "the server refused these credentials" errors. */
 export function isAuthError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return code === ErrorCode.AuthorizationViolation || code === ErrorCode.AuthenticationExpired || code === ErrorCode.AuthenticationTimeout;
+  return (
+    code === ErrorCode.AuthorizationViolation ||
+    code === ErrorCode.AuthenticationExpired ||
+    code === ErrorCode.AuthenticationTimeout
+  );
 }

@@ -54,7 +54,9 @@ export class ConsulAgents {
     this.clients = cfg.urls.map((url) => {
       const secure = url.startsWith('https:');
       // keepAlive as node-consul's default agent; ours so close() can destroy its sockets.
-      const agent = secure ? new https.Agent({ keepAlive: true, ...cfg.tls }) : new http.Agent({ keepAlive: true });
+      const agent = secure
+        ? new https.Agent({ keepAlive: true, ...cfg.tls })
+        : new http.Agent({ keepAlive: true });
       const defaults: Record<string, string> = {};
       if (cfg.token !== undefined) defaults.token = cfg.token;
       if (cfg.datacenter !== undefined) defaults.dc = cfg.datacenter;
@@ -96,7 +98,9 @@ export class ConsulAgents {
   async health(name: string, o: HealthReadOptions): Promise<IndexedEntries> {
     const ctx = new EventEmitter() as EventEmitter & { includeResponse: boolean };
     ctx.includeResponse = true; // node-consul then resolves with [response, body]: we need X-Consul-Index
-    const onAbort = (): void => { ctx.emit('cancel'); };
+    const onAbort = (): void => {
+      ctx.emit('cancel');
+    };
     o.signal?.addEventListener('abort', onAbort, { once: true });
     const req: Record<string, unknown> = { service: name, ctx, timeout: this.cfg.requestTimeoutMs };
     if (o.stale) req.stale = true;
@@ -108,9 +112,15 @@ export class ConsulAgents {
       req.timeout = (o.waitMs ?? 0) * 1.1 + this.cfg.requestTimeoutMs;
     }
     try {
-      const [res, body] = await this.run(`health ${name}`, (c) => c.health.service(req as { service: string }) as Promise<unknown>) as [http.IncomingMessage, unknown];
+      const [res, body] = (await this.run(
+        `health ${name}`,
+        (c) => c.health.service(req as { service: string }) as Promise<unknown>,
+      )) as [http.IncomingMessage, unknown];
       const raw = res.headers['x-consul-index'];
-      return { entries: Array.isArray(body) ? (body as HealthEntry[]) : [], index: typeof raw === 'string' ? raw : undefined };
+      return {
+        entries: Array.isArray(body) ? (body as HealthEntry[]) : [],
+        index: typeof raw === 'string' ? raw : undefined,
+      };
     } finally {
       o.signal?.removeEventListener('abort', onAbort);
     }
@@ -132,15 +142,28 @@ export function statusOf(err: unknown): number | undefined {
 }
 
 function isAbort(err: unknown): boolean {
-  return (err as { message?: unknown } | null)?.message === 'aborted' || (err as { name?: unknown } | null)?.name === 'AbortError';
+  return (
+    (err as { message?: unknown } | null)?.message === 'aborted' ||
+    (err as { name?: unknown } | null)?.name === 'AbortError'
+  );
 }
 
 function toMicroError(what: string, url: string, err: unknown): MicroError {
   if (MicroError.is(err)) return err;
   const status = statusOf(err);
   const text = (err as Error | undefined)?.message ?? String(err);
-  if (status === 403) return new MicroError(REGISTRY_ERROR_ID, 403, `consul ${what}: refused by ACL at ${url}: ${text}`, undefined, { cause: err });
-  const detail = status === undefined ? `consul ${what}: agent ${url} unreachable: ${text}` : `consul ${what}: agent ${url} answered ${status}: ${text}`;
+  if (status === 403)
+    return new MicroError(
+      REGISTRY_ERROR_ID,
+      403,
+      `consul ${what}: refused by ACL at ${url}: ${text}`,
+      undefined,
+      { cause: err },
+    );
+  const detail =
+    status === undefined
+      ? `consul ${what}: agent ${url} unreachable: ${text}`
+      : `consul ${what}: agent ${url} answered ${status}: ${text}`;
   return new MicroError(REGISTRY_ERROR_ID, 503, detail, undefined, { cause: err });
 }
 

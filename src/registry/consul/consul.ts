@@ -2,12 +2,25 @@ import type https from 'node:https';
 import { DEFAULTS } from '../../defaults.js';
 import { InvalidOptionError, MicroError } from '../../errors.js';
 import { checkBoolean, checkNumber, checkString, parseAddress } from '../../options.js';
-import type { Node, RegisterOptions, Registry, Service, WatchOptions, Watcher } from '../registry.js';
+import type {
+  Node,
+  RegisterOptions,
+  Registry,
+  Service,
+  WatchOptions,
+  Watcher,
+} from '../registry.js';
 import { ConsulAgents, statusOf } from './agent.js';
 import { decodeVersion } from './encoding.js';
 import { registration } from './registration.js';
 import { toRecords, watchService } from './watch.js';
-import { REGISTRY_ERROR_ID, checkRegistration, closedError, failedWatcher, groupRecords } from '../watch-diff.js';
+import {
+  REGISTRY_ERROR_ID,
+  checkRegistration,
+  closedError,
+  failedWatcher,
+  groupRecords,
+} from '../watch-diff.js';
 
 /** Options for {@link consulRegistry}. */
 export interface ConsulRegistryOptions {
@@ -34,9 +47,15 @@ export interface ConsulRegistryOptions {
    * @defaultValue true
    */
   allowStale?: boolean;
-  /** Timeout of one non-blocking request to the agent, ms. @defaultValue `DEFAULTS.consulRequestTimeoutMs` (10 000) */
+  /**
+   * Timeout of one non-blocking request to the agent, ms. @defaultValue
+   * `DEFAULTS.consulRequestTimeoutMs` (10 000)
+   */
   requestTimeout?: number;
-  /** Longest a watch's blocking query waits for a change, ms. @defaultValue `DEFAULTS.consulWatchWaitMs` (300 000) */
+  /**
+   * Longest a watch's blocking query waits for a change, ms. @defaultValue
+   * `DEFAULTS.consulWatchWaitMs` (300 000)
+   */
   watchWait?: number;
   /** Name published in node metadata (`registry=<name>`). @defaultValue `'consul'` */
   name?: string;
@@ -52,17 +71,33 @@ export interface ConsulRegistryOptions {
  */
 export function consulRegistry(opts: ConsulRegistryOptions = {}): Registry {
   const tlsOpt = opts.tls ?? (process.env.CONSUL_HTTP_SSL === 'true' ? true : undefined);
-  if (tlsOpt !== undefined && typeof tlsOpt !== 'boolean' && (typeof tlsOpt !== 'object' || tlsOpt === null)) {
+  if (
+    tlsOpt !== undefined &&
+    typeof tlsOpt !== 'boolean' &&
+    (typeof tlsOpt !== 'object' || tlsOpt === null)
+  ) {
     throw new InvalidOptionError('tls', 'expected true, false or https.AgentOptions');
   }
   const raw = opts.address ?? (process.env.CONSUL_HTTP_ADDR || '127.0.0.1:8500');
   const list = typeof raw === 'string' ? [raw] : Array.isArray(raw) ? raw : undefined;
-  if (!list || list.length === 0) throw new InvalidOptionError('address', 'expected an address or a non-empty list of addresses');
-  const urls = list.map((a, i) => toUrl(`address${typeof raw === 'string' ? '' : `[${i}]`}`, a, tlsOpt !== undefined && tlsOpt !== false));
+  if (!list || list.length === 0)
+    throw new InvalidOptionError('address', 'expected an address or a non-empty list of addresses');
+  const urls = list.map((a, i) =>
+    toUrl(
+      `address${typeof raw === 'string' ? '' : `[${i}]`}`,
+      a,
+      tlsOpt !== undefined && tlsOpt !== false,
+    ),
+  );
   const allowStale = checkBoolean('allowStale', opts.allowStale) ?? true;
-  const requestTimeoutMs = checkNumber('requestTimeout', opts.requestTimeout, 1) ?? DEFAULTS.consulRequestTimeoutMs;
+  const requestTimeoutMs =
+    checkNumber('requestTimeout', opts.requestTimeout, 1) ?? DEFAULTS.consulRequestTimeoutMs;
   const waitMs = checkNumber('watchWait', opts.watchWait, 1000) ?? DEFAULTS.consulWatchWaitMs;
-  if (waitMs > 600_000) throw new InvalidOptionError('watchWait', `Consul caps blocking queries at 10 min, got ${waitMs}`);
+  if (waitMs > 600_000)
+    throw new InvalidOptionError(
+      'watchWait',
+      `Consul caps blocking queries at 10 min, got ${waitMs}`,
+    );
   const agents = new ConsulAgents({
     urls,
     token: checkString('token', opts.token) ?? (process.env.CONSUL_HTTP_TOKEN || undefined),
@@ -79,7 +114,12 @@ class ConsulRegistry implements Registry {
   private readonly watchers = new Set<Watcher>();
   private closed = false;
 
-  constructor(readonly name: string, private readonly agents: ConsulAgents, private readonly stale: boolean, private readonly waitMs: number) {}
+  constructor(
+    readonly name: string,
+    private readonly agents: ConsulAgents,
+    private readonly stale: boolean,
+    private readonly waitMs: number,
+  ) {}
 
   async register(service: Service, opts?: RegisterOptions): Promise<void> {
     if (this.closed) throw closedError();
@@ -93,7 +133,9 @@ class ConsulRegistry implements Registry {
     for (const node of service.nodes) {
       this.sent.delete(node.id);
       try {
-        await this.agents.run('deregister', (c) => c.agent.service.deregister(this.agents.opts({ id: node.id }) as { id: string }));
+        await this.agents.run('deregister', (c) =>
+          c.agent.service.deregister(this.agents.opts({ id: node.id }) as { id: string }),
+        );
       } catch (err) {
         if (statusOf((err as Error).cause) !== 404) throw err; // unknown to the agent: already gone
       }
@@ -109,11 +151,19 @@ class ConsulRegistry implements Registry {
 
   async listServices(): Promise<Service[]> {
     if (this.closed) throw closedError();
-    const byName = await this.agents.run('list services', (c) => c.catalog.service.list(this.agents.opts(this.stale ? { stale: true } : {})) as Promise<Record<string, string[] | null>>);
+    const byName = await this.agents.run(
+      'list services',
+      (c) =>
+        c.catalog.service.list(this.agents.opts(this.stale ? { stale: true } : {})) as Promise<
+          Record<string, string[] | null>
+        >,
+    );
     const out: Service[] = [];
     for (const [name, tags] of Object.entries(byName ?? {})) {
       // The catalog merges the tags of every instance: each version tag is one version.
-      const versions = new Set((tags ?? []).filter((t) => t[0] === 'v').map((t) => decodeVersion([t])));
+      const versions = new Set(
+        (tags ?? []).filter((t) => t[0] === 'v').map((t) => decodeVersion([t])),
+      );
       if (versions.size === 0) versions.add('');
       for (const version of versions) out.push({ name, version, endpoints: [], nodes: [] });
     }
@@ -124,9 +174,19 @@ class ConsulRegistry implements Registry {
     if (this.closed) return failedWatcher(closedError());
     if (opts.service === undefined) {
       // As go-micro v5: watching every service means a blocking query per service in the cluster.
-      return failedWatcher(MicroError.badRequest(REGISTRY_ERROR_ID, 'the consul registry watches one service at a time: pass { service }'));
+      return failedWatcher(
+        MicroError.badRequest(
+          REGISTRY_ERROR_ID,
+          'the consul registry watches one service at a time: pass { service }',
+        ),
+      );
     }
-    const w: Watcher = watchService({ agents: this.agents, service: opts.service, waitMs: this.waitMs, onStop: () => this.watchers.delete(w) });
+    const w: Watcher = watchService({
+      agents: this.agents,
+      service: opts.service,
+      waitMs: this.waitMs,
+      onStop: () => this.watchers.delete(w),
+    });
     this.watchers.add(w);
     return w;
   }
@@ -143,26 +203,37 @@ class ConsulRegistry implements Registry {
     const key = JSON.stringify(body);
     if (ttlMs > 0 && this.sent.get(node.id) === key) {
       try {
-        await this.agents.run('pass TTL', (c) => c.agent.check.pass(this.agents.opts({ id: `service:${node.id}` }) as { id: string }));
+        await this.agents.run('pass TTL', (c) =>
+          c.agent.check.pass(this.agents.opts({ id: `service:${node.id}` }) as { id: string }),
+        );
         return;
       } catch {
         // The agent forgot us (restarted, or reaped the service): register in full below.
       }
     }
     this.sent.delete(node.id);
-    await this.agents.run('register', (c) => c.agent.service.register(this.agents.opts(body) as { name: string }));
+    await this.agents.run('register', (c) =>
+      c.agent.service.register(this.agents.opts(body) as { name: string }),
+    );
     this.sent.set(node.id, key);
   }
 }
 
 function toUrl(option: string, address: unknown, tls: boolean): string {
-  if (typeof address !== 'string' || address === '') throw new InvalidOptionError(option, 'expected "host:port" or an http(s) URL');
+  if (typeof address !== 'string' || address === '')
+    throw new InvalidOptionError(option, 'expected "host:port" or an http(s) URL');
   if (/^https?:\/\//.test(address)) {
     const u = new URL(address);
     return `${u.protocol}//${u.host}`;
   }
   // go-micro: a missing port is Consul's 8500.
-  const withPort = parseAddress(address) ? address : `${address.includes(':') && !address.startsWith('[') ? `[${address}]` : address}:8500`;
-  if (!parseAddress(withPort)) throw new InvalidOptionError(option, `expected "host:port" or an http(s) URL, got ${JSON.stringify(address)}`);
+  const withPort = parseAddress(address)
+    ? address
+    : `${address.includes(':') && !address.startsWith('[') ? `[${address}]` : address}:8500`;
+  if (!parseAddress(withPort))
+    throw new InvalidOptionError(
+      option,
+      `expected "host:port" or an http(s) URL, got ${JSON.stringify(address)}`,
+    );
   return `${tls ? 'https' : 'http'}://${withPort}`;
 }

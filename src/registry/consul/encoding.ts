@@ -28,15 +28,22 @@ export function decodePayload(hex: string): string | undefined {
  * The tags go-micro writes for a node: metadata (`t-`), then endpoints (`e-`) in order, then
  * the version (`v-`).
  */
-export function encodeTags(metadata: Record<string, string>, endpoints: readonly Endpoint[], version: string): string[] {
+export function encodeTags(
+  metadata: Record<string, string>,
+  endpoints: readonly Endpoint[],
+  version: string,
+): string[] {
   const tags: string[] = [];
-  for (const [k, v] of Object.entries(metadata)) tags.push(`t-${encodePayload(JSON.stringify({ [k]: v }))}`);
+  for (const [k, v] of Object.entries(metadata))
+    tags.push(`t-${encodePayload(JSON.stringify({ [k]: v }))}`);
   for (const ep of endpoints) tags.push(`e-${encodePayload(JSON.stringify(endpointJSON(ep)))}`);
   tags.push(`v-${encodePayload(version)}`);
   return tags;
 }
 
-/** The version of the first `v=`/`v-` tag that decodes; `''` when there is none (go-micro's rule). */
+/**
+ * The version of the first `v=`/`v-` tag that decodes; `''` when there is none (go-micro's rule).
+ */
 export function decodeVersion(tags: readonly string[]): string {
   for (const tag of tags) {
     if (tag.length < 2 || tag[0] !== 'v') continue;
@@ -93,7 +100,12 @@ function decodeJSONTags(tags: readonly string[], kind: 't' | 'e'): unknown[] {
 
 /** An endpoint as go-micro marshals it: every key present, `null` for a missing value. */
 function endpointJSON(ep: Endpoint): Record<string, unknown> {
-  return { name: ep.name, request: ep.request ?? null, response: ep.response ?? null, metadata: ep.metadata ?? {} };
+  return {
+    name: ep.name,
+    request: ep.request ?? null,
+    response: ep.response ?? null,
+    metadata: ep.metadata ?? {},
+  };
 }
 
 function toEndpoint(obj: unknown): Endpoint | undefined {
@@ -111,9 +123,13 @@ function toEndpoint(obj: unknown): Endpoint | undefined {
 function toValue(obj: unknown): Value | undefined {
   if (typeof obj !== 'object' || obj === null) return undefined;
   const o = obj as Record<string, unknown>;
-  const v: Value = { name: typeof o.name === 'string' ? o.name : '', type: typeof o.type === 'string' ? o.type : '' };
+  const v: Value = {
+    name: typeof o.name === 'string' ? o.name : '',
+    type: typeof o.type === 'string' ? o.type : '',
+  };
   // Go writes `"values":null` for a leaf; keep the children when there are some.
-  if (Array.isArray(o.values)) v.values = o.values.map(toValue).filter((x): x is Value => x !== undefined);
+  if (Array.isArray(o.values))
+    v.values = o.values.map(toValue).filter((x): x is Value => x !== undefined);
   return v;
 }
 

@@ -21,9 +21,15 @@ export function registration(service: Service, node: Node, ttlMs: number): Recor
     meta: consulMeta(node.metadata ?? {}),
   };
   if (ttlMs > 0) {
-    const dereg = Math.max(ttlMs, DEFAULTS.consulMinDeregisterMs) + DEFAULTS.consulDeregisterMarginMs;
-    // Registered passing: otherwise a TTL check starts critical and the node is hidden until the first beat.
-    body.check = { ttl: goDuration(ttlMs), deregistercriticalserviceafter: goDuration(dereg), status: 'passing' };
+    const dereg =
+      Math.max(ttlMs, DEFAULTS.consulMinDeregisterMs) + DEFAULTS.consulDeregisterMarginMs;
+    // Registered passing: otherwise a TTL check starts critical and the node is hidden until the
+    // first beat.
+    body.check = {
+      ttl: goDuration(ttlMs),
+      deregistercriticalserviceafter: goDuration(dereg),
+      status: 'passing',
+    };
   }
   return body;
 }
@@ -37,14 +43,17 @@ function consulMeta(md: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   let n = 0;
   for (const [k, v] of Object.entries(md)) {
-    if (n >= 64 || !/^[A-Za-z0-9_-]{1,128}$/.test(k) || v.length > 512 || k.startsWith('consul-')) continue;
+    if (n >= 64 || !/^[A-Za-z0-9_-]{1,128}$/.test(k) || v.length > 512 || k.startsWith('consul-'))
+      continue;
     out[k] = v;
     n++;
   }
   return out;
 }
 
-/** Go's `time.Duration.String()` for whole milliseconds: 90 s → `1m30s`, 2.5 s → `2.5s`, 0 → `0s`. */
+/**
+ * Go's `time.Duration.String()` for whole milliseconds: 90 s → `1m30s`, 2.5 s → `2.5s`, 0 → `0s`.
+ */
 export function goDuration(ms: number): string {
   ms = Math.round(ms);
   if (ms === 0) return '0s';

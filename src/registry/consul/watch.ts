@@ -2,7 +2,13 @@ import type { Watcher } from '../registry.js';
 import type { ConsulAgents, HealthEntry } from './agent.js';
 import { decodeEndpoints, decodeMetadata, decodeVersion } from './encoding.js';
 import { joinHostPort } from '../../options.js';
-import { createWatcher, diffRecords, type NodeRecord, type RecordMap, recordKey } from '../watch-diff.js';
+import {
+  createWatcher,
+  diffRecords,
+  type NodeRecord,
+  type RecordMap,
+  recordKey,
+} from '../watch-diff.js';
 
 /**
  * Consul health entries → node records, and the blocking-query loop that watches one service.
@@ -23,7 +29,11 @@ export function toRecords(name: string, entries: readonly HealthEntry[]): Record
     const host = e.Service.Address || e.Node?.Address || '';
     const record: NodeRecord = {
       service: { name, version: decodeVersion(tags), endpoints: decodeEndpoints(tags) },
-      node: { id: e.Service.ID, address: e.Service.Port ? joinHostPort(host, e.Service.Port) : host, metadata: decodeMetadata(tags) },
+      node: {
+        id: e.Service.ID,
+        address: e.Service.Port ? joinHostPort(host, e.Service.Port) : host,
+        metadata: decodeMetadata(tags),
+      },
     };
     out.set(recordKey(name, record.node.id), record);
   }
@@ -54,15 +64,26 @@ export function watchService(o: ServiceWatchOptions): Watcher {
   });
   void (async () => {
     try {
-      let { entries, index } = await o.agents.health(o.service, { stale: false, signal: abort.signal });
+      let { entries, index } = await o.agents.health(o.service, {
+        stale: false,
+        signal: abort.signal,
+      });
       let snapshot = toRecords(o.service, entries);
       while (!abort.signal.aborted) {
-        const next = await o.agents.health(o.service, { stale: false, index: index ?? '0', waitMs: o.waitMs, signal: abort.signal });
+        const next = await o.agents.health(o.service, {
+          stale: false,
+          index: index ?? '0',
+          waitMs: o.waitMs,
+          signal: abort.signal,
+        });
         if (abort.signal.aborted) return;
         // An index that goes backwards (the agent restarted, its state was rebuilt) restarts the
         // blocking sequence from 0, as Consul's docs ask; otherwise the next query would block on
         // an index the agent will not reach for a long time.
-        index = next.index !== undefined && index !== undefined && BigInt(next.index) < BigInt(index) ? '0' : next.index;
+        index =
+          next.index !== undefined && index !== undefined && BigInt(next.index) < BigInt(index)
+            ? '0'
+            : next.index;
         entries = next.entries;
         const records = toRecords(o.service, entries);
         for (const event of diffRecords(snapshot, records)) queue.push(event);

@@ -29,14 +29,23 @@ export function parseEntry(value: string): NodeRecord | undefined {
   }
   if (typeof obj !== 'object' || obj === null) return undefined;
   const s = obj as Record<string, unknown>;
-  const node = Array.isArray(s.nodes) ? (s.nodes[0] as Record<string, unknown> | undefined) : undefined;
-  if (typeof s.name !== 'string' || typeof node?.id !== 'string' || typeof node.address !== 'string') return undefined;
+  const node = Array.isArray(s.nodes)
+    ? (s.nodes[0] as Record<string, unknown> | undefined)
+    : undefined;
+  if (
+    typeof s.name !== 'string' ||
+    typeof node?.id !== 'string' ||
+    typeof node.address !== 'string'
+  )
+    return undefined;
   return {
     service: {
       name: s.name,
       version: typeof s.version === 'string' ? s.version : '',
       metadata: stringRecord(s.metadata),
-      endpoints: Array.isArray(s.endpoints) ? (s.endpoints as NodeRecord['service']['endpoints']) : [],
+      endpoints: Array.isArray(s.endpoints)
+        ? (s.endpoints as NodeRecord['service']['endpoints'])
+        : [],
     },
     node: { id: node.id, address: node.address, metadata: stringRecord(node.metadata) },
   };

@@ -2,10 +2,25 @@ import { Etcd3, type IOptions, type Lease } from 'etcd3';
 import { DEFAULTS } from '../../defaults.js';
 import { InvalidOptionError, MicroError } from '../../errors.js';
 import { checkNumber, checkString } from '../../options.js';
-import type { Node, RegisterOptions, Registry, Service, WatchOptions, Watcher } from '../registry.js';
+import type {
+  Node,
+  RegisterOptions,
+  Registry,
+  Service,
+  WatchOptions,
+  Watcher,
+} from '../registry.js';
 import { watchPrefix } from './watch.js';
 import { parseEntry, serviceKey, servicePrefix } from './entry.js';
-import { REGISTRY_ERROR_ID, checkRegistration, closedError, failedWatcher, groupRecords, recordKey, type RecordMap } from '../watch-diff.js';
+import {
+  REGISTRY_ERROR_ID,
+  checkRegistration,
+  closedError,
+  failedWatcher,
+  groupRecords,
+  recordKey,
+  type RecordMap,
+} from '../watch-diff.js';
 
 /** Options for {@link etcdRegistry}. */
 export interface EtcdRegistryOptions {
@@ -16,11 +31,17 @@ export interface EtcdRegistryOptions {
   endpoints?: string | readonly string[];
   /** Username and password, when the cluster has auth enabled. */
   auth?: { username: string; password: string };
-  /** TLS material for `https://` endpoints (PEM buffers): the CA, and a client certificate when the cluster asks for one. */
+  /**
+   * TLS material for `https://` endpoints (PEM buffers): the CA, and a client certificate when the
+   * cluster asks for one.
+   */
   tls?: { rootCertificate: Buffer; privateKey?: Buffer; certChain?: Buffer };
   /** Key prefix of the entries; go-micro peers use the same. @defaultValue `'/micro/registry/'` */
   prefix?: string;
-  /** Timeout of one request (and of connecting), ms. @defaultValue `DEFAULTS.etcdRequestTimeoutMs` (10 000) */
+  /**
+   * Timeout of one request (and of connecting), ms. @defaultValue `DEFAULTS.etcdRequestTimeoutMs`
+   * (10 000)
+   */
   requestTimeout?: number;
   /** Name published in node metadata (`registry=<name>`). @defaultValue `'etcd'` */
   name?: string;
@@ -35,21 +56,37 @@ export interface EtcdRegistryOptions {
  */
 export function etcdRegistry(opts: EtcdRegistryOptions = {}): Registry {
   const raw = opts.endpoints ?? (process.env.ETCD_ENDPOINTS || 'http://127.0.0.1:2379');
-  const hosts = (typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? [...raw] : []).map((h) => String(h).trim()).filter(Boolean);
-  if (hosts.length === 0) throw new InvalidOptionError('endpoints', 'expected an endpoint or a non-empty list of endpoints');
+  const hosts = (typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? [...raw] : [])
+    .map((h) => String(h).trim())
+    .filter(Boolean);
+  if (hosts.length === 0)
+    throw new InvalidOptionError(
+      'endpoints',
+      'expected an endpoint or a non-empty list of endpoints',
+    );
   for (const h of hosts) {
-    if (!/^https?:\/\/[^/]+$/.test(h)) throw new InvalidOptionError('endpoints', `expected http(s)://host:port, got ${JSON.stringify(h)}`);
+    if (!/^https?:\/\/[^/]+$/.test(h))
+      throw new InvalidOptionError(
+        'endpoints',
+        `expected http(s)://host:port, got ${JSON.stringify(h)}`,
+      );
   }
   const prefix = checkString('prefix', opts.prefix) ?? DEFAULTS.etcdPrefix;
-  if (!prefix.endsWith('/')) throw new InvalidOptionError('prefix', `must end with "/", got ${JSON.stringify(prefix)}`);
-  const timeoutMs = checkNumber('requestTimeout', opts.requestTimeout, 1) ?? DEFAULTS.etcdRequestTimeoutMs;
+  if (!prefix.endsWith('/'))
+    throw new InvalidOptionError('prefix', `must end with "/", got ${JSON.stringify(prefix)}`);
+  const timeoutMs =
+    checkNumber('requestTimeout', opts.requestTimeout, 1) ?? DEFAULTS.etcdRequestTimeoutMs;
   const options: IOptions = {
     hosts,
     dialTimeout: timeoutMs,
     // Streams (watch, keep-alive) live on; every other call gets a deadline, so nothing hangs.
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeoutMs }),
   };
-  if (opts.auth) options.auth = { username: checkString('auth.username', opts.auth.username)!, password: String(opts.auth.password) };
+  if (opts.auth)
+    options.auth = {
+      username: checkString('auth.username', opts.auth.username)!,
+      password: String(opts.auth.password),
+    };
   if (opts.tls) options.credentials = opts.tls;
   return new EtcdRegistry(checkString('name', opts.name) ?? 'etcd', new Etcd3(options), prefix);
 }
@@ -65,12 +102,17 @@ class EtcdRegistry implements Registry {
   private readonly watchers = new Set<Watcher>();
   private closed = false;
 
-  constructor(readonly name: string, private readonly client: Etcd3, private readonly prefix: string) {}
+  constructor(
+    readonly name: string,
+    private readonly client: Etcd3,
+    private readonly prefix: string,
+  ) {}
 
   async register(service: Service, opts?: RegisterOptions): Promise<void> {
     if (this.closed) throw closedError();
     const ttl = checkRegistration(service, opts);
-    for (const node of service.nodes) await io('register', () => this.registerNode(service, node, ttl));
+    for (const node of service.nodes)
+      await io('register', () => this.registerNode(service, node, ttl));
   }
 
   async deregister(service: Service): Promise<void> {
@@ -79,7 +121,12 @@ class EtcdRegistry implements Registry {
     for (const node of service.nodes) {
       const held = this.held.get(recordKey(service.name, node.id));
       this.held.delete(recordKey(service.name, node.id));
-      await io('deregister', () => this.client.delete().key(serviceKey(this.prefix, service.name, node.id)).exec());
+      await io('deregister', () =>
+        this.client
+          .delete()
+          .key(serviceKey(this.prefix, service.name, node.id))
+          .exec(),
+      );
       // Revoking frees the lease now rather than at its TTL; a failure only delays that.
       await held?.lease.revoke().catch(() => {});
     }
@@ -88,7 +135,9 @@ class EtcdRegistry implements Registry {
   async getService(name: string): Promise<Service[]> {
     if (this.closed) throw closedError();
     if (name === '') return [];
-    const values = await io('getService', () => this.client.getAll().prefix(servicePrefix(this.prefix, name)).strings());
+    const values = await io('getService', () =>
+      this.client.getAll().prefix(servicePrefix(this.prefix, name)).strings(),
+    );
     const records: RecordMap = new Map();
     for (const [key, value] of Object.entries(values)) {
       const r = parseEntry(value);
@@ -99,7 +148,9 @@ class EtcdRegistry implements Registry {
 
   async listServices(): Promise<Service[]> {
     if (this.closed) throw closedError();
-    const values = await io('listServices', () => this.client.getAll().prefix(this.prefix).strings());
+    const values = await io('listServices', () =>
+      this.client.getAll().prefix(this.prefix).strings(),
+    );
     const seen = new Map<string, Service>();
     for (const value of Object.values(values)) {
       const r = parseEntry(value);
@@ -110,7 +161,8 @@ class EtcdRegistry implements Registry {
 
   watch(opts: WatchOptions = {}): Watcher {
     if (this.closed) return failedWatcher(closedError());
-    const prefix = opts.service === undefined ? this.prefix : servicePrefix(this.prefix, opts.service);
+    const prefix =
+      opts.service === undefined ? this.prefix : servicePrefix(this.prefix, opts.service);
     const w: Watcher = watchPrefix({
       client: this.client,
       prefix,
@@ -133,7 +185,13 @@ class EtcdRegistry implements Registry {
 
   private async registerNode(service: Service, node: Node, ttlMs: number): Promise<void> {
     const key = serviceKey(this.prefix, service.name, node.id);
-    const value = JSON.stringify({ name: service.name, version: service.version, metadata: service.metadata ?? {}, endpoints: service.endpoints ?? [], nodes: [node] });
+    const value = JSON.stringify({
+      name: service.name,
+      version: service.version,
+      metadata: service.metadata ?? {},
+      endpoints: service.endpoints ?? [],
+      nodes: [node],
+    });
     const id = recordKey(service.name, node.id);
     const held = this.held.get(id);
     if (ttlMs === 0) {
@@ -175,5 +233,11 @@ async function io<T>(what: string, fn: () => Promise<T>): Promise<T> {
 
 function unavailable(what: string, err: unknown): MicroError {
   if (MicroError.is(err)) return err;
-  return new MicroError(REGISTRY_ERROR_ID, 503, `etcd ${what}: ${(err as Error)?.message ?? String(err)}`, undefined, { cause: err });
+  return new MicroError(
+    REGISTRY_ERROR_ID,
+    503,
+    `etcd ${what}: ${(err as Error)?.message ?? String(err)}`,
+    undefined,
+    { cause: err },
+  );
 }

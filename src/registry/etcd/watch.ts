@@ -40,7 +40,11 @@ export function watchPrefix(o: PrefixWatchOptions): Watcher {
         const r = parseEntry(kv.value.toString());
         if (r) snapshot.set(kv.key.toString(), r);
       }
-      const w = await o.client.watch().prefix(o.prefix).startRevision((BigInt(res.header.revision) + 1n).toString()).create();
+      const w = await o.client
+        .watch()
+        .prefix(o.prefix)
+        .startRevision((BigInt(res.header.revision) + 1n).toString())
+        .create();
       etcdWatcher = w;
       if (stopped) {
         void w.cancel().catch(() => {});

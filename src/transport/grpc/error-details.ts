@@ -17,17 +17,32 @@ const root = protobuf.Root.fromJSON({
     errors: {
       nested: {
         Error: {
-          fields: { id: { type: 'string', id: 1 }, code: { type: 'int32', id: 2 }, detail: { type: 'string', id: 3 }, status: { type: 'string', id: 4 } },
+          fields: {
+            id: { type: 'string', id: 1 },
+            code: { type: 'int32', id: 2 },
+            detail: { type: 'string', id: 3 },
+            status: { type: 'string', id: 4 },
+          },
         },
       },
     },
     google: {
       nested: {
-        protobuf: { nested: { Any: { fields: { type_url: { type: 'string', id: 1 }, value: { type: 'bytes', id: 2 } } } } },
+        protobuf: {
+          nested: {
+            Any: {
+              fields: { type_url: { type: 'string', id: 1 }, value: { type: 'bytes', id: 2 } },
+            },
+          },
+        },
         rpc: {
           nested: {
             Status: {
-              fields: { code: { type: 'int32', id: 1 }, message: { type: 'string', id: 2 }, details: { rule: 'repeated', type: 'google.protobuf.Any', id: 3 } },
+              fields: {
+                code: { type: 'int32', id: 1 },
+                message: { type: 'string', id: 2 },
+                details: { rule: 'repeated', type: 'google.protobuf.Any', id: 3 },
+              },
             },
           },
         },
@@ -39,9 +54,17 @@ const ErrorType = root.lookupType('errors.Error');
 const StatusType = root.lookupType('google.rpc.Status');
 
 /** The trailer value for an error sent with gRPC status `grpcCode` and message `message`. */
-export function encodeErrorDetails(grpcCode: number, message: string, err: Partial<MicroErrorJSON>): Buffer {
+export function encodeErrorDetails(
+  grpcCode: number,
+  message: string,
+  err: Partial<MicroErrorJSON>,
+): Buffer {
   const detail = ErrorType.encode(ErrorType.fromObject(err)).finish();
-  const status = StatusType.fromObject({ code: grpcCode, message, details: [{ type_url: ERROR_TYPE_URL, value: detail }] });
+  const status = StatusType.fromObject({
+    code: grpcCode,
+    message,
+    details: [{ type_url: ERROR_TYPE_URL, value: detail }],
+  });
   return Buffer.from(StatusType.encode(status).finish());
 }
 
@@ -52,10 +75,14 @@ export function encodeErrorDetails(grpcCode: number, message: string, err: Parti
  */
 export function decodeErrorDetails(bytes: Uint8Array): MicroErrorJSON | undefined {
   try {
-    const status = StatusType.toObject(StatusType.decode(bytes), { defaults: true }) as { details: { type_url: string; value: Uint8Array }[] };
+    const status = StatusType.toObject(StatusType.decode(bytes), { defaults: true }) as {
+      details: { type_url: string; value: Uint8Array }[];
+    };
     const first = status.details[0];
     if (!first || !first.type_url.endsWith('/errors.Error')) return undefined;
-    const e = ErrorType.toObject(ErrorType.decode(first.value), { defaults: true }) as MicroErrorJSON;
+    const e = ErrorType.toObject(ErrorType.decode(first.value), {
+      defaults: true,
+    }) as MicroErrorJSON;
     return Number.isInteger(e.code) && e.code > 0 ? e : undefined;
   } catch {
     return undefined;

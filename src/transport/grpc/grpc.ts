@@ -1,6 +1,13 @@
 import {
-  Metadata as GrpcMetadata, ServerCredentials, credentials as grpcCredentials, status as GrpcStatus,
-  type ChannelCredentials, type ChannelOptions, type InterceptingListener, type ServiceError, type StatusObject,
+  Metadata as GrpcMetadata,
+  ServerCredentials,
+  credentials as grpcCredentials,
+  status as GrpcStatus,
+  type ChannelCredentials,
+  type ChannelOptions,
+  type InterceptingListener,
+  type ServiceError,
+  type StatusObject,
   type experimental,
 } from '@grpc/grpc-js';
 import type { Duplex } from 'node:stream';
@@ -13,11 +20,22 @@ import { ChannelPool, type ChannelLease } from './pool.js';
 import { listenGrpc } from './server.js';
 import { errorFromStatus } from './status.js';
 import { explainTlsFailures, grpcTlsCredentials, type TlsOptions } from './tls.js';
-import type { Connection, Dispatcher, FrameStream, ListenOptions, Listener, RequestHead, Transport } from '../transport.js';
+import type {
+  Connection,
+  Dispatcher,
+  FrameStream,
+  ListenOptions,
+  Listener,
+  RequestHead,
+  Transport,
+} from '../transport.js';
 
 export type { Pem, TlsOptions } from './tls.js';
 
-/** A call on a grpc-js channel, below Client's interceptor layer (grpc-js exports it as experimental). */
+/**
+ * A call on a grpc-js channel, below Client's interceptor layer (grpc-js exports it as
+ * experimental).
+ */
 type CallStream = experimental.CallStream;
 
 /** Options for {@link grpcTransport}. */
@@ -50,7 +68,11 @@ export interface GrpcTransportOptions {
 }
 
 /** grpc-js Client options (not channel options) that hook into each call. */
-const CLIENT_ONLY_OPTIONS = ['interceptors', 'interceptor_providers', 'callInvocationTransformer'] as const;
+const CLIENT_ONLY_OPTIONS = [
+  'interceptors',
+  'interceptor_providers',
+  'callInvocationTransformer',
+] as const;
 
 /**
  * Client keepalive: ping an HTTP/2 connection that has calls in flight every 5 min, and drop it
@@ -58,7 +80,10 @@ const CLIENT_ONLY_OPTIONS = ['interceptors', 'interceptor_providers', 'callInvoc
  * (keepalive.EnforcementPolicy.MinTime): pinging a go-micro server more often gets the
  * connection closed with "too_many_pings".
  */
-const KEEPALIVE_OPTIONS: ChannelOptions = { 'grpc.keepalive_time_ms': 300_000, 'grpc.keepalive_timeout_ms': 20_000 };
+const KEEPALIVE_OPTIONS: ChannelOptions = {
+  'grpc.keepalive_time_ms': 300_000,
+  'grpc.keepalive_timeout_ms': 20_000,
+};
 
 /**
  * Standard gRPC over @grpc/grpc-js, speaking go-micro's dialect (reference §5): the
@@ -66,31 +91,48 @@ const KEEPALIVE_OPTIONS: ChannelOptions = { 'grpc.keepalive_time_ms': 300_000, '
  * go-micro's error JSON in the status message. Plaintext unless credentials are given.
  */
 export function grpcTransport(opts: GrpcTransportOptions = {}): Transport {
-  const maxMessageBytes = checkInteger('grpcTransport.maxMessageBytes', opts.maxMessageBytes, 1) ?? DEFAULTS.maxMessageBytes;
-  const poolIdleMs = checkInteger('grpcTransport.poolIdleMs', opts.poolIdleMs, 1) ?? DEFAULTS.poolIdleMs;
+  const maxMessageBytes =
+    checkInteger('grpcTransport.maxMessageBytes', opts.maxMessageBytes, 1) ??
+    DEFAULTS.maxMessageBytes;
+  const poolIdleMs =
+    checkInteger('grpcTransport.poolIdleMs', opts.poolIdleMs, 1) ?? DEFAULTS.poolIdleMs;
   checkComponent('grpcTransport.channelCredentials', opts.channelCredentials, ['compose']);
   checkComponent('grpcTransport.serverCredentials', opts.serverCredentials, ['_isSecure']);
   // grpc-js reads these Client options from the same object as the channel options; unary calls
   // go to the channel directly (see GrpcConnection.call), so they would apply to streams only.
   for (const key of CLIENT_ONLY_OPTIONS) {
     if (opts.channelOptions?.[key] !== undefined) {
-      throw new InvalidOptionError(`grpcTransport.channelOptions.${key}`, 'grpc-js client interceptors are not applied by this transport; wrap calls with the client\'s wrapCall instead');
+      throw new InvalidOptionError(
+        `grpcTransport.channelOptions.${key}`,
+        "grpc-js client interceptors are not applied by this transport; wrap calls with the client's wrapCall instead",
+      );
     }
   }
   if (opts.tls === undefined) return new GrpcTransport(maxMessageBytes, poolIdleMs, opts);
   if (opts.channelCredentials || opts.serverCredentials) {
-    throw new InvalidOptionError('grpcTransport.tls', 'give tls or channelCredentials/serverCredentials, not both');
+    throw new InvalidOptionError(
+      'grpcTransport.tls',
+      'give tls or channelCredentials/serverCredentials, not both',
+    );
   }
   const tls = grpcTlsCredentials(opts.tls, 'grpcTransport.tls');
   return new GrpcTransport(maxMessageBytes, poolIdleMs, {
     ...opts,
     channelCredentials: tls.channel,
     channelOptions: { ...opts.channelOptions, ...tls.channelOptions },
-    ...(tls.server ? { serverCredentials: tls.server } : { listenError: 'grpcTransport.tls has no cert and key: this transport can dial but not listen' }),
+    ...(tls.server
+      ? { serverCredentials: tls.server }
+      : {
+          listenError:
+            'grpcTransport.tls has no cert and key: this transport can dial but not listen',
+        }),
   });
 }
 
-/** The options after the TLS hook: `listenError` set when TLS was asked for without a server certificate. */
+/**
+ * The options after the TLS hook: `listenError` set when TLS was asked for without a server
+ * certificate.
+ */
 type ResolvedOptions = GrpcTransportOptions & { listenError?: string };
 
 class GrpcTransport implements Transport {
@@ -98,7 +140,11 @@ class GrpcTransport implements Transport {
   private readonly pool: ChannelPool;
   private readonly paths = new MethodPaths();
 
-  constructor(private readonly maxMessageBytes: number, poolIdleMs: number, private readonly opts: ResolvedOptions) {
+  constructor(
+    private readonly maxMessageBytes: number,
+    poolIdleMs: number,
+    private readonly opts: ResolvedOptions,
+  ) {
     this.pool = new ChannelPool({
       credentials: opts.channelCredentials ?? grpcCredentials.createInsecure(),
       idleMs: poolIdleMs,
@@ -119,8 +165,10 @@ class GrpcTransport implements Transport {
   }
 
   listen(address: string, dispatcher: Dispatcher, opts: ListenOptions = {}): Promise<Listener> {
-    const maxMessageBytes = checkInteger('listen.maxMessageBytes', opts.maxMessageBytes, 1) ?? this.maxMessageBytes;
-    if (this.opts.listenError) return Promise.reject(new InvalidOptionError('grpcTransport.tls', this.opts.listenError));
+    const maxMessageBytes =
+      checkInteger('listen.maxMessageBytes', opts.maxMessageBytes, 1) ?? this.maxMessageBytes;
+    if (this.opts.listenError)
+      return Promise.reject(new InvalidOptionError('grpcTransport.tls', this.opts.listenError));
     return listenGrpc(address, dispatcher, {
       credentials: this.opts.serverCredentials ?? ServerCredentials.createInsecure(),
       maxMessageBytes,
@@ -144,7 +192,11 @@ class GrpcTransport implements Transport {
 
 /** Calls to one address; the channel itself comes from the pool per call, so this is cheap. */
 class GrpcConnection implements Connection {
-  constructor(readonly address: string, private readonly pool: ChannelPool, private readonly paths: MethodPaths) {}
+  constructor(
+    readonly address: string,
+    private readonly pool: ChannelPool,
+    private readonly paths: MethodPaths,
+  ) {}
 
   call(head: RequestHead, body: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
     if (signal?.aborted) return Promise.reject(cancelledError(signal.reason));
@@ -160,7 +212,15 @@ class GrpcConnection implements Connection {
         // The channel's own call, not Client#makeUnaryRequest: that wraps it in an interceptor
         // layer, an event emitter and a captured stack per call (12–30 % of the client's CPU here),
         // none of which a call without interceptors uses.
-        const call = lease.client.getChannel().createCall(this.paths.get(head.service, head.endpoint), wireDeadline(head.deadline), undefined, null, undefined);
+        const call = lease.client
+          .getChannel()
+          .createCall(
+            this.paths.get(head.service, head.endpoint),
+            wireDeadline(head.deadline),
+            undefined,
+            null,
+            undefined,
+          );
         call.start(metadata, new UnaryListener(call, lease, signal, resolve, reject));
         call.sendMessageWithContext({}, toBuffer(body));
         call.halfClose();
@@ -176,18 +236,35 @@ class GrpcConnection implements Connection {
     if (signal?.aborted) throw cancelledError(signal.reason);
     const metadata = outboundMetadata(head);
     const lease = this.pool.acquire(this.address);
-    const call = lease.client.makeBidiStreamRequest(this.paths.get(head.service, head.endpoint), toBuffer, identity, metadata, { deadline: wireDeadline(head.deadline) });
+    const call = lease.client.makeBidiStreamRequest(
+      this.paths.get(head.service, head.endpoint),
+      toBuffer,
+      identity,
+      metadata,
+      { deadline: wireDeadline(head.deadline) },
+    );
     // Set once the stream was cancelled from this side: what iteration and sends then throw.
     let cancelled: MicroError | undefined;
-    const onAbort = (): void => { cancelled ??= cancelledError(signal?.reason); call.cancel(); };
+    const onAbort = (): void => {
+      cancelled ??= cancelledError(signal?.reason);
+      call.cancel();
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
     // Every grpc-js call ends with exactly one 'status' event, whatever the outcome.
-    call.once('status', () => { lease.release(); signal?.removeEventListener('abort', onAbort); });
+    call.once('status', () => {
+      lease.release();
+      signal?.removeEventListener('abort', onAbort);
+    });
     // grpc-js types its streams as Readable & Writable intersections; the objects are Duplexes.
     return duplexFrameStream(call as unknown as Duplex, {
-      toError: (err) => cancelled ?? (isServiceError(err) ? errorFromStatus(err, err) : MicroError.from(err, CLIENT_ERROR_ID)),
+      toError: (err) =>
+        cancelled ??
+        (isServiceError(err) ? errorFromStatus(err, err) : MicroError.from(err, CLIENT_ERROR_ID)),
       // A client cannot send an error status; the server sees CANCELLED whatever `err` is.
-      cancel: (err) => { cancelled ??= err ? MicroError.from(err, CLIENT_ERROR_ID) : cancelledError(); call.cancel(); },
+      cancel: (err) => {
+        cancelled ??= err ? MicroError.from(err, CLIENT_ERROR_ID) : cancelledError();
+        call.cancel();
+      },
     });
   }
 }
@@ -230,11 +307,25 @@ class UnaryListener implements InterceptingListener {
   onReceiveStatus(status: StatusObject): void {
     this.lease.release();
     if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
-    if (this.signal?.aborted) { this.reject(cancelledError(this.signal.reason)); return; }
-    if (status.code === GrpcStatus.OK && this.reply !== undefined) { this.resolve(view(this.reply)); return; }
-    const st = status.code === GrpcStatus.OK ? { ...status, code: GrpcStatus.UNIMPLEMENTED, details: 'No message received' } : status;
+    if (this.signal?.aborted) {
+      this.reject(cancelledError(this.signal.reason));
+      return;
+    }
+    if (status.code === GrpcStatus.OK && this.reply !== undefined) {
+      this.resolve(view(this.reply));
+      return;
+    }
+    const st =
+      status.code === GrpcStatus.OK
+        ? { ...status, code: GrpcStatus.UNIMPLEMENTED, details: 'No message received' }
+        : status;
     // The cause has the shape of the ServiceError grpc-js's own client would have given.
-    this.reject(errorFromStatus(st, Object.assign(new Error(`${st.code} ${GrpcStatus[st.code]}: ${st.details}`), st)));
+    this.reject(
+      errorFromStatus(
+        st,
+        Object.assign(new Error(`${st.code} ${GrpcStatus[st.code]}: ${st.details}`), st),
+      ),
+    );
   }
 }
 
@@ -250,7 +341,10 @@ export function methodPath(service: string, endpoint: string): string {
   return service === '' ? `/${parts[0]}/${parts[1]}` : `/${service}.${parts[0]}/${parts[1]}`;
 }
 
-/** {@link methodPath}s already built, per service then endpoint: a call to the same endpoint skips the split. */
+/**
+ * {@link methodPath}s already built, per service then endpoint: a call to the same endpoint skips
+ * the split.
+ */
 class MethodPaths {
   private readonly paths = new Map<string, Map<string, string>>();
   private count = 0;
@@ -260,7 +354,11 @@ class MethodPaths {
     let path = paths?.get(endpoint);
     if (path !== undefined) return path;
     // Callers choose names freely: the cache is bounded by starting over when full.
-    if (++this.count > 1_000) { this.paths.clear(); this.count = 1; paths = undefined; }
+    if (++this.count > 1_000) {
+      this.paths.clear();
+      this.count = 1;
+      paths = undefined;
+    }
     if (!paths) this.paths.set(service, (paths = new Map()));
     path = methodPath(service, endpoint);
     paths.set(endpoint, path);
@@ -287,7 +385,14 @@ function outboundMetadata(head: RequestHead): GrpcMetadata {
   if (Number.isFinite(head.deadline)) {
     const ms = Math.max(0, Math.floor(head.deadline - Date.now()));
     // ms × 10^6 as decimal digits; BigInt arithmetic only for budgets too large to print exactly.
-    md.set('timeout', ms === 0 ? '0' : Number.isSafeInteger(ms) ? `${ms}000000` : (BigInt(ms) * 1_000_000n).toString());
+    md.set(
+      'timeout',
+      ms === 0
+        ? '0'
+        : Number.isSafeInteger(ms)
+          ? `${ms}000000`
+          : (BigInt(ms) * 1_000_000n).toString(),
+    );
   }
   md.set('x-content-type', head.contentType);
   return md;
@@ -305,7 +410,12 @@ function wireDeadline(deadline: number): number {
 
 function isServiceError(err: unknown): err is ServiceError {
   const e = err as Partial<ServiceError> | null;
-  return typeof e === 'object' && e !== null && typeof e.code === 'number' && typeof e.details === 'string';
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof e.code === 'number' &&
+    typeof e.details === 'string'
+  );
 }
 
 const identity = (value: Buffer): Buffer => value;

@@ -44,7 +44,11 @@ export class ChannelPool {
     let entry = this.entries.get(address);
     if (!entry) {
       this.makeRoom();
-      entry = { client: new Client(address, this.config.credentials, this.config.options), active: 0, lastUsed: Date.now() };
+      entry = {
+        client: new Client(address, this.config.credentials, this.config.options),
+        active: 0,
+        lastUsed: Date.now(),
+      };
       this.entries.set(address, entry);
       this.startSweeper();
     }

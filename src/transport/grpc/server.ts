@@ -1,6 +1,13 @@
 import {
-  Server, type ChannelOptions, type Deadline, type ServerCredentials,
-  type ServerDuplexStream, type ServerUnaryCall, type handleBidiStreamingCall, type handleUnaryCall, type sendUnaryData,
+  Server,
+  type ChannelOptions,
+  type Deadline,
+  type ServerCredentials,
+  type ServerDuplexStream,
+  type ServerUnaryCall,
+  type handleBidiStreamingCall,
+  type handleUnaryCall,
+  type sendUnaryData,
 } from '@grpc/grpc-js';
 import type { Duplex } from 'node:stream';
 import { DeadlineExceeded, clampTimeout } from '../../context.js';
@@ -8,9 +15,23 @@ import { InvalidOptionError, MicroError, SERVER_ERROR_ID } from '../../errors.js
 import { LazyAbort } from '../../internal/lazy-abort.js';
 import { isReservedKey, type Metadata } from '../../metadata.js';
 import { joinHostPort, parseAddress } from '../../options.js';
-import { dispatchUnary, duplexFrameStream, serverError, toBuffer, unaryOverStream, view } from '../frame-stream.js';
+import {
+  dispatchUnary,
+  duplexFrameStream,
+  serverError,
+  toBuffer,
+  unaryOverStream,
+  view,
+} from '../frame-stream.js';
 import { statusFromError } from './status.js';
-import type { Dispatcher, EndpointKind, FrameStream, InboundHead, Listener, UnaryCall } from '../transport.js';
+import type {
+  Dispatcher,
+  EndpointKind,
+  FrameStream,
+  InboundHead,
+  Listener,
+  UnaryCall,
+} from '../transport.js';
 
 /** How {@link listenGrpc} builds its server. */
 export interface GrpcServerConfig {
@@ -30,17 +51,31 @@ const DEFAULT_CONTENT_TYPE = 'application/grpc';
 const CONTENT_TYPE_COPY = 'x-tsmicro-grpc-content-type';
 
 /** Binds a gRPC server on `address` that answers every path through `dispatcher`. */
-export async function listenGrpc(address: string, dispatcher: Dispatcher, config: GrpcServerConfig): Promise<Listener> {
+export async function listenGrpc(
+  address: string,
+  dispatcher: Dispatcher,
+  config: GrpcServerConfig,
+): Promise<Listener> {
   const parsed = parseAddress(address);
-  if (!parsed) throw new InvalidOptionError('listen.address', `expected "host:port", got ${JSON.stringify(address)}`);
-  const server = new DispatchingServer({
-    ...config.options,
-    'grpc.max_receive_message_length': config.maxMessageBytes,
-    'grpc.max_send_message_length': config.maxMessageBytes,
-  }, router(dispatcher));
+  if (!parsed)
+    throw new InvalidOptionError(
+      'listen.address',
+      `expected "host:port", got ${JSON.stringify(address)}`,
+    );
+  const server = new DispatchingServer(
+    {
+      ...config.options,
+      'grpc.max_receive_message_length': config.maxMessageBytes,
+      'grpc.max_send_message_length': config.maxMessageBytes,
+    },
+    router(dispatcher),
+  );
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(joinHostPort(parsed.host, parsed.port), config.credentials, (err, bound) => {
-      if (err) { server.forceShutdown(); reject(err); } else resolve(bound);
+      if (err) {
+        server.forceShutdown();
+        reject(err);
+      } else resolve(bound);
     });
   });
   return new GrpcListener(server, joinHostPort(parsed.host, port));
@@ -48,23 +83,43 @@ export async function listenGrpc(address: string, dispatcher: Dispatcher, config
 
 class GrpcListener implements Listener {
   private closing: Promise<void> | undefined;
-  constructor(private readonly server: Server, readonly address: string) {}
+  constructor(
+    private readonly server: Server,
+    readonly address: string,
+  ) {}
 
   close(graceMs = 0): Promise<void> {
     this.closing ??= new Promise((resolve) => {
       // tryShutdown refuses new calls and waits for in-flight ones; forceShutdown then resets
       // whatever is left, which also completes the tryShutdown callback.
       const timer = setTimeout(() => this.server.forceShutdown(), clampTimeout(graceMs));
-      this.server.tryShutdown(() => { clearTimeout(timer); resolve(); });
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
     return this.closing;
   }
 }
 
-/** The per-method entry grpc-js keeps (server.js `handlers` map); grpc-js does not export its type. */
+/**
+ * The per-method entry grpc-js keeps (server.js `handlers` map); grpc-js does not export its type.
+ */
 type Handler =
-  | { type: 'unary'; func: handleUnaryCall<Buffer, Buffer>; serialize: Serialize; deserialize: Serialize; path: string }
-  | { type: 'bidi'; func: handleBidiStreamingCall<Buffer, Buffer>; serialize: Serialize; deserialize: Serialize; path: string };
+  | {
+      type: 'unary';
+      func: handleUnaryCall<Buffer, Buffer>;
+      serialize: Serialize;
+      deserialize: Serialize;
+      path: string;
+    }
+  | {
+      type: 'bidi';
+      func: handleBidiStreamingCall<Buffer, Buffer>;
+      serialize: Serialize;
+      deserialize: Serialize;
+      path: string;
+    };
 type Serialize = (value: Buffer) => Buffer;
 const identity: Serialize = (value) => value;
 
@@ -78,10 +133,15 @@ const identity: Serialize = (value) => value;
 class DispatchingServer extends Server {
   constructor(options: ChannelOptions, route: (path: string) => Handler) {
     super(options);
-    const self = this as unknown as { _retrieveHandler?: unknown; _verifyContentType?: VerifyContentType };
+    const self = this as unknown as {
+      _retrieveHandler?: unknown;
+      _verifyContentType?: VerifyContentType;
+    };
     const verify = self._verifyContentType;
     if (typeof self._retrieveHandler !== 'function' || typeof verify !== 'function') {
-      throw new Error('@grpc/grpc-js no longer has Server#_retrieveHandler/_verifyContentType; tsmicro\'s gRPC transport must be updated for this grpc-js version');
+      throw new Error(
+        "@grpc/grpc-js no longer has Server#_retrieveHandler/_verifyContentType; tsmicro's gRPC transport must be updated for this grpc-js version",
+      );
     }
     self._retrieveHandler = route;
     // Runs on the request headers before grpc-js turns them into metadata without content-type.
@@ -96,7 +156,10 @@ class DispatchingServer extends Server {
   }
 }
 
-type VerifyContentType = (stream: unknown, headers: Record<string, string | string[] | undefined>) => boolean;
+type VerifyContentType = (
+  stream: unknown,
+  headers: Record<string, string | string[] | undefined>,
+) => boolean;
 
 /**
  * The lookup: one handler object per path, carrying the method name parsed from it, kept in a
@@ -114,10 +177,31 @@ function router(dispatcher: Dispatcher): (path: string) => Handler {
     let handler = handlers.get(path);
     if (handler !== undefined) return handler;
     const name = parseMethodPath(path);
-    const kind = name ? kindOf(dispatcher, name.endpoint) ?? 'unknown' : 'malformed';
-    if (!name) handler = { type: 'bidi', func: malformedFunc, serialize: identity, deserialize: identity, path };
-    else if (kind === 'unary') handler = { type: 'unary', func: unaryFunc(dispatcher, name, peers), serialize: identity, deserialize: identity, path };
-    else handler = { type: 'bidi', func: streamFunc(kind === 'stream' ? serveStream : serveUnknown, name, peers), serialize: identity, deserialize: identity, path };
+    const kind = name ? (kindOf(dispatcher, name.endpoint) ?? 'unknown') : 'malformed';
+    if (!name)
+      handler = {
+        type: 'bidi',
+        func: malformedFunc,
+        serialize: identity,
+        deserialize: identity,
+        path,
+      };
+    else if (kind === 'unary')
+      handler = {
+        type: 'unary',
+        func: unaryFunc(dispatcher, name, peers),
+        serialize: identity,
+        deserialize: identity,
+        path,
+      };
+    else
+      handler = {
+        type: 'bidi',
+        func: streamFunc(kind === 'stream' ? serveStream : serveUnknown, name, peers),
+        serialize: identity,
+        deserialize: identity,
+        path,
+      };
     // Unknown endpoints are not remembered: one may be registered later, and their paths are
     // whatever a caller sends.
     if (kind === 'unknown') return handler;
@@ -135,7 +219,10 @@ interface MethodName {
   endpoint: string;
 }
 
-/** Peer addresses as tsmicro writes them; calls on one connection share theirs, so the last is remembered. */
+/**
+ * Peer addresses as tsmicro writes them; calls on one connection share theirs, so the last is
+ * remembered.
+ */
 class PeerAddresses {
   private lastPeer: string | undefined;
   private lastAddress: string | undefined;
@@ -171,7 +258,11 @@ export function parseMethodPath(path: string): MethodName | undefined {
   return { service: dot < 0 ? '' : x.slice(0, dot), endpoint: `${handler}.${method}` };
 }
 
-function unaryFunc(dispatcher: Dispatcher, name: MethodName, peers: PeerAddresses): handleUnaryCall<Buffer, Buffer> {
+function unaryFunc(
+  dispatcher: Dispatcher,
+  name: MethodName,
+  peers: PeerAddresses,
+): handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
     const inbound = openInbound(call, name, peers);
     inbound.callback = callback;
@@ -181,8 +272,15 @@ function unaryFunc(dispatcher: Dispatcher, name: MethodName, peers: PeerAddresse
 
 type Serve = (head: InboundHead, frames: FrameStream, signal: AbortSignal) => Promise<void>;
 
-/** A bidi call served by `serve` over a FrameStream; resolving ends it OK, rejecting with an error status. */
-function streamFunc(serve: Serve, name: MethodName, peers: PeerAddresses): handleBidiStreamingCall<Buffer, Buffer> {
+/**
+ * A bidi call served by `serve` over a FrameStream; resolving ends it OK, rejecting with an error
+ * status.
+ */
+function streamFunc(
+  serve: Serve,
+  name: MethodName,
+  peers: PeerAddresses,
+): handleBidiStreamingCall<Buffer, Buffer> {
   return (call) => {
     const inbound = openInbound(call, name, peers);
     // The error this side ended the call with; later sends reject with it.
@@ -197,7 +295,8 @@ function streamFunc(serve: Serve, name: MethodName, peers: PeerAddresses): handl
       toError: (err) => sent ?? (call.cancelled ? cancelledByClient() : serverError(err)),
       // A status error is the only way a gRPC server aborts a call; grpc-js sends it once
       // queued messages are out.
-      cancel: (err) => fail(err ?? new MicroError(SERVER_ERROR_ID, 408, 'stream cancelled by the server')),
+      cancel: (err) =>
+        fail(err ?? new MicroError(SERVER_ERROR_ID, 408, 'stream cancelled by the server')),
       // A grpc-js (Node http2) client cancels by ending its side (END_STREAM) and then sending
       // RST_STREAM, so the handler first sees an end of input just like a half-close, and
       // grpc-js marks the call cancelled only when the reset arrives. When both frames came in
@@ -210,15 +309,29 @@ function streamFunc(serve: Serve, name: MethodName, peers: PeerAddresses): handl
       },
     });
     settle(() => serve(inbound.head, frames, inbound.signal)).then(
-      () => { inbound.end(); if (!call.writableEnded) call.end(); },
-      (err: unknown) => { inbound.end(); fail(err); },
+      () => {
+        inbound.end();
+        if (!call.writableEnded) call.end();
+      },
+      (err: unknown) => {
+        inbound.end();
+        fail(err);
+      },
     );
   };
 }
 
 /** A path that is not `/X/Y`: answered at once, whatever the client sends. */
 const malformedFunc: handleBidiStreamingCall<Buffer, Buffer> = (call) => {
-  call.emit('error', statusFromError(MicroError.badRequest(SERVER_ERROR_ID, `malformed method path ${JSON.stringify(call.getPath())}`)));
+  call.emit(
+    'error',
+    statusFromError(
+      MicroError.badRequest(
+        SERVER_ERROR_ID,
+        `malformed method path ${JSON.stringify(call.getPath())}`,
+      ),
+    ),
+  );
 };
 
 /**
@@ -235,7 +348,10 @@ class Inbound extends LazyAbort implements UnaryCall {
 
   private onCancelled: (() => void) | undefined;
 
-  constructor(private readonly call: GrpcServerCall, private readonly deadline: number) {
+  constructor(
+    private readonly call: GrpcServerCall,
+    private readonly deadline: number,
+  ) {
     super();
   }
 
@@ -245,12 +361,20 @@ class Inbound extends LazyAbort implements UnaryCall {
    */
   protected override armed(): void {
     if (this.ended) return;
-    if (this.call.cancelled) { this.abort(cancelledByClient()); return; }
+    if (this.call.cancelled) {
+      this.abort(cancelledByClient());
+      return;
+    }
     // grpc-js also emits 'cancelled' after a call completed normally; only a live call aborts.
-    this.onCancelled = () => { if (!this.ended) this.abort(cancelledByClient()); };
+    this.onCancelled = () => {
+      if (!this.ended) this.abort(cancelledByClient());
+    };
     this.call.on('cancelled', this.onCancelled);
     if (!Number.isFinite(this.deadline)) return;
-    if (Date.now() >= this.deadline) { this.abort(new DeadlineExceeded()); return; }
+    if (Date.now() >= this.deadline) {
+      this.abort(new DeadlineExceeded());
+      return;
+    }
     this.timer = setTimeout(abortAtDeadline, clampTimeout(this.deadline - Date.now()), this);
     this.timer.unref();
   }
@@ -281,7 +405,11 @@ function abortAtDeadline(inbound: Inbound): void {
 type GrpcServerCall = ServerUnaryCall<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>;
 
 /** The head, signal and cleanup of one inbound call. */
-function openInbound(call: GrpcServerCall, { service, endpoint }: MethodName, peers: PeerAddresses): Inbound {
+function openInbound(
+  call: GrpcServerCall,
+  { service, endpoint }: MethodName,
+  peers: PeerAddresses,
+): Inbound {
   const raw = call.metadata.toJSON();
   const contentType = negotiate(first(raw[CONTENT_TYPE_COPY]), first(raw['x-content-type']));
   const md = plainMetadata(raw);
@@ -291,9 +419,10 @@ function openInbound(call: GrpcServerCall, { service, endpoint }: MethodName, pe
   const deadline = Math.min(deadlineMs(call.getDeadline()), now + budgetMs(first(raw.timeout)));
   const inbound = new Inbound(call, deadline);
   const remote = peers.of(call.getPeer());
-  inbound.head = remote === undefined
-    ? { service, endpoint, contentType, metadata: md, deadline }
-    : { service, endpoint, contentType, metadata: md, deadline, remote };
+  inbound.head =
+    remote === undefined
+      ? { service, endpoint, contentType, metadata: md, deadline }
+      : { service, endpoint, contentType, metadata: md, deadline, remote };
   return inbound;
 }
 
@@ -344,7 +473,9 @@ function deadlineMs(deadline: Deadline): number {
   return deadline instanceof Date ? deadline.getTime() : deadline;
 }
 
-/** go-micro's `timeout` metadata (decimal nanoseconds) in ms; Infinity when absent or unparsable. */
+/**
+ * go-micro's `timeout` metadata (decimal nanoseconds) in ms; Infinity when absent or unparsable.
+ */
 function budgetMs(ns: string | undefined): number {
   return ns !== undefined && /^\d{1,19}$/.test(ns) ? Number(ns) / 1e6 : Infinity;
 }

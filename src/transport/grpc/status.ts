@@ -1,7 +1,11 @@
 import { Metadata, status as GrpcStatus, type StatusObject } from '@grpc/grpc-js';
 import {
-  CLIENT_ERROR_ID, MicroError, codeFromGrpcStatus, grpcStatusFromCode,
-  type MicroErrorJSON, type TransportFault,
+  CLIENT_ERROR_ID,
+  MicroError,
+  codeFromGrpcStatus,
+  grpcStatusFromCode,
+  type MicroErrorJSON,
+  type TransportFault,
 } from '../../errors.js';
 import { DETAILS_KEY, decodeErrorDetails, encodeErrorDetails } from './error-details.js';
 
@@ -26,7 +30,9 @@ export function statusFromError(err: MicroError): Partial<StatusObject> {
 }
 
 /** A status as grpc-js reports it on the client (ServiceError or the 'status' event). */
-export type ReceivedStatus = Pick<StatusObject, 'code' | 'details'> & { metadata?: { getMap(): Record<string, unknown>; get?(key: string): unknown[] } | null };
+export type ReceivedStatus = Pick<StatusObject, 'code' | 'details'> & {
+  metadata?: { getMap(): Record<string, unknown>; get?(key: string): unknown[] } | null;
+};
 
 /**
  * Turns a non-OK status the client received into a MicroError.
@@ -51,9 +57,21 @@ export function errorFromStatus(st: ReceivedStatus, cause?: unknown): MicroError
   const fault = faultOf(st);
   if (fault) {
     const code = fault.reason === 'timeout' ? 408 : 503;
-    return new MicroError(CLIENT_ERROR_ID, code, st.details || GrpcStatus[st.code] || 'transport failure', undefined, { ...options, fault });
+    return new MicroError(
+      CLIENT_ERROR_ID,
+      code,
+      st.details || GrpcStatus[st.code] || 'transport failure',
+      undefined,
+      { ...options, fault },
+    );
   }
-  return new MicroError(CLIENT_ERROR_ID, codeFromGrpcStatus(st.code), st.details, undefined, options);
+  return new MicroError(
+    CLIENT_ERROR_ID,
+    codeFromGrpcStatus(st.code),
+    st.details,
+    undefined,
+    options,
+  );
 }
 
 /**
@@ -81,13 +99,24 @@ export function errorFromStatus(st: ReceivedStatus, cause?: unknown): MicroError
  * The transport tests pin these texts, so a grpc-js upgrade that changes them fails loudly.
  */
 export function faultOf(st: ReceivedStatus): TransportFault | undefined {
-  if (st.code === GrpcStatus.UNAVAILABLE && (st.details.startsWith('No connection established') || st.details === 'Channel closed before call started')) {
-    return { beforeHandler: true, reason: /ECONNREFUSED/.test(st.details) ? 'refused' : 'unavailable' };
+  if (
+    st.code === GrpcStatus.UNAVAILABLE &&
+    (st.details.startsWith('No connection established') ||
+      st.details === 'Channel closed before call started')
+  ) {
+    return {
+      beforeHandler: true,
+      reason: /ECONNREFUSED/.test(st.details) ? 'refused' : 'unavailable',
+    };
   }
   if (st.code === GrpcStatus.DEADLINE_EXCEEDED) return { beforeHandler: false, reason: 'timeout' };
   const answered = st.metadata != null && Object.keys(st.metadata.getMap()).length > 0;
   if (answered) return undefined;
-  if (st.code === GrpcStatus.UNAVAILABLE || st.code === GrpcStatus.INTERNAL || st.code === GrpcStatus.CANCELLED) {
+  if (
+    st.code === GrpcStatus.UNAVAILABLE ||
+    st.code === GrpcStatus.INTERNAL ||
+    st.code === GrpcStatus.CANCELLED
+  ) {
     return { beforeHandler: false, reason: 'reset' };
   }
   return undefined;
@@ -104,7 +133,9 @@ function parseMicroJSON(text: string): MicroErrorJSON | undefined {
   if (!text.startsWith('{')) return undefined;
   try {
     const obj = JSON.parse(text) as Record<string, unknown>;
-    return typeof obj.code === 'number' && Number.isInteger(obj.code) && obj.code > 0 ? (obj as unknown as MicroErrorJSON) : undefined;
+    return typeof obj.code === 'number' && Number.isInteger(obj.code) && obj.code > 0
+      ? (obj as unknown as MicroErrorJSON)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -1,4 +1,9 @@
-import { ServerCredentials, credentials as grpcCredentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import {
+  ServerCredentials,
+  credentials as grpcCredentials,
+  type ChannelCredentials,
+  type ChannelOptions,
+} from '@grpc/grpc-js';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
@@ -59,18 +64,34 @@ export interface GrpcTlsCredentials {
 
 /** Reads and checks `opts`, throwing {@link InvalidOptionError} for anything unusable. */
 export function grpcTlsCredentials(opts: TlsOptions, option = 'tls'): GrpcTlsCredentials {
-  if (typeof opts !== 'object' || opts === null) throw new InvalidOptionError(option, 'expected an object');
+  if (typeof opts !== 'object' || opts === null)
+    throw new InvalidOptionError(option, 'expected an object');
   const ca = pem(`${option}.ca`, opts.ca, opts.caFile);
   const cert = pem(`${option}.cert`, opts.cert, opts.certFile);
   const key = pem(`${option}.key`, opts.key, opts.keyFile);
   if ((cert === undefined) !== (key === undefined)) {
-    throw new InvalidOptionError(cert ? `${option}.key` : `${option}.cert`, 'cert and key go together');
+    throw new InvalidOptionError(
+      cert ? `${option}.key` : `${option}.cert`,
+      'cert and key go together',
+    );
   }
   const requireClientCert = opts.requireClientCert ?? false;
-  if (typeof requireClientCert !== 'boolean') throw new InvalidOptionError(`${option}.requireClientCert`, 'expected a boolean');
-  if (requireClientCert && !ca) throw new InvalidOptionError(`${option}.ca`, 'is required with requireClientCert (it verifies client certificates)');
-  if (requireClientCert && !cert) throw new InvalidOptionError(`${option}.cert`, 'is required with requireClientCert (only a server asks for client certificates)');
-  if (opts.serverName !== undefined && (typeof opts.serverName !== 'string' || opts.serverName === '')) {
+  if (typeof requireClientCert !== 'boolean')
+    throw new InvalidOptionError(`${option}.requireClientCert`, 'expected a boolean');
+  if (requireClientCert && !ca)
+    throw new InvalidOptionError(
+      `${option}.ca`,
+      'is required with requireClientCert (it verifies client certificates)',
+    );
+  if (requireClientCert && !cert)
+    throw new InvalidOptionError(
+      `${option}.cert`,
+      'is required with requireClientCert (only a server asks for client certificates)',
+    );
+  if (
+    opts.serverName !== undefined &&
+    (typeof opts.serverName !== 'string' || opts.serverName === '')
+  ) {
     throw new InvalidOptionError(`${option}.serverName`, 'expected a non-empty string');
   }
   let channel: ChannelCredentials;
@@ -82,7 +103,14 @@ export function grpcTlsCredentials(opts: TlsOptions, option = 'tls'): GrpcTlsCre
     if (cert) new X509Certificate(cert);
     createSecureContext({ ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}) });
     channel = grpcCredentials.createSsl(ca ?? null, key ?? null, cert ?? null);
-    server = cert && key ? ServerCredentials.createSsl(ca ?? null, [{ cert_chain: cert, private_key: key }], requireClientCert) : undefined;
+    server =
+      cert && key
+        ? ServerCredentials.createSsl(
+            ca ?? null,
+            [{ cert_chain: cert, private_key: key }],
+            requireClientCert,
+          )
+        : undefined;
   } catch (err) {
     // grpc-js parses the PEM here (node:tls createSecureContext): garbage is an option error.
     throw new InvalidOptionError(option, `unusable certificate or key: ${(err as Error).message}`);
@@ -90,24 +118,39 @@ export function grpcTlsCredentials(opts: TlsOptions, option = 'tls'): GrpcTlsCre
   return {
     channel,
     server,
-    channelOptions: opts.serverName ? { 'grpc.ssl_target_name_override': opts.serverName, 'grpc.default_authority': opts.serverName } : {},
+    channelOptions: opts.serverName
+      ? {
+          'grpc.ssl_target_name_override': opts.serverName,
+          'grpc.default_authority': opts.serverName,
+        }
+      : {},
   };
 }
 
 /** Inline PEM or the contents of `file`; never both. */
-function pem(option: string, inline: Pem | undefined, file: string | undefined): Buffer | undefined {
-  if (inline !== undefined && file !== undefined) throw new InvalidOptionError(option, `give ${option} or ${option}File, not both`);
+function pem(
+  option: string,
+  inline: Pem | undefined,
+  file: string | undefined,
+): Buffer | undefined {
+  if (inline !== undefined && file !== undefined)
+    throw new InvalidOptionError(option, `give ${option} or ${option}File, not both`);
   if (file !== undefined) {
-    if (typeof file !== 'string' || file === '') throw new InvalidOptionError(`${option}File`, 'expected a file path');
+    if (typeof file !== 'string' || file === '')
+      throw new InvalidOptionError(`${option}File`, 'expected a file path');
     try {
       return readFileSync(file);
     } catch (err) {
-      throw new InvalidOptionError(`${option}File`, `cannot read ${JSON.stringify(file)}: ${(err as Error).message}`);
+      throw new InvalidOptionError(
+        `${option}File`,
+        `cannot read ${JSON.stringify(file)}: ${(err as Error).message}`,
+      );
     }
   }
   if (inline === undefined) return undefined;
   if (typeof inline === 'string') return Buffer.from(inline);
-  if (inline instanceof Uint8Array) return Buffer.from(inline.buffer, inline.byteOffset, inline.byteLength);
+  if (inline instanceof Uint8Array)
+    return Buffer.from(inline.buffer, inline.byteOffset, inline.byteLength);
   throw new InvalidOptionError(option, 'expected PEM text or bytes');
 }
 
@@ -120,9 +163,21 @@ export function explainTlsFailures(conn: Connection): Connection {
   return {
     address: conn.address,
     stream: (head, signal) => conn.stream(head, signal),
-    call: (head, body, signal) => conn.call(head, body, signal).catch((err: unknown) => {
-      if (!MicroError.is(err) || err.fault?.beforeHandler !== true || err.fault.reason === 'refused') throw err;
-      throw new MicroError(err.id, err.code, `TLS connection to ${conn.address} failed (untrusted server certificate, or the server refused this client's certificate): ${err.detail}`, err.status, { cause: err, fault: err.fault });
-    }),
+    call: (head, body, signal) =>
+      conn.call(head, body, signal).catch((err: unknown) => {
+        if (
+          !MicroError.is(err) ||
+          err.fault?.beforeHandler !== true ||
+          err.fault.reason === 'refused'
+        )
+          throw err;
+        throw new MicroError(
+          err.id,
+          err.code,
+          `TLS connection to ${conn.address} failed (untrusted server certificate, or the server refused this client's certificate): ${err.detail}`,
+          err.status,
+          { cause: err, fault: err.fault },
+        );
+      }),
   };
 }

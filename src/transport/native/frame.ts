@@ -91,9 +91,15 @@ export const enum Kind {
   End = 5,
   /** Server → client: the call failed; payload is go-micro's error JSON. Ends the call. */
   Error = 6,
-  /** Client → server: the caller gave up; payload is the error JSON the handler should see (may be empty). */
+  /**
+   * Client → server: the caller gave up; payload is the error JSON the handler should see (may be
+   * empty).
+   */
   Cancel = 7,
-  /** Either way: the receiver of a stream consumed this many messages (u32); the sender may send that many more. */
+  /**
+   * Either way: the receiver of a stream consumed this many messages (u32); the sender may send
+   * that many more.
+   */
   Window = 8,
   /** Client → server, id 0: keepalive probe (8 opaque bytes, echoed). */
   Ping = 9,
@@ -101,7 +107,9 @@ export const enum Kind {
   Pong = 10,
   /** Server → client, id 0: the server is closing; start no new calls on this connection. */
   GoAway = 11,
-  /** Server → client: this call was never started (the server is closing); safe to retry elsewhere. */
+  /**
+   * Server → client: this call was never started (the server is closing); safe to retry elsewhere.
+   */
   Refused = 12,
 }
 
@@ -162,9 +170,18 @@ export class HeadTooLargeError extends Error {}
  * A Request or Open frame: the head, then `body` (none for Open). One allocation: sizes are
  * measured first, then everything is written in place. Reserved metadata keys are left out.
  */
-export function headFrame(kind: Kind, id: number, head: WireHead, body: Uint8Array | undefined, now: number, prefixes?: HeadPrefixes): Buffer {
+export function headFrame(
+  kind: Kind,
+  id: number,
+  head: WireHead,
+  body: Uint8Array | undefined,
+  now: number,
+  prefixes?: HeadPrefixes,
+): Buffer {
   const md = head.metadata;
-  const prefix = prefixes ? prefixes.get(head.service, head.endpoint, head.contentType) : encodePrefix(head.service, head.endpoint, head.contentType);
+  const prefix = prefixes
+    ? prefixes.get(head.service, head.endpoint, head.contentType)
+    : encodePrefix(head.service, head.endpoint, head.contentType);
   let size = FRAME_HEADER + 4 + prefix.length + 2;
   let pairs = 0;
   for (const key in md) {
@@ -180,7 +197,12 @@ export function headFrame(kind: Kind, id: number, head: WireHead, body: Uint8Arr
   buf[4] = kind;
   buf.writeUInt32BE(id, 5);
   const deadline = head.deadline;
-  buf.writeUInt32BE(Number.isFinite(deadline) ? Math.min(NO_TIMEOUT - 1, Math.max(0, Math.ceil(deadline - now))) : NO_TIMEOUT, 9);
+  buf.writeUInt32BE(
+    Number.isFinite(deadline)
+      ? Math.min(NO_TIMEOUT - 1, Math.max(0, Math.ceil(deadline - now)))
+      : NO_TIMEOUT,
+    9,
+  );
   buf.set(prefix, 13);
   let off = 13 + prefix.length;
   buf.writeUInt16BE(pairs, off);
@@ -212,7 +234,8 @@ export class HeadPrefixes {
 
   get(service: string, endpoint: string, contentType: string): Buffer {
     const hit = this.cache.get(endpoint);
-    if (hit !== undefined && hit.service === service && hit.contentType === contentType) return hit.bytes;
+    if (hit !== undefined && hit.service === service && hit.contentType === contentType)
+      return hit.bytes;
     const bytes = encodePrefix(service, endpoint, contentType);
     if (bytes.length <= PREFIX_CACHE_MAX_BYTES) {
       if (this.cache.size >= PREFIX_CACHE_ENTRIES) this.cache.clear();
@@ -226,7 +249,9 @@ const PREFIX_CACHE_ENTRIES = 512;
 const PREFIX_CACHE_MAX_BYTES = 1024;
 
 function encodePrefix(service: string, endpoint: string, contentType: string): Buffer {
-  const bytes = Buffer.allocUnsafe(6 + strBytes(service) + strBytes(endpoint) + strBytes(contentType));
+  const bytes = Buffer.allocUnsafe(
+    6 + strBytes(service) + strBytes(endpoint) + strBytes(contentType),
+  );
   writeStr(bytes, writeStr(bytes, writeStr(bytes, 0, service), endpoint), contentType);
   return bytes;
 }
@@ -252,7 +277,11 @@ export function readHead(payload: Buffer, now: number, cache?: HeadCache): Decod
   let endpoint: string;
   let contentType: string;
   const prefixEnd = prefixEndOf(payload);
-  if (cache?.bytes !== undefined && prefixEnd - 4 === cache.bytes.length && payload.compare(cache.bytes, 0, cache.bytes.length, 4, prefixEnd) === 0) {
+  if (
+    cache?.bytes !== undefined &&
+    prefixEnd - 4 === cache.bytes.length &&
+    payload.compare(cache.bytes, 0, cache.bytes.length, 4, prefixEnd) === 0
+  ) {
     ({ service, endpoint, contentType } = cache);
     cursor.off = prefixEnd;
   } else {
@@ -280,7 +309,14 @@ export function readHead(payload: Buffer, now: number, cache?: HeadCache): Decod
     cursor.off += len;
     if (!isReservedKey(key)) metadata[key] = value;
   }
-  return { service, endpoint, contentType, metadata, deadline: timeout === NO_TIMEOUT ? Infinity : now + timeout, bodyOffset: cursor.off };
+  return {
+    service,
+    endpoint,
+    contentType,
+    metadata,
+    deadline: timeout === NO_TIMEOUT ? Infinity : now + timeout,
+    bodyOffset: cursor.off,
+  };
 }
 
 /**
@@ -337,7 +373,9 @@ export interface FrameSink {
   frame(kind: number, id: number, payload: Buffer): void;
   /** A frame larger than the limit was skipped without buffering it. */
   oversized(kind: number, id: number, payloadBytes: number): void;
-  /** The byte stream is not frames (a length too small to hold a header): the connection must go. */
+  /**
+   * The byte stream is not frames (a length too small to hold a header): the connection must go.
+   */
   broken(reason: string): void;
 }
 
@@ -356,7 +394,10 @@ export class FrameReader {
   private skip = 0;
   private dead = false;
 
-  constructor(private readonly sink: FrameSink, private readonly maxPayload: number) {}
+  constructor(
+    private readonly sink: FrameSink,
+    private readonly maxPayload: number,
+  ) {}
 
   push(chunk: Buffer): void {
     if (this.dead) return;

@@ -5,13 +5,23 @@ import { checkInteger } from '../../options.js';
 import { cancelledError } from '../frame-stream.js';
 import { listenNative } from './server.js';
 import { Session, type SessionConfig } from './session.js';
-import type { Connection, Dispatcher, FrameStream, ListenOptions, Listener, RequestHead, Transport } from '../transport.js';
+import type {
+  Connection,
+  Dispatcher,
+  FrameStream,
+  ListenOptions,
+  Listener,
+  RequestHead,
+  Transport,
+} from '../transport.js';
 
 /** Options for {@link nativeTransport}. */
 export interface NativeTransportOptions {
   /** Largest message sent or received, bytes. @defaultValue `DEFAULTS.maxMessageBytes` (4 MiB) */
   maxMessageBytes?: number;
-  /** A connection with no calls this long is closed, ms. @defaultValue `DEFAULTS.poolIdleMs` (60 s) */
+  /**
+   * A connection with no calls this long is closed, ms. @defaultValue `DEFAULTS.poolIdleMs` (60 s)
+   */
   poolIdleMs?: number;
   /**
    * A connection not established (TCP connect, plus the TLS handshake when used) this long
@@ -19,9 +29,14 @@ export interface NativeTransportOptions {
    * @defaultValue `DEFAULTS.dialTimeoutMs` (5 s)
    */
   dialTimeoutMs?: number;
-  /** A connection silent this long is pinged, ms. @defaultValue `DEFAULTS.nativeKeepaliveMs` (30 s) */
+  /**
+   * A connection silent this long is pinged, ms. @defaultValue `DEFAULTS.nativeKeepaliveMs` (30 s)
+   */
   keepaliveMs?: number;
-  /** A ping unanswered this long drops the connection (its calls fail as reset), ms. @defaultValue `DEFAULTS.nativeKeepaliveTimeoutMs` (20 s) */
+  /**
+   * A ping unanswered this long drops the connection (its calls fail as reset), ms. @defaultValue
+   * `DEFAULTS.nativeKeepaliveTimeoutMs` (20 s)
+   */
   keepaliveTimeoutMs?: number;
   /**
    * TLS: `server` options (key, cert, ca, requestCert…) for listeners, `client` options (ca,
@@ -40,11 +55,19 @@ export interface NativeTransportOptions {
  */
 export function nativeTransport(opts: NativeTransportOptions = {}): Transport {
   const config: SessionConfig = {
-    maxMessageBytes: checkInteger('nativeTransport.maxMessageBytes', opts.maxMessageBytes, 1) ?? DEFAULTS.maxMessageBytes,
+    maxMessageBytes:
+      checkInteger('nativeTransport.maxMessageBytes', opts.maxMessageBytes, 1) ??
+      DEFAULTS.maxMessageBytes,
     idleMs: checkInteger('nativeTransport.poolIdleMs', opts.poolIdleMs, 1) ?? DEFAULTS.poolIdleMs,
-    keepaliveMs: checkInteger('nativeTransport.keepaliveMs', opts.keepaliveMs, 1) ?? DEFAULTS.nativeKeepaliveMs,
-    keepaliveTimeoutMs: checkInteger('nativeTransport.keepaliveTimeoutMs', opts.keepaliveTimeoutMs, 1) ?? DEFAULTS.nativeKeepaliveTimeoutMs,
-    dialTimeoutMs: checkInteger('nativeTransport.dialTimeoutMs', opts.dialTimeoutMs, 1) ?? DEFAULTS.dialTimeoutMs,
+    keepaliveMs:
+      checkInteger('nativeTransport.keepaliveMs', opts.keepaliveMs, 1) ??
+      DEFAULTS.nativeKeepaliveMs,
+    keepaliveTimeoutMs:
+      checkInteger('nativeTransport.keepaliveTimeoutMs', opts.keepaliveTimeoutMs, 1) ??
+      DEFAULTS.nativeKeepaliveTimeoutMs,
+    dialTimeoutMs:
+      checkInteger('nativeTransport.dialTimeoutMs', opts.dialTimeoutMs, 1) ??
+      DEFAULTS.dialTimeoutMs,
     tls: opts.tls?.client,
   };
   return new NativeTransport(config, opts.tls?.server);
@@ -55,10 +78,15 @@ class NativeTransport implements Transport {
   private readonly sessions = new Map<string, Session>();
   private readonly conns = new Map<string, NativeConnection>();
 
-  constructor(private readonly config: SessionConfig, private readonly serverTls: tls.TlsOptions | undefined) {}
+  constructor(
+    private readonly config: SessionConfig,
+    private readonly serverTls: tls.TlsOptions | undefined,
+  ) {}
 
   listen(address: string, dispatcher: Dispatcher, opts: ListenOptions = {}): Promise<Listener> {
-    const maxMessageBytes = checkInteger('listen.maxMessageBytes', opts.maxMessageBytes, 1) ?? this.config.maxMessageBytes;
+    const maxMessageBytes =
+      checkInteger('listen.maxMessageBytes', opts.maxMessageBytes, 1) ??
+      this.config.maxMessageBytes;
     return listenNative(address, dispatcher, { maxMessageBytes, tls: this.serverTls });
   }
 
@@ -99,13 +127,23 @@ class NativeTransport implements Transport {
 
 /** Calls to one address, cached per address so dial() allocates nothing on the hot path. */
 class NativeConnection implements Connection {
-  constructor(readonly address: string, private readonly transport: NativeTransport) {}
+  constructor(
+    readonly address: string,
+    private readonly transport: NativeTransport,
+  ) {}
 
   call(head: RequestHead, body: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
     const failed = this.precheck(head, signal);
     if (failed) return Promise.reject(failed);
     const limit = this.transport.maxMessageBytes;
-    if (body.byteLength > limit) return Promise.reject(new MicroError(CLIENT_ERROR_ID, 413, `message of ${body.byteLength} bytes is larger than the limit of ${limit}`));
+    if (body.byteLength > limit)
+      return Promise.reject(
+        new MicroError(
+          CLIENT_ERROR_ID,
+          413,
+          `message of ${body.byteLength} bytes is larger than the limit of ${limit}`,
+        ),
+      );
     return this.transport.session(this.address).call(head, body, signal);
   }
 
@@ -118,7 +156,10 @@ class NativeConnection implements Connection {
   /** The error a call fails with before anything is sent, if any. */
   private precheck(head: RequestHead, signal: AbortSignal | undefined): MicroError | undefined {
     if (signal?.aborted) return cancelledError(signal.reason);
-    if (head.deadline <= Date.now()) return new MicroError(CLIENT_ERROR_ID, 408, 'deadline exceeded', undefined, { fault: { beforeHandler: false, reason: 'timeout' } });
+    if (head.deadline <= Date.now())
+      return new MicroError(CLIENT_ERROR_ID, 408, 'deadline exceeded', undefined, {
+        fault: { beforeHandler: false, reason: 'timeout' },
+      });
     return undefined;
   }
 }

@@ -7,8 +7,18 @@ import { LazyAbort } from '../../internal/lazy-abort.js';
 import { joinHostPort, parseAddress } from '../../options.js';
 import { dispatchUnary, serverError, unaryOverStream } from '../frame-stream.js';
 import {
-  FrameReader, HEAD_ALLOWANCE, Kind, MalformedHeadError, bodyFrame, emptyFrame, readHead, u32Frame, FrameWriter,
-  type DecodedHead, type FrameSink, type HeadCache,
+  FrameReader,
+  HEAD_ALLOWANCE,
+  Kind,
+  MalformedHeadError,
+  bodyFrame,
+  emptyFrame,
+  readHead,
+  u32Frame,
+  FrameWriter,
+  type DecodedHead,
+  type FrameSink,
+  type HeadCache,
 } from './frame.js';
 import { StreamEnd } from './stream.js';
 import type { Dispatcher, FrameStream, InboundHead, Listener, UnaryCall } from '../transport.js';
@@ -21,9 +31,17 @@ export interface NativeListenConfig {
 }
 
 /** Listens for native-transport connections on `address` and serves them through `dispatcher`. */
-export async function listenNative(address: string, dispatcher: Dispatcher, config: NativeListenConfig): Promise<Listener> {
+export async function listenNative(
+  address: string,
+  dispatcher: Dispatcher,
+  config: NativeListenConfig,
+): Promise<Listener> {
   const parsed = parseAddress(address);
-  if (!parsed) throw new InvalidOptionError('listen.address', `expected "host:port", got ${JSON.stringify(address)}`);
+  if (!parsed)
+    throw new InvalidOptionError(
+      'listen.address',
+      `expected "host:port", got ${JSON.stringify(address)}`,
+    );
   const listener = new NativeListener(dispatcher, config);
   const server = config.tls
     ? tls.createServer(config.tls, (socket) => listener.accept(socket))
@@ -32,7 +50,10 @@ export async function listenNative(address: string, dispatcher: Dispatcher, conf
   server.on('tlsClientError', () => {});
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(parsed.port, parsed.host, () => { server.off('error', reject); resolve(); });
+    server.listen(parsed.port, parsed.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const bound = server.address() as net.AddressInfo;
   listener.bind(server, joinHostPort(parsed.host, bound.port));
@@ -48,7 +69,10 @@ class NativeListener implements Listener {
   private onIdle: (() => void) | undefined;
   private closed: Promise<void> | undefined;
 
-  constructor(readonly dispatcher: Dispatcher, readonly config: NativeListenConfig) {}
+  constructor(
+    readonly dispatcher: Dispatcher,
+    readonly config: NativeListenConfig,
+  ) {}
 
   bind(server: net.Server, address: string): void {
     this.server = server;
@@ -83,10 +107,14 @@ class NativeListener implements Listener {
       if (this.inflight > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, clampTimeout(graceMs));
-          this.onIdle = () => { clearTimeout(timer); resolve(); };
+          this.onIdle = () => {
+            clearTimeout(timer);
+            resolve();
+          };
         });
       }
-      for (const conn of [...this.conns]) conn.destroy(new MicroError(SERVER_ERROR_ID, 503, 'server stopped'));
+      for (const conn of [...this.conns])
+        conn.destroy(new MicroError(SERVER_ERROR_ID, 503, 'server stopped'));
       await stopped;
     })();
     return this.closed;
@@ -103,7 +131,10 @@ class ServerCall extends LazyAbort implements UnaryCall {
   stream: StreamEnd | undefined;
   done = false;
 
-  constructor(readonly id: number, private readonly conn: ServerConn) {
+  constructor(
+    readonly id: number,
+    private readonly conn: ServerConn,
+  ) {
     super();
   }
 
@@ -125,40 +156,72 @@ class ServerConn implements FrameSink {
   private readonly max: number;
   private dead = false;
   private readonly heads: HeadCache = { service: '', endpoint: '', contentType: '' };
-  /** Aborts handlers whose deadline passed, as Go's context deadline would (one timer for all calls). */
+  /**
+   * Aborts handlers whose deadline passed, as Go's context deadline would (one timer for all
+   * calls).
+   */
   private readonly deadlines = new DeadlineSweep<ServerCall>(
     () => this.calls.values(),
-    (call) => this.fail(call, MicroError.timeout(SERVER_ERROR_ID, 'deadline exceeded'), new DeadlineExceeded()),
+    (call) =>
+      this.fail(
+        call,
+        MicroError.timeout(SERVER_ERROR_ID, 'deadline exceeded'),
+        new DeadlineExceeded(),
+      ),
   );
 
-  constructor(private readonly socket: net.Socket, private readonly listener: NativeListener) {
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly listener: NativeListener,
+  ) {
     this.max = listener.config.maxMessageBytes;
     this.reader = new FrameReader(this, this.max + HEAD_ALLOWANCE);
     this.out = new FrameWriter(socket);
-    this.remote = socket.remoteAddress === undefined ? undefined : joinHostPort(socket.remoteAddress, socket.remotePort ?? 0);
+    this.remote =
+      socket.remoteAddress === undefined
+        ? undefined
+        : joinHostPort(socket.remoteAddress, socket.remotePort ?? 0);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.reader.push(chunk));
     socket.on('error', () => {}); // 'close' follows and cleans up
-    socket.on('close', () => this.destroy(new MicroError(SERVER_ERROR_ID, 408, 'connection closed by the client')));
+    socket.on('close', () =>
+      this.destroy(new MicroError(SERVER_ERROR_ID, 408, 'connection closed by the client')),
+    );
   }
 
   frame(kind: number, id: number, payload: Buffer): void {
     switch (kind) {
-      case Kind.Request: return this.onRequest(id, payload);
-      case Kind.Open: return this.onOpen(id, payload);
-      case Kind.Data: return this.calls.get(id)?.stream?.receive(payload);
-      case Kind.End: return this.calls.get(id)?.stream?.endInbound();
-      case Kind.Window: return payload.length >= 4 ? this.calls.get(id)?.stream?.grant(payload.readUInt32BE(0)) : undefined;
-      case Kind.Cancel: return this.onCancel(id, payload);
-      case Kind.Ping: this.write(bodyFrame(Kind.Pong, 0, payload)); return;
+      case Kind.Request:
+        return this.onRequest(id, payload);
+      case Kind.Open:
+        return this.onOpen(id, payload);
+      case Kind.Data:
+        return this.calls.get(id)?.stream?.receive(payload);
+      case Kind.End:
+        return this.calls.get(id)?.stream?.endInbound();
+      case Kind.Window:
+        return payload.length >= 4
+          ? this.calls.get(id)?.stream?.grant(payload.readUInt32BE(0))
+          : undefined;
+      case Kind.Cancel:
+        return this.onCancel(id, payload);
+      case Kind.Ping:
+        this.write(bodyFrame(Kind.Pong, 0, payload));
+        return;
       default:
         // An unknown kind on an intact framing: refuse that call, keep the connection.
-        if (id !== 0) this.write(errorFrame(id, MicroError.badRequest(SERVER_ERROR_ID, `unknown frame kind ${kind}`)));
+        if (id !== 0)
+          this.write(
+            errorFrame(id, MicroError.badRequest(SERVER_ERROR_ID, `unknown frame kind ${kind}`)),
+          );
     }
   }
 
   oversized(kind: number, id: number, payloadBytes: number): void {
-    const err = MicroError.payloadTooLarge(SERVER_ERROR_ID, `message of about ${payloadBytes} bytes is larger than the limit of ${this.max}`);
+    const err = MicroError.payloadTooLarge(
+      SERVER_ERROR_ID,
+      `message of about ${payloadBytes} bytes is larger than the limit of ${this.max}`,
+    );
     const call = this.calls.get(id);
     if (call) this.fail(call, err, err);
     else if (kind === Kind.Request || kind === Kind.Open) this.write(errorFrame(id, err));
@@ -191,7 +254,10 @@ class ServerConn implements FrameSink {
     return this.dead ? false : this.out.write(frame);
   }
 
-  /** Ends `call` from outside its handler: the client gets `sent`, the handler's signal aborts with `reason`. */
+  /**
+   * Ends `call` from outside its handler: the client gets `sent`, the handler's signal aborts with
+   * `reason`.
+   */
   fail(call: ServerCall, sent: MicroError, reason: unknown): void {
     if (call.done) return;
     this.write(errorFrame(call.id, sent));
@@ -218,14 +284,21 @@ class ServerConn implements FrameSink {
       return undefined;
     }
     if (this.calls.has(id)) {
-      this.write(errorFrame(id, MicroError.badRequest(SERVER_ERROR_ID, `call id ${id} is already in use`)));
+      this.write(
+        errorFrame(id, MicroError.badRequest(SERVER_ERROR_ID, `call id ${id} is already in use`)),
+      );
       return undefined;
     }
     try {
       return readHead(payload, Date.now(), this.heads);
     } catch (err) {
       if (!(err instanceof MalformedHeadError)) throw err;
-      this.write(errorFrame(id, MicroError.badRequest(SERVER_ERROR_ID, `malformed request head: ${err.message}`)));
+      this.write(
+        errorFrame(
+          id,
+          MicroError.badRequest(SERVER_ERROR_ID, `malformed request head: ${err.message}`),
+        ),
+      );
       return undefined;
     }
   }
@@ -243,7 +316,15 @@ class ServerConn implements FrameSink {
     const head = this.head(id, payload);
     if (!head) return;
     if (payload.length - head.bodyOffset > this.max) {
-      this.write(errorFrame(id, MicroError.payloadTooLarge(SERVER_ERROR_ID, `message of ${payload.length - head.bodyOffset} bytes is larger than the limit of ${this.max}`)));
+      this.write(
+        errorFrame(
+          id,
+          MicroError.payloadTooLarge(
+            SERVER_ERROR_ID,
+            `message of ${payload.length - head.bodyOffset} bytes is larger than the limit of ${this.max}`,
+          ),
+        ),
+      );
       return;
     }
     if (head.deadline <= Date.now()) {
@@ -251,14 +332,26 @@ class ServerConn implements FrameSink {
       return;
     }
     const call = this.track(id, head);
-    const view = new Uint8Array(payload.buffer, payload.byteOffset + head.bodyOffset, payload.length - head.bodyOffset);
+    const view = new Uint8Array(
+      payload.buffer,
+      payload.byteOffset + head.bodyOffset,
+      payload.length - head.bodyOffset,
+    );
     dispatchUnary(this.listener.dispatcher, inbound(head, this.remote), view, call);
   }
 
   replied(call: ServerCall, value: Uint8Array): void {
     if (call.done) return;
     if (value.byteLength > this.max) {
-      this.write(errorFrame(call.id, MicroError.payloadTooLarge(SERVER_ERROR_ID, `reply of ${value.byteLength} bytes is larger than the limit of ${this.max}`)));
+      this.write(
+        errorFrame(
+          call.id,
+          MicroError.payloadTooLarge(
+            SERVER_ERROR_ID,
+            `reply of ${value.byteLength} bytes is larger than the limit of ${this.max}`,
+          ),
+        ),
+      );
     } else {
       this.write(bodyFrame(Kind.Reply, call.id, value));
     }
@@ -279,19 +372,29 @@ class ServerConn implements FrameSink {
       return;
     }
     const call = this.track(id, head);
-    const end = new StreamEnd({
-      data: (body) => this.write(bodyFrame(Kind.Data, id, body)),
-      window: (n) => { this.write(u32Frame(Kind.Window, id, n)); },
-      drained: () => this.drained(),
-    }, this.max, (err) => this.fail(call, err, err));
+    const end = new StreamEnd(
+      {
+        data: (body) => this.write(bodyFrame(Kind.Data, id, body)),
+        window: (n) => {
+          this.write(u32Frame(Kind.Window, id, n));
+        },
+        drained: () => this.drained(),
+      },
+      this.max,
+      (err) => this.fail(call, err, err),
+    );
     call.stream = end;
     const frames: FrameStream = {
       send: (body) => end.send(body),
       // The clean end of a stream is the handler returning (as gRPC's OK status); until then
       // closeSend only stops further sends.
-      closeSend: () => { end.sendClosed = true; },
+      closeSend: () => {
+        end.sendClosed = true;
+      },
       cancel: (err) => {
-        const sent = serverError(err ?? new MicroError(SERVER_ERROR_ID, 408, 'stream cancelled by the server'));
+        const sent = serverError(
+          err ?? new MicroError(SERVER_ERROR_ID, 408, 'stream cancelled by the server'),
+        );
         this.fail(call, sent, sent);
       },
       [Symbol.asyncIterator]: end.iterator,
@@ -305,16 +408,22 @@ class ServerConn implements FrameSink {
     }
     let served: Promise<void>;
     try {
-      served = kind === 'stream'
-        ? dispatcher.stream(inbound(head, this.remote), frames, call.signal)
-        : kind === 'unary'
-          ? unaryFromStream(dispatcher, inbound(head, this.remote), frames, call.signal)
-          : unaryOverStream(dispatcher, inbound(head, this.remote), frames, call.signal);
+      served =
+        kind === 'stream'
+          ? dispatcher.stream(inbound(head, this.remote), frames, call.signal)
+          : kind === 'unary'
+            ? unaryFromStream(dispatcher, inbound(head, this.remote), frames, call.signal)
+            : unaryOverStream(dispatcher, inbound(head, this.remote), frames, call.signal);
     } catch (err) {
       served = Promise.reject(err);
     }
     served.then(
-      () => { if (!call.done) { this.write(emptyFrame(Kind.End, id)); this.end(call); } },
+      () => {
+        if (!call.done) {
+          this.write(emptyFrame(Kind.End, id));
+          this.end(call);
+        }
+      },
       (err: unknown) => this.failed(call, err),
     );
   }
@@ -330,8 +439,14 @@ class ServerConn implements FrameSink {
   private drained(): Promise<void> {
     if (this.dead) return Promise.reject(new MicroError(SERVER_ERROR_ID, 503, 'connection closed'));
     return new Promise((resolve, reject) => {
-      const onDrain = (): void => { this.socket.off('close', onClose); resolve(); };
-      const onClose = (): void => { this.socket.off('drain', onDrain); reject(new MicroError(SERVER_ERROR_ID, 503, 'connection closed')); };
+      const onDrain = (): void => {
+        this.socket.off('close', onClose);
+        resolve();
+      };
+      const onClose = (): void => {
+        this.socket.off('drain', onDrain);
+        reject(new MicroError(SERVER_ERROR_ID, 503, 'connection closed'));
+      };
       this.socket.once('drain', onDrain);
       this.socket.once('close', onClose);
     });
@@ -342,9 +457,18 @@ class ServerConn implements FrameSink {
  * A unary endpoint opened as a stream: its one request is the first message, as over gRPC, and
  * a stream that closes without one is a 400 (grpc-js too refuses a unary call with no message).
  */
-async function unaryFromStream(dispatcher: Dispatcher, head: InboundHead, frames: FrameStream, signal: AbortSignal): Promise<void> {
+async function unaryFromStream(
+  dispatcher: Dispatcher,
+  head: InboundHead,
+  frames: FrameStream,
+  signal: AbortSignal,
+): Promise<void> {
   const first = await frames[Symbol.asyncIterator]().next();
-  if (first.done === true) throw MicroError.badRequest(SERVER_ERROR_ID, `${head.endpoint} is unary and the stream sent no request message`);
+  if (first.done === true)
+    throw MicroError.badRequest(
+      SERVER_ERROR_ID,
+      `${head.endpoint} is unary and the stream sent no request message`,
+    );
   await frames.send(await dispatcher.unary(head, first.value, signal));
 }
 
@@ -354,7 +478,13 @@ function destroySocket(socket: net.Socket): void {
 
 /** The head a handler sees. */
 function inbound(head: DecodedHead, remote: string | undefined): InboundHead {
-  const out: InboundHead = { service: head.service, endpoint: head.endpoint, contentType: head.contentType, metadata: head.metadata, deadline: head.deadline };
+  const out: InboundHead = {
+    service: head.service,
+    endpoint: head.endpoint,
+    contentType: head.contentType,
+    metadata: head.metadata,
+    deadline: head.deadline,
+  };
   if (remote !== undefined) out.remote = remote;
   return out;
 }

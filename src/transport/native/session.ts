@@ -5,7 +5,16 @@ import { CLIENT_ERROR_ID, MicroError, SERVER_ERROR_ID, type TransportFault } fro
 import { parseAddress } from '../../options.js';
 import { cancelledError } from '../frame-stream.js';
 import {
-  FrameReader, HEAD_ALLOWANCE, HeadPrefixes, HeadTooLargeError, Kind, bodyFrame, emptyFrame, headFrame, u32Frame, FrameWriter,
+  FrameReader,
+  HEAD_ALLOWANCE,
+  HeadPrefixes,
+  HeadTooLargeError,
+  Kind,
+  bodyFrame,
+  emptyFrame,
+  headFrame,
+  u32Frame,
+  FrameWriter,
   type FrameSink,
 } from './frame.js';
 import { StreamEnd } from './stream.js';
@@ -58,16 +67,27 @@ export class Session implements FrameSink {
   private lastUsed = Date.now();
   private pingSent = 0;
   private readonly keepalive: NodeJS.Timeout;
-  /** Ends the session when connecting takes too long (a silently dropped SYN, a stalled TLS handshake). */
+  /**
+   * Ends the session when connecting takes too long (a silently dropped SYN, a stalled TLS
+   * handshake).
+   */
   private dialTimer: NodeJS.Timeout | undefined;
   private readonly prefixes = new HeadPrefixes();
   /** Ends calls whose deadline passed (one timer for all of them). */
   private readonly deadlines = new DeadlineSweep<PendingCall>(
     () => this.calls.values(),
-    (call) => this.abandon(call, fault(408, 'deadline exceeded', { beforeHandler: false, reason: 'timeout' })),
+    (call) =>
+      this.abandon(
+        call,
+        fault(408, 'deadline exceeded', { beforeHandler: false, reason: 'timeout' }),
+      ),
   );
 
-  constructor(readonly address: string, private readonly config: SessionConfig, private readonly onGone: (s: Session) => void) {
+  constructor(
+    readonly address: string,
+    private readonly config: SessionConfig,
+    private readonly onGone: (s: Session) => void,
+  ) {
     const parsed = parseAddress(address);
     const host = parsed?.host ?? address;
     const port = parsed?.port ?? 0;
@@ -77,19 +97,54 @@ export class Session implements FrameSink {
       : net.connect({ host, port, noDelay: true });
     this.socket.setNoDelay(true);
     this.out = new FrameWriter(this.socket);
-    this.socket.once(config.tls ? 'secureConnect' : 'connect', () => { this.connected = true; clearTimeout(this.dialTimer); });
+    this.socket.once(config.tls ? 'secureConnect' : 'connect', () => {
+      this.connected = true;
+      clearTimeout(this.dialTimer);
+    });
     // Without a limit a dropped SYN would hold every call until its own deadline (or the kernel's
     // ~2 min of retries for streams without one); nothing was sent yet, so the fault is "refused".
-    this.dialTimer = setTimeout(() => this.die(fault(503, `connection to ${address} not established within ${config.dialTimeoutMs} ms`, { beforeHandler: true, reason: 'refused' })), config.dialTimeoutMs);
+    this.dialTimer = setTimeout(
+      () =>
+        this.die(
+          fault(503, `connection to ${address} not established within ${config.dialTimeoutMs} ms`, {
+            beforeHandler: true,
+            reason: 'refused',
+          }),
+        ),
+      config.dialTimeoutMs,
+    );
     this.dialTimer.unref();
-    this.socket.on('data', (chunk: Buffer) => { this.lastSeen = Date.now(); this.reader.push(chunk); });
-    this.socket.on('error', (err: NodeJS.ErrnoException) => this.die(this.connected
-      ? fault(503, `connection to ${address} failed: ${err.message}`, { beforeHandler: false, reason: 'reset' })
-      : fault(503, `connection refused: ${address}: ${err.message}`, { beforeHandler: true, reason: 'refused' })));
-    this.socket.on('close', () => this.die(this.connected
-      ? fault(503, 'connection closed by the server', { beforeHandler: false, reason: 'reset' })
-      : fault(503, `connection refused: ${address}`, { beforeHandler: true, reason: 'refused' })));
-    const tick = Math.max(10, Math.min(config.keepaliveMs, config.idleMs, config.keepaliveTimeoutMs) / 2);
+    this.socket.on('data', (chunk: Buffer) => {
+      this.lastSeen = Date.now();
+      this.reader.push(chunk);
+    });
+    this.socket.on('error', (err: NodeJS.ErrnoException) =>
+      this.die(
+        this.connected
+          ? fault(503, `connection to ${address} failed: ${err.message}`, {
+              beforeHandler: false,
+              reason: 'reset',
+            })
+          : fault(503, `connection refused: ${address}: ${err.message}`, {
+              beforeHandler: true,
+              reason: 'refused',
+            }),
+      ),
+    );
+    this.socket.on('close', () =>
+      this.die(
+        this.connected
+          ? fault(503, 'connection closed by the server', { beforeHandler: false, reason: 'reset' })
+          : fault(503, `connection refused: ${address}`, {
+              beforeHandler: true,
+              reason: 'refused',
+            }),
+      ),
+    );
+    const tick = Math.max(
+      10,
+      Math.min(config.keepaliveMs, config.idleMs, config.keepaliveTimeoutMs) / 2,
+    );
     this.keepalive = setInterval(() => this.tick(), tick);
     this.keepalive.unref();
   }
@@ -108,7 +163,10 @@ export class Session implements FrameSink {
     } catch (err) {
       return Promise.reject(headError(err));
     }
-    const promise = new Promise<Uint8Array>((resolve, reject) => { call.resolve = resolve; call.reject = reject; });
+    const promise = new Promise<Uint8Array>((resolve, reject) => {
+      call.resolve = resolve;
+      call.reject = reject;
+    });
     this.track(call, head.deadline, signal);
     this.out.write(frame);
     return promise;
@@ -118,11 +176,17 @@ export class Session implements FrameSink {
   stream(head: RequestHead, signal: AbortSignal | undefined): FrameStream {
     const call = new PendingCall(this.nextCallId());
     const frame = headFrame(Kind.Open, call.id, head, undefined, Date.now(), this.prefixes);
-    const end = new StreamEnd({
-      data: (body) => this.write(bodyFrame(Kind.Data, call.id, body)),
-      window: (n) => { this.write(u32Frame(Kind.Window, call.id, n)); },
-      drained: () => this.drained(),
-    }, this.config.maxMessageBytes, (err) => this.abandon(call, err));
+    const end = new StreamEnd(
+      {
+        data: (body) => this.write(bodyFrame(Kind.Data, call.id, body)),
+        window: (n) => {
+          this.write(u32Frame(Kind.Window, call.id, n));
+        },
+        drained: () => this.drained(),
+      },
+      this.config.maxMessageBytes,
+      (err) => this.abandon(call, err),
+    );
     call.stream = end;
     // A stream has no single reply: the promise callbacks end the stream end instead.
     call.resolve = () => end.finish();
@@ -136,7 +200,8 @@ export class Session implements FrameSink {
         end.sendClosed = true;
         this.write(emptyFrame(Kind.End, call.id));
       },
-      cancel: (err) => this.abandon(call, err ? MicroError.from(err, CLIENT_ERROR_ID) : cancelledError()),
+      cancel: (err) =>
+        this.abandon(call, err ? MicroError.from(err, CLIENT_ERROR_ID) : cancelledError()),
       [Symbol.asyncIterator]: end.iterator,
     };
   }
@@ -161,18 +226,30 @@ export class Session implements FrameSink {
     if (!call) return; // a call this side already gave up on
     switch (kind) {
       case Kind.Reply:
-        if (this.settle(call)) call.resolve(new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength));
+        if (this.settle(call))
+          call.resolve(new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength));
         return;
-      case Kind.Data: return call.stream?.receive(new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength));
-      case Kind.Window: return payload.length >= 4 ? call.stream?.grant(payload.readUInt32BE(0)) : undefined;
+      case Kind.Data:
+        return call.stream?.receive(
+          new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength),
+        );
+      case Kind.Window:
+        return payload.length >= 4 ? call.stream?.grant(payload.readUInt32BE(0)) : undefined;
       case Kind.End:
         if (this.settle(call)) call.resolve(EMPTY);
         return;
       case Kind.Error:
-        if (this.settle(call)) call.reject(MicroError.fromJSON(payload.toString('utf8'), SERVER_ERROR_ID));
+        if (this.settle(call))
+          call.reject(MicroError.fromJSON(payload.toString('utf8'), SERVER_ERROR_ID));
         return;
       case Kind.Refused:
-        if (this.settle(call)) call.reject(fault(503, `${this.address} is shutting down`, { beforeHandler: true, reason: 'unavailable' }));
+        if (this.settle(call))
+          call.reject(
+            fault(503, `${this.address} is shutting down`, {
+              beforeHandler: true,
+              reason: 'unavailable',
+            }),
+          );
         return;
       default:
         this.broken(`unexpected frame kind ${kind}`);
@@ -182,18 +259,31 @@ export class Session implements FrameSink {
   oversized(_kind: number, id: number, payloadBytes: number): void {
     const call = this.calls.get(id);
     if (call && this.settle(call)) {
-      call.reject(new MicroError(CLIENT_ERROR_ID, 413, `message of about ${payloadBytes} bytes is larger than the limit of ${this.config.maxMessageBytes}`));
+      call.reject(
+        new MicroError(
+          CLIENT_ERROR_ID,
+          413,
+          `message of about ${payloadBytes} bytes is larger than the limit of ${this.config.maxMessageBytes}`,
+        ),
+      );
       this.write(emptyFrame(Kind.Cancel, id));
     }
   }
 
   broken(reason: string): void {
-    this.die(fault(502, `broken frame from ${this.address}: ${reason}`, { beforeHandler: false, reason: 'protocol' }));
+    this.die(
+      fault(502, `broken frame from ${this.address}: ${reason}`, {
+        beforeHandler: false,
+        reason: 'protocol',
+      }),
+    );
   }
 
   /** Closes the connection; calls in flight fail with a reset fault. */
   close(): void {
-    this.die(fault(503, 'connection closed by the client', { beforeHandler: false, reason: 'reset' }));
+    this.die(
+      fault(503, 'connection closed by the client', { beforeHandler: false, reason: 'reset' }),
+    );
   }
 
   private nextCallId(): number {
@@ -230,10 +320,19 @@ export class Session implements FrameSink {
   }
 
   private drained(): Promise<void> {
-    if (this.dead) return Promise.reject(fault(503, 'connection closed', { beforeHandler: false, reason: 'reset' }));
+    if (this.dead)
+      return Promise.reject(
+        fault(503, 'connection closed', { beforeHandler: false, reason: 'reset' }),
+      );
     return new Promise((resolve, reject) => {
-      const onDrain = (): void => { this.socket.off('close', onClose); resolve(); };
-      const onClose = (): void => { this.socket.off('drain', onDrain); reject(fault(503, 'connection closed', { beforeHandler: false, reason: 'reset' })); };
+      const onDrain = (): void => {
+        this.socket.off('close', onClose);
+        resolve();
+      };
+      const onClose = (): void => {
+        this.socket.off('drain', onDrain);
+        reject(fault(503, 'connection closed', { beforeHandler: false, reason: 'reset' }));
+      };
       this.socket.once('drain', onDrain);
       this.socket.once('close', onClose);
     });
@@ -252,7 +351,12 @@ export class Session implements FrameSink {
     if (!this.connected) return;
     if (this.pingSent > 0) {
       if (now - this.pingSent >= this.config.keepaliveTimeoutMs) {
-        this.die(fault(503, `no keepalive answer from ${this.address}`, { beforeHandler: false, reason: 'unavailable' }));
+        this.die(
+          fault(503, `no keepalive answer from ${this.address}`, {
+            beforeHandler: false,
+            reason: 'unavailable',
+          }),
+        );
       }
       return;
     }
@@ -285,6 +389,7 @@ function fault(code: number, detail: string, f: TransportFault): MicroError {
 }
 
 function headError(err: unknown): MicroError {
-  if (err instanceof HeadTooLargeError) return MicroError.badRequest(CLIENT_ERROR_ID, `request head too large: ${err.message}`);
+  if (err instanceof HeadTooLargeError)
+    return MicroError.badRequest(CLIENT_ERROR_ID, `request head too large: ${err.message}`);
   return MicroError.from(err, CLIENT_ERROR_ID);
 }

@@ -29,7 +29,11 @@ export class StreamEnd {
   /** True once this side half-closed. */
   sendClosed = false;
 
-  constructor(private readonly wire: StreamWire, private readonly limit: number, private readonly onOversize: (err: MicroError) => void) {}
+  constructor(
+    private readonly wire: StreamWire,
+    private readonly limit: number,
+    private readonly onOversize: (err: MicroError) => void,
+  ) {}
 
   /** True once the stream ended, either way. */
   get ended(): boolean {
@@ -41,12 +45,18 @@ export class StreamEnd {
     if (this.sendClosed) throw new MicroError(CLIENT_ERROR_ID, 400, 'send after closeSend');
     if (body.byteLength > this.limit) {
       // As in gRPC, an oversized message fails the whole call.
-      const err = new MicroError(CLIENT_ERROR_ID, 413, `message of ${body.byteLength} bytes is larger than the limit of ${this.limit}`);
+      const err = new MicroError(
+        CLIENT_ERROR_ID,
+        413,
+        `message of ${body.byteLength} bytes is larger than the limit of ${this.limit}`,
+      );
       this.onOversize(err);
       throw err;
     }
     if (this.credit === 0) {
-      await new Promise<void>((resolve, reject) => { this.waiter = { resolve, reject }; });
+      await new Promise<void>((resolve, reject) => {
+        this.waiter = { resolve, reject };
+      });
     }
     this.credit--;
     if (!this.wire.data(body)) await this.wire.drained();
@@ -72,7 +82,10 @@ export class StreamEnd {
     this.inbound.end();
   }
 
-  /** Ends the stream with `err`: iteration throws it (after buffered messages), sends reject with it. */
+  /**
+   * Ends the stream with `err`: iteration throws it (after buffered messages), sends reject with
+   * it.
+   */
   fail(err: MicroError): void {
     if (this.over) return;
     this.over = true;
@@ -91,13 +104,14 @@ export class StreamEnd {
 
   /** The consumer's iterator: pulls from the queue and returns credit to the peer as it goes. */
   readonly iterator = (): AsyncIterator<Uint8Array> => ({
-    next: () => this.inbound.next().then((r) => {
-      if (!r.done && ++this.consumed >= STREAM_WINDOW / 2 && !this.over) {
-        this.wire.window(this.consumed);
-        this.consumed = 0;
-      }
-      return r;
-    }),
+    next: () =>
+      this.inbound.next().then((r) => {
+        if (!r.done && ++this.consumed >= STREAM_WINDOW / 2 && !this.over) {
+          this.wire.window(this.consumed);
+          this.consumed = 0;
+        }
+        return r;
+      }),
     return: () => this.inbound.return(),
   });
 

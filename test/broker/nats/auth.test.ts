@@ -6,7 +6,15 @@ import { natsBroker, type NatsBrokerOptions } from '../../../src/broker/nats/nat
 import { natsSkipReason, startNatsServer, type NatsServer } from '../../helpers/nats.js';
 
 const skip = natsSkipReason();
-const quiet = { debug() {}, info() {}, warn() {}, error() {}, child() { return quiet; } };
+const quiet = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return quiet;
+  },
+};
 
 // NATS credentials against real nats-servers with authorization on: user/password, token and NKey.
 describe('NATS broker credentials (real nats-server with auth)', { skip }, () => {
@@ -18,7 +26,9 @@ describe('NATS broker credentials (real nats-server with auth)', { skip }, () =>
   before(async () => {
     passServer = await startNatsServer({ args: ['--user', 'svc', '--pass', 's3cret-pass'] });
     tokenServer = await startNatsServer({ args: ['--auth', 's3cret-token'] });
-    nkeyServer = await startNatsServer({ config: `authorization { users = [ { nkey: "${user.getPublicKey()}" } ] }\n` });
+    nkeyServer = await startNatsServer({
+      config: `authorization { users = [ { nkey: "${user.getPublicKey()}" } ] }\n`,
+    });
   });
   after(async () => {
     await passServer?.[Symbol.asyncDispose]();
@@ -31,7 +41,9 @@ describe('NATS broker credentials (real nats-server with auth)', { skip }, () =>
     const broker = natsBroker({ ...opts, connectTimeoutMs: 5_000, logger: quiet });
     try {
       let got!: (s: string) => void;
-      const received = new Promise<string>((r) => { got = r; });
+      const received = new Promise<string>((r) => {
+        got = r;
+      });
       await broker.subscribe('auth.check', async (m) => got(new TextDecoder().decode(m.body)));
       await broker.publish('auth.check', { header: {}, body: new TextEncoder().encode('hello') });
       return await received;
@@ -54,8 +66,14 @@ describe('NATS broker credentials (real nats-server with auth)', { skip }, () =>
   }
 
   test('user and password: the right ones connect; wrong or none are refused with 401', async () => {
-    assert.equal(await roundTrip({ servers: passServer.url, auth: { user: 'svc', pass: 's3cret-pass' } }), 'hello');
-    for (const opts of [{ servers: passServer.url, auth: { user: 'svc', pass: 'wrong' } }, { servers: passServer.url }]) {
+    assert.equal(
+      await roundTrip({ servers: passServer.url, auth: { user: 'svc', pass: 's3cret-pass' } }),
+      'hello',
+    );
+    for (const opts of [
+      { servers: passServer.url, auth: { user: 'svc', pass: 'wrong' } },
+      { servers: passServer.url },
+    ]) {
       const err = await refused(opts);
       assert.equal(err.code, 401, err.detail);
       assert.equal(err.id, 'tsmicro.broker');
@@ -63,11 +81,14 @@ describe('NATS broker credentials (real nats-server with auth)', { skip }, () =>
   });
 
   test('token: the right one connects, a wrong one is refused with 401', async () => {
-    assert.equal(await roundTrip({ servers: tokenServer.url, auth: { token: 's3cret-token' } }), 'hello');
+    assert.equal(
+      await roundTrip({ servers: tokenServer.url, auth: { token: 's3cret-token' } }),
+      'hello',
+    );
     assert.equal((await refused({ servers: tokenServer.url, auth: { token: 'nope' } })).code, 401);
   });
 
-  test('NKey: the user\'s seed connects, another user\'s seed is refused with 401', async () => {
+  test("NKey: the user's seed connects, another user's seed is refused with 401", async () => {
     assert.equal(await roundTrip({ servers: nkeyServer.url, auth: { nkeySeed: seed } }), 'hello');
     const other = new TextDecoder().decode(nkeys.createUser().getSeed());
     assert.equal((await refused({ servers: nkeyServer.url, auth: { nkeySeed: other } })).code, 401);
@@ -75,6 +96,17 @@ describe('NATS broker credentials (real nats-server with auth)', { skip }, () =>
 });
 
 test('bad NATS credentials options are InvalidOptionErrors', () => {
-  const bad = [{ user: 'a' }, { token: '' }, { nkeySeed: 'not-a-seed' }, { token: 'x', user: 'a', pass: 'b' }, 'token'];
-  for (const auth of bad) assert.throws(() => natsBroker({ auth: auth as NatsBrokerOptions['auth'] }), InvalidOptionError, JSON.stringify(auth));
+  const bad = [
+    { user: 'a' },
+    { token: '' },
+    { nkeySeed: 'not-a-seed' },
+    { token: 'x', user: 'a', pass: 'b' },
+    'token',
+  ];
+  for (const auth of bad)
+    assert.throws(
+      () => natsBroker({ auth: auth as NatsBrokerOptions['auth'] }),
+      InvalidOptionError,
+      JSON.stringify(auth),
+    );
 });

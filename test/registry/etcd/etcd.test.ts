@@ -13,15 +13,25 @@ function greeter(id: string, port: number, version = '1.0.0'): Service {
     name: 'greeter',
     version,
     metadata: {},
-    endpoints: [{ name: 'Greeter.Hello', request: { name: 'Req', type: 'Req', values: [{ name: 'name', type: 'string' }] }, metadata: {} }],
+    endpoints: [
+      {
+        name: 'Greeter.Hello',
+        request: { name: 'Req', type: 'Req', values: [{ name: 'name', type: 'string' }] },
+        metadata: {},
+      },
+    ],
     nodes: [{ id, address: `127.0.0.1:${port}`, metadata: { protocol: 'grpc' } }],
   };
 }
 
 describe('etcd registry (real etcd)', { skip }, () => {
   let etcd: RealServer;
-  before(async () => { etcd = await startEtcd(); });
-  after(async () => { await etcd?.[Symbol.asyncDispose](); });
+  before(async () => {
+    etcd = await startEtcd();
+  });
+  after(async () => {
+    await etcd?.[Symbol.asyncDispose]();
+  });
 
   test('a node is a key under the prefix holding the service JSON, attached to a lease of its TTL', async () => {
     const r = etcdRegistry({ endpoints: etcd.address });
@@ -49,10 +59,24 @@ describe('etcd registry (real etcd)', { skip }, () => {
       await r.register(greeter('greeter-v1', 5211, '1.0.0'), { ttlMs: 30_000 });
       await r.register(greeter('greeter-v2', 5212, '2.0.0'), { ttlMs: 30_000 });
       await raw.put('/micro/registry/greeter/junk').value('not json');
-      const got = (await r.getService('greeter')).sort((a, b) => a.version.localeCompare(b.version));
-      assert.deepEqual(got.map((s) => [s.version, s.nodes.map((n) => n.id)]), [['1.0.0', ['greeter-v1']], ['2.0.0', ['greeter-v2']]]);
+      const got = (await r.getService('greeter')).sort((a, b) =>
+        a.version.localeCompare(b.version),
+      );
+      assert.deepEqual(
+        got.map((s) => [s.version, s.nodes.map((n) => n.id)]),
+        [
+          ['1.0.0', ['greeter-v1']],
+          ['2.0.0', ['greeter-v2']],
+        ],
+      );
       assert.deepEqual(await r.getService('nobody'), []);
-      assert.deepEqual((await r.listServices()).filter((s) => s.name === 'greeter').map((s) => s.version).sort(), ['1.0.0', '2.0.0']);
+      assert.deepEqual(
+        (await r.listServices())
+          .filter((s) => s.name === 'greeter')
+          .map((s) => s.version)
+          .sort(),
+        ['1.0.0', '2.0.0'],
+      );
     } finally {
       await raw.delete().key('/micro/registry/greeter/junk').exec();
       raw.close();
@@ -78,7 +102,11 @@ describe('etcd registry (real etcd)', { skip }, () => {
   });
 
   test('watch reports create, update and delete of one service, and stops promptly', async () => {
-    await assertWatchLifecycle(etcdRegistry({ endpoints: etcd.address }), { ...greeter('watched-1', 5240), name: 'watched' }, '127.0.0.1:5241');
+    await assertWatchLifecycle(
+      etcdRegistry({ endpoints: etcd.address }),
+      { ...greeter('watched-1', 5240), name: 'watched' },
+      '127.0.0.1:5241',
+    );
   });
 });
 
@@ -94,7 +122,9 @@ describe('etcd registry options', () => {
     const r = etcdRegistry({ endpoints: 'http://127.0.0.1:1', requestTimeout: 2_000 });
     try {
       await assert.rejects(r.getService('x'), (err) => MicroError.is(err, 503));
-      await assert.rejects(r.register(greeter('g-1', 1), { ttlMs: 10_000 }), (err) => MicroError.is(err, 503));
+      await assert.rejects(r.register(greeter('g-1', 1), { ttlMs: 10_000 }), (err) =>
+        MicroError.is(err, 503),
+      );
     } finally {
       await r.close();
     }

@@ -33,9 +33,11 @@ test('grpc: a server process killed mid-call fails the call with 503 and fault.b
   const transport = grpcTransport();
   t.after(() => transport.close());
   const conn = transport.dial(address!);
-  assert.deepEqual([...await conn.call(echoHead('Echo.Say'), new Uint8Array([1]))], [1]);
+  assert.deepEqual([...(await conn.call(echoHead('Echo.Say'), new Uint8Array([1])))], [1]);
 
-  const failed = conn.call(echoHead('Echo.Say', { metadata: { 'delay-ms': '60000' } }), new Uint8Array()).catch((e: unknown) => e);
+  const failed = conn
+    .call(echoHead('Echo.Say', { metadata: { 'delay-ms': '60000' } }), new Uint8Array())
+    .catch((e: unknown) => e);
   await server.waitForLine(/^call Echo\.Say$/);
   await server.kill('SIGKILL');
   const err = await failed;
@@ -55,13 +57,23 @@ test('grpc: a channel unused for poolIdleMs is closed without evict()', async (t
   const server = grpcTransport();
   const listener = await server.listen('127.0.0.1:0', echoDispatcher());
   const client = grpcTransport({ poolIdleMs: 50 });
-  t.after(async () => { await client.close(); await listener.close(); });
+  t.after(async () => {
+    await client.close();
+    await listener.close();
+  });
   await client.dial(listener.address).call(echoHead('Echo.Say'), new Uint8Array());
-  assert.equal(tcpHandles(), before + 2, 'the listening socket and the server\'s end of the connection');
+  assert.equal(
+    tcpHandles(),
+    before + 2,
+    "the listening socket and the server's end of the connection",
+  );
   // Only the listening socket remains once the idle channel has closed.
   assert.equal(await tcpHandlesSettle(before + 1), before + 1);
   // And the next call dials afresh.
-  assert.equal((await client.dial(listener.address).call(echoHead('Echo.Say'), new Uint8Array([3])))[0], 3);
+  assert.equal(
+    (await client.dial(listener.address).call(echoHead('Echo.Say'), new Uint8Array([3])))[0],
+    3,
+  );
   await client.close();
   await listener.close();
   assert.equal(await tcpHandlesSettle(before), before);
@@ -74,16 +86,25 @@ test('grpc: evict(), close() and listener.close() leave no open handles', async 
   const a = await server.listen('127.0.0.1:0', echoDispatcher());
   const b = await server.listen('127.0.0.1:0', echoDispatcher());
   const client = grpcTransport();
-  t.after(async () => { await client.close(); await Promise.all([a.close(), b.close()]); });
+  t.after(async () => {
+    await client.close();
+    await Promise.all([a.close(), b.close()]);
+  });
   for (const l of [a, b]) await client.dial(l.address).call(echoHead('Echo.Say'), new Uint8Array());
   const stream = client.dial(a.address).stream(echoHead('Echo.Stream', { deadline: Infinity }));
   await stream.send(new Uint8Array([1]));
   stream.closeSend();
-  for await (const _ of stream) { /* drain */ }
-  assert.equal(tcpHandles(), before + 4, 'two listeners, the server\'s end of two connections');
+  for await (const _ of stream) {
+    /* drain */
+  }
+  assert.equal(tcpHandles(), before + 4, "two listeners, the server's end of two connections");
   client.evict(b.address);
   await b.close();
-  assert.equal(await tcpHandlesSettle(before + 2), before + 2, 'only a\'s listener and connection remain');
+  assert.equal(
+    await tcpHandlesSettle(before + 2),
+    before + 2,
+    "only a's listener and connection remain",
+  );
   await client.close();
   await a.close();
   await server.close();

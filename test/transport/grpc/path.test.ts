@@ -5,17 +5,36 @@ import { parseMethodPath } from '../../../src/transport/grpc/server.js';
 
 test('client paths follow go-micro methodToGRPC', () => {
   assert.equal(methodPath('helloworld', 'Greeter.Hello'), '/helloworld.Greeter/Hello');
-  assert.equal(methodPath('go.micro.srv.greeter', 'Greeter.Hello'), '/go.micro.srv.greeter.Greeter/Hello');
+  assert.equal(
+    methodPath('go.micro.srv.greeter', 'Greeter.Hello'),
+    '/go.micro.srv.greeter.Greeter/Hello',
+  );
   assert.equal(methodPath('', 'Greeter.Hello'), '/Greeter/Hello');
-  assert.equal(methodPath('svc', '/pkg.Greeter/Hello'), '/pkg.Greeter/Hello', 'a full path is used verbatim');
+  assert.equal(
+    methodPath('svc', '/pkg.Greeter/Hello'),
+    '/pkg.Greeter/Hello',
+    'a full path is used verbatim',
+  );
   assert.equal(methodPath('svc', 'a.b.c'), 'a.b.c', 'not exactly two parts: verbatim');
   assert.equal(methodPath('svc', ''), '');
 });
 
 test('server paths dispatch on the last dot segment of the service part', () => {
-  assert.deepEqual(parseMethodPath('/anything.at.all.Greeter/Hello'), { service: 'anything.at.all', endpoint: 'Greeter.Hello' });
+  assert.deepEqual(parseMethodPath('/anything.at.all.Greeter/Hello'), {
+    service: 'anything.at.all',
+    endpoint: 'Greeter.Hello',
+  });
   assert.deepEqual(parseMethodPath('/Greeter/Hello'), { service: '', endpoint: 'Greeter.Hello' });
-  for (const bad of ['', '/', 'Greeter/Hello', '/Greeter', '/Greeter/', '//Hello', '/a/b/c', '/pkg./Hello']) {
+  for (const bad of [
+    '',
+    '/',
+    'Greeter/Hello',
+    '/Greeter',
+    '/Greeter/',
+    '//Hello',
+    '/a/b/c',
+    '/pkg./Hello',
+  ]) {
     assert.equal(parseMethodPath(bad), undefined, JSON.stringify(bad));
   }
 });

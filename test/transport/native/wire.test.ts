@@ -6,27 +6,40 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
 import { MicroError, SERVER_ERROR_ID } from '../../../src/errors.js';
-import { nativeTransport, type NativeTransportOptions } from '../../../src/transport/native/native.js';
+import {
+  nativeTransport,
+  type NativeTransportOptions,
+} from '../../../src/transport/native/native.js';
 import { Kind, headFrame } from '../../../src/transport/native/frame.js';
 import type { Listener, Transport } from '../../../src/transport/transport.js';
 import { echoDispatcher, type EchoDispatcher } from '../../fixtures/transport-echo.js';
 import { echoHead } from '../../fixtures/transport-conformance.js';
 import { makeTestPki } from '../../helpers/certs.js';
 
-
-async function rig(t: TestContext, opts: NativeTransportOptions = {}): Promise<{ transport: Transport; listener: Listener; dispatcher: EchoDispatcher }> {
+async function rig(
+  t: TestContext,
+  opts: NativeTransportOptions = {},
+): Promise<{ transport: Transport; listener: Listener; dispatcher: EchoDispatcher }> {
   const transport = nativeTransport(opts);
   const dispatcher = echoDispatcher();
   const listener = await transport.listen('127.0.0.1:0', dispatcher);
-  t.after(async () => { await listener.close(); await transport.close(); });
+  t.after(async () => {
+    await listener.close();
+    await transport.close();
+  });
   return { transport, listener, dispatcher };
 }
 
 /** Opens a raw socket to `address`, collecting everything it receives. */
-async function rawSocket(t: TestContext, address: string): Promise<{ socket: net.Socket; received: () => Buffer; closed: Promise<unknown> }> {
+async function rawSocket(
+  t: TestContext,
+  address: string,
+): Promise<{ socket: net.Socket; received: () => Buffer; closed: Promise<unknown> }> {
   const [host, port] = address.split(':') as [string, string];
   const socket = net.connect({ host, port: Number(port) });
-  t.after(() => { socket.destroy(); });
+  t.after(() => {
+    socket.destroy();
+  });
   const chunks: Buffer[] = [];
   socket.on('data', (c: Buffer) => chunks.push(c));
   socket.on('error', () => {});
@@ -97,7 +110,9 @@ test('native: a frame too large is skipped unread with a 413, and the next frame
   assert.equal(MicroError.fromJSON(payload.toString()).code, 413);
   const chunk = Buffer.alloc(1024 * 1024);
   for (let i = 0; i < 64; i++) raw.socket.write(chunk);
-  raw.socket.write(headFrame(Kind.Request, 3, echoHead('Echo.Say'), Buffer.from('after'), Date.now()));
+  raw.socket.write(
+    headFrame(Kind.Request, 3, echoHead('Echo.Say'), Buffer.from('after'), Date.now()),
+  );
   await until(() => frames(raw.received()).length >= 2, 20_000);
   const second = frames(raw.received())[1]!;
   assert.deepEqual([second[0], second[1], second[2].toString()], [Kind.Reply, 3, 'after']);
@@ -108,7 +123,9 @@ test('native: bytes that are not frames close that connection only; the server k
   const raw = await rawSocket(t, listener.address);
   raw.socket.write(Buffer.from([0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0]));
   await raw.closed;
-  const reply = await transport.dial(listener.address).call(echoHead('Echo.Say'), new Uint8Array([4]));
+  const reply = await transport
+    .dial(listener.address)
+    .call(echoHead('Echo.Say'), new Uint8Array([4]));
   assert.deepEqual([...reply], [4]);
 });
 
@@ -117,10 +134,15 @@ test('native: a server answering garbage fails the client call with a protocol f
     socket.once('data', () => socket.write(Buffer.from([0, 0, 0, 2, 9, 9, 9, 9, 9])));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => { server.close(); });
+  t.after(() => {
+    server.close();
+  });
   const transport = nativeTransport();
   t.after(() => transport.close());
-  const err = await transport.dial(`127.0.0.1:${(server.address() as net.AddressInfo).port}`).call(echoHead('Echo.Say'), new Uint8Array()).catch((e: unknown) => e);
+  const err = await transport
+    .dial(`127.0.0.1:${(server.address() as net.AddressInfo).port}`)
+    .call(echoHead('Echo.Say'), new Uint8Array())
+    .catch((e: unknown) => e);
   assert.ok(MicroError.is(err, 502), String(err));
   assert.deepEqual(err.fault, { beforeHandler: false, reason: 'protocol' });
 });
@@ -128,15 +150,24 @@ test('native: a server answering garbage fails the client call with a protocol f
 test('native: 200 concurrent calls share one connection', async (t) => {
   const { transport, listener, dispatcher } = await rig(t);
   const conn = transport.dial(listener.address);
-  const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => conn.call(echoHead('Echo.Say'), new Uint8Array([i % 256]))));
-  assert.deepEqual(replies.map((r) => r[0]), Array.from({ length: 200 }, (_, i) => i % 256));
+  const replies = await Promise.all(
+    Array.from({ length: 200 }, (_, i) =>
+      conn.call(echoHead('Echo.Say'), new Uint8Array([i % 256])),
+    ),
+  );
+  assert.deepEqual(
+    replies.map((r) => r[0]),
+    Array.from({ length: 200 }, (_, i) => i % 256),
+  );
   assert.equal(new Set(dispatcher.calls.map((c) => c.head.remote)).size, 1);
 });
 
 test('native: a stream whose reader stalls holds its sender back, while other calls on the connection go on', async (t) => {
   const transport = nativeTransport();
   let release!: () => void;
-  const released = new Promise<void>((resolve) => { release = resolve; });
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
   let read = 0;
   const listener = await transport.listen('127.0.0.1:0', {
     kind: (e) => (e === 'Slow.Stream' ? 'stream' : 'unary'),
@@ -146,69 +177,118 @@ test('native: a stream whose reader stalls holds its sender back, while other ca
       for await (const _ of stream) read++;
     },
   });
-  t.after(async () => { await listener.close(); await transport.close(); });
+  t.after(async () => {
+    await listener.close();
+    await transport.close();
+  });
   const conn = transport.dial(listener.address);
   const stream = conn.stream(echoHead('Slow.Stream', { deadline: Infinity }));
   let sent = 0;
-  const sending = (async () => { for (let i = 0; i < 1000; i++) { await stream.send(new Uint8Array(10)); sent++; } })();
+  const sending = (async () => {
+    for (let i = 0; i < 1000; i++) {
+      await stream.send(new Uint8Array(10));
+      sent++;
+    }
+  })();
   await new Promise((r) => setTimeout(r, 300));
   assert.ok(sent < 1000, `all ${sent} sends completed with nobody reading`);
-  assert.deepEqual([...await conn.call(echoHead('Echo.Say'), new Uint8Array([1]))], [1]);
+  assert.deepEqual([...(await conn.call(echoHead('Echo.Say'), new Uint8Array([1])))], [1]);
   release();
   await sending;
   stream.closeSend();
-  for await (const _ of stream) { /* drain to the end */ }
+  for await (const _ of stream) {
+    /* drain to the end */
+  }
   assert.equal(read, 1000);
 });
 
 test('native: keepalive drops a peer that stopped answering, failing its calls as unavailable', async (t) => {
   // Accepts and reads, but never answers anything (a hung or partitioned peer).
-  const server = net.createServer((socket) => { socket.resume(); });
+  const server = net.createServer((socket) => {
+    socket.resume();
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => { server.close(); });
+  t.after(() => {
+    server.close();
+  });
   const transport = nativeTransport({ keepaliveMs: 100, keepaliveTimeoutMs: 200 });
   t.after(() => transport.close());
-  const err = await transport.dial(`127.0.0.1:${(server.address() as net.AddressInfo).port}`)
-    .call(echoHead('Echo.Say', { deadline: Date.now() + 30_000 }), new Uint8Array()).catch((e: unknown) => e);
+  const err = await transport
+    .dial(`127.0.0.1:${(server.address() as net.AddressInfo).port}`)
+    .call(echoHead('Echo.Say', { deadline: Date.now() + 30_000 }), new Uint8Array())
+    .catch((e: unknown) => e);
   assert.ok(MicroError.is(err, 503), String(err));
   assert.deepEqual(err.fault, { beforeHandler: false, reason: 'unavailable' });
 });
 
 test('native: keepalive keeps a quiet connection to a live server', async (t) => {
-  const { transport, listener, dispatcher } = await rig(t, { keepaliveMs: 50, keepaliveTimeoutMs: 200 });
+  const { transport, listener, dispatcher } = await rig(t, {
+    keepaliveMs: 50,
+    keepaliveTimeoutMs: 200,
+  });
   const conn = transport.dial(listener.address);
   await conn.call(echoHead('Echo.Say'), new Uint8Array([1]));
   await new Promise((r) => setTimeout(r, 600));
   await conn.call(echoHead('Echo.Say'), new Uint8Array([2]));
-  assert.equal(new Set(dispatcher.calls.map((c) => c.head.remote)).size, 1, 'the connection was replaced');
+  assert.equal(
+    new Set(dispatcher.calls.map((c) => c.head.remote)).size,
+    1,
+    'the connection was replaced',
+  );
 });
 
 test('native: TLS with node:tls options, and a plaintext client cannot talk to a TLS server', async (t) => {
   await using pki = await makeTestPki();
-  const transport = nativeTransport({ tls: { server: { key: pki.server.key, cert: pki.server.cert }, client: { ca: pki.ca.cert, servername: 'localhost' } } });
+  const transport = nativeTransport({
+    tls: {
+      server: { key: pki.server.key, cert: pki.server.cert },
+      client: { ca: pki.ca.cert, servername: 'localhost' },
+    },
+  });
   const listener = await transport.listen('127.0.0.1:0', echoDispatcher());
   const plain = nativeTransport();
-  t.after(async () => { await listener.close(); await transport.close(); await plain.close(); });
-  assert.deepEqual([...await transport.dial(listener.address).call(echoHead('Echo.Say'), new Uint8Array([7]))], [7]);
-  const stream = transport.dial(listener.address).stream(echoHead('Echo.Stream', { deadline: Infinity }));
+  t.after(async () => {
+    await listener.close();
+    await transport.close();
+    await plain.close();
+  });
+  assert.deepEqual(
+    [...(await transport.dial(listener.address).call(echoHead('Echo.Say'), new Uint8Array([7])))],
+    [7],
+  );
+  const stream = transport
+    .dial(listener.address)
+    .stream(echoHead('Echo.Stream', { deadline: Infinity }));
   await stream.send(new Uint8Array([8]));
   stream.closeSend();
   const got: number[] = [];
   for await (const b of stream) got.push(b[0]!);
   assert.deepEqual(got, [8]);
-  const err = await plain.dial(listener.address).call(echoHead('Echo.Say', { deadline: Date.now() + 2_000 }), new Uint8Array()).catch((e: unknown) => e);
+  const err = await plain
+    .dial(listener.address)
+    .call(echoHead('Echo.Say', { deadline: Date.now() + 2_000 }), new Uint8Array())
+    .catch((e: unknown) => e);
   assert.ok(MicroError.is(err), String(err));
   assert.ok(err.code === 503 || err.code === 502 || err.code === 408, String(err));
 });
 
 test('native: a client that does not trust the server certificate is refused before any handler runs', async (t) => {
   await using pki = await makeTestPki();
-  const server = nativeTransport({ tls: { server: { key: pki.server.key, cert: pki.server.cert } } });
+  const server = nativeTransport({
+    tls: { server: { key: pki.server.key, cert: pki.server.cert } },
+  });
   const dispatcher = echoDispatcher();
   const listener = await server.listen('127.0.0.1:0', dispatcher);
   const client = nativeTransport({ tls: { client: {} } });
-  t.after(async () => { await listener.close(); await server.close(); await client.close(); });
-  const err = await client.dial(listener.address).call(echoHead('Echo.Say'), new Uint8Array()).catch((e: unknown) => e);
+  t.after(async () => {
+    await listener.close();
+    await server.close();
+    await client.close();
+  });
+  const err = await client
+    .dial(listener.address)
+    .call(echoHead('Echo.Say'), new Uint8Array())
+    .catch((e: unknown) => e);
   assert.ok(MicroError.is(err, 503), String(err));
   assert.equal(err.fault?.beforeHandler, true);
   assert.equal(dispatcher.calls.length, 0);
@@ -217,13 +297,23 @@ test('native: a client that does not trust the server certificate is refused bef
 test('native: a connection whose TLS handshake never completes fails its calls as refused after dialTimeoutMs, not at their deadline', async (t) => {
   // A listener that accepts and then says nothing: the client's TLS hello goes unanswered.
   const sockets: net.Socket[] = [];
-  const silent = net.createServer((s) => { sockets.push(s); s.on('error', () => {}); });
+  const silent = net.createServer((s) => {
+    sockets.push(s);
+    s.on('error', () => {});
+  });
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   const client = nativeTransport({ tls: { client: {} }, dialTimeoutMs: 200 });
-  t.after(async () => { await client.close(); for (const s of sockets) s.destroy(); silent.close(); });
+  t.after(async () => {
+    await client.close();
+    for (const s of sockets) s.destroy();
+    silent.close();
+  });
   const { port } = silent.address() as net.AddressInfo;
   const started = Date.now();
-  const err = await client.dial(`127.0.0.1:${port}`).call(echoHead('Echo.Say', { deadline: Date.now() + 10_000 }), new Uint8Array([1])).catch((e: unknown) => e);
+  const err = await client
+    .dial(`127.0.0.1:${port}`)
+    .call(echoHead('Echo.Say', { deadline: Date.now() + 10_000 }), new Uint8Array([1]))
+    .catch((e: unknown) => e);
   const tookMs = Date.now() - started;
   assert.ok(MicroError.is(err, 503), String(err));
   assert.deepEqual(err.fault, { beforeHandler: true, reason: 'refused' });
