@@ -35,9 +35,9 @@ export function startChild(command: string, args: string[], opts: ChildOptions):
   createInterface({ input: proc.stdout }).on('line', (l) => {
     if (opts.onLine?.(l)) return;
     for (let i = 0; i < waiters.length; i++) {
-      const m = l.match(waiters[i]!.re);
+      const m = l.match(waiters[i].re);
       if (m) {
-        waiters[i]!.resolve(m);
+        waiters[i].resolve(m);
         waiters.splice(i, 1);
         return;
       }
@@ -50,7 +50,7 @@ export function startChild(command: string, args: string[], opts: ChildOptions):
     new Promise((resolve, reject) => {
       const i = seen.findIndex((l) => re.test(l));
       if (i >= 0) {
-        resolve(seen.splice(i, 1)[0]!.match(re)!);
+        resolve(seen.splice(i, 1)[0].match(re)!);
         return;
       }
       if (proc.exitCode !== null || proc.signalCode !== null) {

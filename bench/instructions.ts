@@ -149,7 +149,7 @@ function dumped(outFile: string): { all: number; compiler: number } {
       /^\s*([\d,]+) .*(OptimizingCompileDispatcher::CompileTask::RunInternal\(\)|Runtime_CompileOptimized\()/.exec(
         line,
       );
-    if (m && !line.includes("'")) compiler += Number(m[1]!.replace(/,/g, ''));
+    if (m && !line.includes("'")) compiler += Number(m[1].replace(/,/g, ''));
   }
   return { all: Number(summary[1]), compiler };
 }
@@ -175,7 +175,7 @@ async function measure(target: string, side: Side): Promise<Count> {
   let driver: ReturnType<typeof start> | undefined;
   try {
     const [, address] = await server.line(/^ready (\S+)$/);
-    const driverArgs = [target, address!, String(concurrency)];
+    const driverArgs = [target, address, String(concurrency)];
     const [driverCmd, args] =
       side === 'client'
         ? underCallgrind(outFile, driverScript, driverArgs)
@@ -191,7 +191,7 @@ async function measure(target: string, side: Side): Promise<Count> {
     driver.proc.stdin.write('dumped\n');
     const [json] = await driver.line(/^\{.*\}$/);
     await driver.exited;
-    const counted = (JSON.parse(json!) as { calls: number }).calls;
+    const counted = (JSON.parse(json) as { calls: number }).calls;
     const { all, compiler } = dumped(outFile);
     return {
       instructionsPerCall: Math.round((all - compiler) / counted),
@@ -229,7 +229,7 @@ console.log(`| target | ${sides.join(' | ')} |${sides.length > 1 ? ' both |' : '
 console.log(`|---|${sides.map(() => '---:|').join('')}${sides.length > 1 ? '---:|' : ''}`);
 for (const t of targets) {
   const each = sides.map((s) => of(t, s));
-  const both = each.every((n) => n !== undefined) ? each.reduce((a, b) => a! + b!, 0) : undefined;
+  const both = each.every((n) => n !== undefined) ? each.reduce((a, b) => a + b, 0) : undefined;
   console.log(`| ${t} | ${each.map(k).join(' | ')} |${sides.length > 1 ? ` ${k(both)} |` : ''}`);
 }
 const dir = process.env.BENCH_RESULTS_DIR ?? path.resolve(here, '../../bench/results');

@@ -56,7 +56,7 @@ async function rounds(ms: number, record: boolean): Promise<void> {
   // Each round starts one target later, so no target always follows the same one.
   for (let round = 0; Date.now() < until && round < MAX_ROUNDS; round++) {
     for (let i = 0; i < measured.length; i++) {
-      const m = measured[(round + i) % measured.length]!;
+      const m = measured[(round + i) % measured.length];
       for (let n = 0; n < BLOCK; n++) await once(m, record && n >= BLOCK_LEAD_IN);
     }
   }

@@ -83,7 +83,7 @@ async function point(target: string, concurrency: number): Promise<Point> {
       [
         path.join(here, 'client.js'),
         target,
-        address!,
+        address,
         String(concurrency),
         String(warmup),
         String(seconds),
@@ -96,7 +96,7 @@ async function point(target: string, concurrency: number): Promise<Point> {
     server.proc.stdin!.write('report\n');
     const [, cpu] = await server.line(/^cpu (\d+)$/);
     const [json] = await client.line(/^\{.*\}$/);
-    const r = JSON.parse(json!) as Omit<
+    const r = JSON.parse(json) as Omit<
       Point,
       'target' | 'concurrency' | 'serverCpuMs' | 'cpuUsPerCall'
     >;
@@ -120,7 +120,7 @@ async function point(target: string, concurrency: number): Promise<Point> {
       cpuUsPerCall: 0,
       calls: 0,
       errors: 0,
-      skipped: (err as Error).message.split('\n')[0]!.slice(0, 300),
+      skipped: (err as Error).message.split('\n')[0].slice(0, 300),
     };
   } finally {
     client?.proc.kill('SIGKILL');
@@ -162,7 +162,7 @@ async function measurePaired(names: string[]): Promise<Record<string, PairedResu
       const server = startServer(name);
       servers.push(server);
       const [, address] = await server.line(/^ready (\S+)$/);
-      args.push(`${name}=${address!}`);
+      args.push(`${name}=${address}`);
     }
     const client = child(
       [path.join(here, 'paired.js'), String(seconds), String(warmup), ...args],
@@ -195,7 +195,7 @@ const paired =
 let micro: Record<string, unknown> | undefined;
 if (process.env.BENCH_MICRO !== '0') {
   const m = child(['--expose-gc', path.join(here, 'micro.js')], process.env);
-  micro = JSON.parse((await m.line(/^\{.*\}$/))[0]!) as Record<string, unknown>;
+  micro = JSON.parse((await m.line(/^\{.*\}$/))[0]) as Record<string, unknown>;
 }
 
 const at = (t: string, c: number): Point | undefined =>

@@ -4,7 +4,7 @@
 import { createInterface } from 'node:readline';
 import { target } from './targets.js';
 
-const name = process.argv[2]!;
+const name = process.argv[2];
 const server = await target(name).server();
 let mark = process.cpuUsage();
 console.log(`ready ${server.address}`);

@@ -6,6 +6,6 @@
 export function composeWrappers<F>(wrappers: readonly ((next: F) => F)[] | undefined, base: F): F {
   if (!wrappers || wrappers.length === 0) return base;
   let fn = base;
-  for (let i = wrappers.length - 1; i >= 0; i--) fn = wrappers[i]!(fn);
+  for (let i = wrappers.length - 1; i >= 0; i--) fn = wrappers[i](fn);
   return fn;
 }

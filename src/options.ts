@@ -114,7 +114,7 @@ export function parseAddress(address: string): { host: string; port: number } | 
   if (!m) return undefined;
   const port = Number(m[3]);
   if (port > 65535) return undefined;
-  return { host: (m[1] ?? m[2]) as string, port };
+  return { host: (m[1] ?? m[2]), port };
 }
 
 /** Joins host and port, bracketing IPv6 hosts. */

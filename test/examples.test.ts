@@ -27,11 +27,11 @@ test('examples/observability: one call is traced across both services, logged, a
   assert.match(stdout, /\[call\] error .*"code":400/);
   // The first call's three spans (call, attempt, handle) share one trace id.
   const spans = [...stdout.matchAll(/^\[trace\] ([0-9a-f]{32}) (.+)$/gm)].map((m) => ({
-    traceId: m[1]!,
-    name: m[2]!,
+    traceId: m[1],
+    name: m[2],
   }));
   const first = spans
-    .filter((s) => s.traceId === spans[0]!.traceId)
+    .filter((s) => s.traceId === spans[0].traceId)
     .map((s) => s.name)
     .sort();
   assert.deepEqual(first, [
@@ -85,16 +85,16 @@ test('examples/context: calls in a handler inherit its budget and metadata by th
   const { stdout } = await run(process.execPath, [example('context/main.js')], { timeout: 30_000 });
   const lines = Object.fromEntries(
     [...stdout.matchAll(/^(\S+ \S+): back had (-?\d+) ms left, tenant (\S+)$/gm)].map((m) => [
-      m[1]!,
-      { leftMs: Number(m[2]), tenant: m[3]! },
+      m[1],
+      { leftMs: Number(m[2]), tenant: m[3] },
     ]),
   );
   for (const inherited of ['front Front.Relay', 'front-explicit Front.Relay']) {
     assert.equal(lines[inherited]?.tenant, 'acme', stdout);
-    assert.ok(lines[inherited]!.leftMs > 0 && lines[inherited]!.leftMs <= 800, stdout);
+    assert.ok(lines[inherited].leftMs > 0 && lines[inherited].leftMs <= 800, stdout);
   }
   assert.equal(lines['front-explicit Front.RelayWithoutCtx']?.tenant, '(none)', stdout);
-  assert.ok(lines['front-explicit Front.RelayWithoutCtx']!.leftMs > 4_000, 'a fresh 5 s budget');
+  assert.ok(lines['front-explicit Front.RelayWithoutCtx'].leftMs > 4_000, 'a fresh 5 s budget');
 });
 
 test('examples/transports: one node serves gRPC and native; each client takes its path', async () => {

@@ -73,7 +73,7 @@ try {
   await done;
   clearTimeout(timeout);
   console.log(
-    `done: ${EVENTS} events, each packed once and audited once (broker: ${services[0]!.server.node?.metadata.broker})`,
+    `done: ${EVENTS} events, each packed once and audited once (broker: ${services[0].server.node?.metadata.broker})`,
   );
 } finally {
   for (const s of services) await s.stop();

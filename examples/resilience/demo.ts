@@ -17,9 +17,9 @@ function startNode(): Promise<{ child: ChildProcess; id: string }> {
       () => reject(new Error('inventory node did not start within 15 s')),
       15_000,
     );
-    createInterface({ input: child.stdout! }).once('line', (line) => {
+    createInterface({ input: child.stdout }).once('line', (line) => {
       clearTimeout(timer);
-      resolve({ child, id: line.split(' ')[1]! });
+      resolve({ child, id: line.split(' ')[1] });
     });
   });
 }
@@ -38,7 +38,7 @@ const client = shop.client;
 
 let ok = 0;
 let failed = 0;
-const victim = nodes[0]!;
+const victim = nodes[0];
 setTimeout(() => {
   console.log(`killing ${victim.id}`);
   victim.child.kill('SIGKILL');

@@ -61,7 +61,7 @@ export function memoryBroker(opts: MemoryBrokerOptions = {}): Broker {
         const key = `${topic}\u0000${queue}`;
         const n = cursors.get(key) ?? 0;
         cursors.set(key, n + 1);
-        deliver(members[n % members.length]!, topic, message);
+        deliver(members[n % members.length], topic, message);
       }
     },
     async subscribe(

@@ -56,7 +56,7 @@ export class RetryBudget {
   /** A call was made (deposits `ratio` of a retry). */
   recordCall(): void {
     this.advance();
-    this.calls[this.slot]!++;
+    this.calls[this.slot]++;
   }
 
   /** Takes one retry from the budget; false when it is spent (then do not retry). */
@@ -64,7 +64,7 @@ export class RetryBudget {
     this.advance();
     const allowed = this.ratio * sum(this.calls) + (this.minPerSec * this.windowMs) / 1000;
     if (sum(this.retries) + 1 > allowed) return false;
-    this.retries[this.slot]!++;
+    this.retries[this.slot]++;
     return true;
   }
 

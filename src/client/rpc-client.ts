@@ -458,7 +458,7 @@ function staticNext(service: string, addresses: readonly string[]): Next {
     address,
     metadata: {},
   }));
-  return (pickOpts) => nodes.find((n) => !pickOpts?.exclude?.has(n.id)) ?? nodes[0]!;
+  return (pickOpts) => nodes.find((n) => !pickOpts?.exclude?.has(n.id)) ?? nodes[0];
 }
 
 function required<T>(name: string, value: T | undefined): T {

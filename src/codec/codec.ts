@@ -46,7 +46,7 @@ const ALIASES: Readonly<Record<string, string>> = {
  * unknown.
  */
 export function codecNameOf(contentType: string): string {
-  const base = contentType.split(';', 1)[0]!.trim().toLowerCase();
+  const base = contentType.split(';', 1)[0].trim().toLowerCase();
   return ALIASES[base] ?? base;
 }
 

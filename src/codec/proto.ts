@@ -75,7 +75,7 @@ export function protoCodec(opts: ProtoCodecOptions): Codec {
         throw new Error(
           `${type.fullName.slice(1)} expects an object, got ${value === null ? 'null' : typeof value}`,
         );
-      return type.encode(type.fromObject(value as Record<string, unknown>)).finish();
+      return type.encode(type.fromObject(value)).finish();
     },
     decode(bytes, hint) {
       const type = typeFor(hint);

@@ -63,7 +63,7 @@ export function canary(
     if (live.length === 0) return services;
     const total = live.reduce((sum, [, w]) => sum + w, 0);
     let r = random() * total;
-    let chosen = live[live.length - 1]![0];
+    let chosen = live[live.length - 1][0];
     for (const [version, w] of live) {
       r -= w;
       if (r < 0) {

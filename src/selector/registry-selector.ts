@@ -192,7 +192,7 @@ function resolveStrategy(value: StrategyName | Strategy | undefined): Strategy {
   if (value === undefined) return strategyByName('random');
   if (typeof value === 'function') return value;
   if (typeof value === 'string' && (STRATEGY_NAMES as readonly string[]).includes(value))
-    return strategyByName(value as StrategyName);
+    return strategyByName(value);
   throw new InvalidOptionError(
     'selector.strategy',
     `expected one of ${STRATEGY_NAMES.join(', ')} or a function, got ${JSON.stringify(value)}`,
@@ -232,7 +232,7 @@ function errorText(err: unknown): string {
  * 1,000 nodes it cost ~170 µs per select(); one service (the usual case) needs no copy at all.
  */
 function nodesOf(services: readonly Service[]): readonly Node[] {
-  if (services.length === 1) return services[0]!.nodes;
+  if (services.length === 1) return services[0].nodes;
   const out: Node[] = [];
   for (const s of services) for (const n of s.nodes) out.push(n);
   return out;

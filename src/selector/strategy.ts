@@ -8,7 +8,7 @@ export const random: Strategy = (nodes: readonly Node[]): Next => {
   return (opts?: PickOptions): Node => {
     const candidates = withoutExcluded(nodes, opts?.exclude);
     if (candidates.length === 0) throw noneAvailable();
-    return candidates[Math.floor(Math.random() * candidates.length)]!;
+    return candidates[Math.floor(Math.random() * candidates.length)];
   };
 };
 
@@ -23,7 +23,7 @@ export function roundRobin(): Strategy {
     const candidates = withoutExcluded(nodes, opts?.exclude);
     if (candidates.length === 0) throw noneAvailable();
     counter = (counter + 1) % Number.MAX_SAFE_INTEGER;
-    return candidates[counter % candidates.length]!;
+    return candidates[counter % candidates.length];
   };
 }
 
@@ -40,11 +40,11 @@ export const leastRequest: Strategy = (nodes: readonly Node[], stats?: NodeStats
     const candidates = withoutExcluded(nodes, opts?.exclude);
     if (candidates.length === 0) throw noneAvailable();
     const i = Math.floor(Math.random() * candidates.length);
-    if (candidates.length === 1 || !stats) return candidates[i]!;
+    if (candidates.length === 1 || !stats) return candidates[i];
     // A second index distinct from the first.
     const j = (i + 1 + Math.floor(Math.random() * (candidates.length - 1))) % candidates.length;
-    const a = candidates[i]!;
-    const b = candidates[j]!;
+    const a = candidates[i];
+    const b = candidates[j];
     const loadA = stats.inflight(a.id);
     const loadB = stats.inflight(b.id);
     const costA = (loadA + 1) * (stats.latencyMs(a.id) ?? 0);
@@ -65,13 +65,13 @@ export const weighted: Strategy = (nodes: readonly Node[]): Next => {
     if (candidates.length === 0) throw noneAvailable();
     const weights = candidates.map(nodeWeight);
     const total = weights.reduce((a, b) => a + b, 0);
-    if (total <= 0) return candidates[Math.floor(Math.random() * candidates.length)]!;
+    if (total <= 0) return candidates[Math.floor(Math.random() * candidates.length)];
     let r = Math.random() * total;
     for (let k = 0; k < candidates.length; k++) {
-      r -= weights[k]!;
-      if (r < 0) return candidates[k]!;
+      r -= weights[k];
+      if (r < 0) return candidates[k];
     }
-    return candidates[candidates.length - 1]!;
+    return candidates[candidates.length - 1];
   };
 };
 

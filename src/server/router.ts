@@ -73,7 +73,7 @@ export class Router implements Dispatcher {
         responseHint: { endpoint, kind: 'response' },
       } as const;
       if (isStreamHandler(impl)) {
-        const fn = impl.fn as (s: ServerStream, ctx: HandlerContext) => Promise<void>;
+        const fn = impl.fn;
         added.set(endpoint, {
           kind: 'stream',
           metadata: { ...metadata, stream: 'true' },

@@ -26,7 +26,7 @@ export async function deliver(
   codecs: readonly Codec[],
   logger: Logger,
 ): Promise<void> {
-  const contentType = headerOf(message.header, 'content-type') ?? codecs[0]!.contentType;
+  const contentType = headerOf(message.header, 'content-type') ?? codecs[0].contentType;
   const ctx: SubscriberContext = { topic: sub.topic, metadata: normalizeMetadata(message.header) };
   try {
     const codec = findCodec(codecs, contentType);

@@ -46,7 +46,7 @@ test(
       (f) => f.startsWith('instructions-') && f.endsWith('.json'),
     );
     assert.equal(files.length, 1);
-    const { results } = JSON.parse(readFileSync(path.join(dir.path, files[0]!), 'utf8')) as {
+    const { results } = JSON.parse(readFileSync(path.join(dir.path, files[0]), 'utf8')) as {
       results: {
         target: string;
         side: string;

@@ -64,7 +64,7 @@ test('bench: a tiny run measures every target and writes the results JSON', asyn
   assert.match(stdout, /\| target \| in flight \| calls\/s \| p50 µs/);
   const files = readdirSync(dir.path).filter((f) => f.endsWith('.json'));
   assert.equal(files.length, 1);
-  const results = JSON.parse(readFileSync(path.join(dir.path, files[0]!), 'utf8')) as Results;
+  const results = JSON.parse(readFileSync(path.join(dir.path, files[0]), 'utf8')) as Results;
   assert.deepEqual(
     results.points.map((p) => p.target),
     targets,

@@ -22,7 +22,7 @@ export interface Node {
 export async function startNode(version: string, env: Record<string, string>): Promise<Node> {
   const fixture = startFixture('chaos-node', [version], { TSMICRO_LOG_LEVEL: 'error', ...env });
   const m = await fixture.waitForLine(/^ready (\S+) (\S+)$/, 30_000);
-  return { fixture, id: m[1]!, address: m[2]! };
+  return { fixture, id: m[1], address: m[2] };
 }
 
 /** One operation of the load. */
@@ -170,9 +170,9 @@ export function report(
       ok: mine.length - failed.length,
       successPct: Number((((mine.length - failed.length) / mine.length) * 100).toFixed(3)),
       p99DuringFaultMs: during.length
-        ? Math.round(during[Math.min(during.length - 1, Math.floor(during.length * 0.99))]!)
+        ? Math.round(during[Math.min(during.length - 1, Math.floor(during.length * 0.99))])
         : 0,
-      maxDuringFaultMs: during.length ? Math.round(during[during.length - 1]!) : 0,
+      maxDuringFaultMs: during.length ? Math.round(during[during.length - 1]) : 0,
       recoverMs: failed.length ? Math.max(0, Math.round(lastFailure - faultAt)) : 0,
       codes,
     });

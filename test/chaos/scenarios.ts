@@ -93,7 +93,7 @@ export async function sigkill(t: TestContext): Promise<Report[]> {
   const fault = (async () => {
     await sleep(loadMs / 3);
     faultAt = Date.now();
-    nodes[1]!.fixture.child.kill('SIGKILL');
+    nodes[1].fixture.child.kill('SIGKILL');
   })();
   const ops = await mixedLoad(client.service, {
     durationMs: loadMs,
@@ -122,7 +122,7 @@ export async function sigstop(t: TestContext): Promise<Report[]> {
   const env = { TSMICRO_REGISTRY_DIR: dir.path };
   const nodes = await Promise.all([0, 1, 2].map(() => startNode('1.0.0', env)));
   t.after(async () => {
-    nodes[1]!.fixture.child.kill('SIGCONT');
+    nodes[1].fixture.child.kill('SIGCONT');
     await Promise.all(nodes.map((n) => n.fixture.kill('SIGKILL')));
   });
   const client = localClient(dir.path);
@@ -134,10 +134,10 @@ export async function sigstop(t: TestContext): Promise<Report[]> {
   const fault = (async () => {
     await sleep(loadMs / 4);
     faultAt = Date.now();
-    nodes[1]!.fixture.child.kill('SIGSTOP');
+    nodes[1].fixture.child.kill('SIGSTOP');
     await sleep(loadMs / 3);
     faultEnd = Date.now();
-    nodes[1]!.fixture.child.kill('SIGCONT');
+    nodes[1].fixture.child.kill('SIGCONT');
   })();
   // A hung node answers nothing: the per-attempt limit turns that into a timeout fault, retried
   // elsewhere.
@@ -160,7 +160,7 @@ export async function sigstop(t: TestContext): Promise<Report[]> {
     'idempotent calls',
   );
   // Resumed, the node serves again: it answers some calls after SIGCONT (bounded wait).
-  const resumed = nodes[1]!.fixture.pid;
+  const resumed = nodes[1].fixture.pid;
   await eventually(
     async () => {
       const rsp = await client.service.client
@@ -168,7 +168,7 @@ export async function sigstop(t: TestContext): Promise<Report[]> {
           'chaos',
           'Echo.Call',
           {},
-          { address: nodes[1]!.address, timeout: 2_000 },
+          { address: nodes[1].address, timeout: 2_000 },
         )
         .catch(() => undefined);
       return rsp?.pid === resumed;
@@ -508,7 +508,7 @@ export async function churn(
   const max = (xs: Sample[], k: keyof Sample): number => Math.max(...xs.map((s) => s[k]));
   const median = (xs: Sample[], k: keyof Sample): number => {
     const v = xs.map((s) => s[k]).sort((a, b) => a - b);
-    return v[Math.floor(v.length / 2)]!;
+    return v[Math.floor(v.length / 2)];
   };
   // Channels to departed nodes close 1–1.5 × poolIdleMs after their last call, so the pool holds
   // the live nodes plus those that left within that window — however long the churn runs.

@@ -35,7 +35,7 @@ export async function startServer(
     TSMICRO_LOG_LEVEL: 'error',
   });
   const m = await fixture.waitForLine(/^ready (\S+) (\S+)$/, 30_000);
-  return { fixture, id: m[1]!, address: m[2]! };
+  return { fixture, id: m[1], address: m[2] };
 }
 
 /** One attempt as the recording wrapper saw it. */

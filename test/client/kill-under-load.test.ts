@@ -24,14 +24,14 @@ test('a node killed mid-load costs no idempotent call, and after ejection it get
   assert.equal(countByNode(client.attempts).size, 3, 'all three nodes answer before the kill');
   client.attempts.length = 0;
 
-  const victim = servers[1]!;
+  const victim = servers[1];
   const holder = localRegistry({ dir: dir.path });
   t.after(() => holder.close());
   const [record] = (await holder.getService('echo')).map((s) => ({
     ...s,
     nodes: s.nodes.filter((n) => n.id === victim.id),
   }));
-  await holder.register(record!, { ttlMs: 0 });
+  await holder.register(record, { ttlMs: 0 });
   const loadMs = 6_000;
   const killAfterMs = 2_000;
   const startedAt = Date.now();
@@ -86,8 +86,8 @@ test('a node killed mid-load costs no idempotent call, and after ejection it get
     [],
     'no attempt reaches the dead node once it is ejected',
   );
-  const [first, third] = [servers[0]!, servers[2]!].map(
+  const [first, third] = [servers[0], servers[2]].map(
     (s) => client.attempts.filter((a) => a.node === s.id && a.at > ejectedAt).length,
   );
-  assert.ok(first! > 0 && third! > 0, 'the survivors carry the load');
+  assert.ok(first > 0 && third > 0, 'the survivors carry the load');
 });

@@ -42,7 +42,7 @@ after(() => c.stopAll());
 /** Tries nodes in id order (first not yet tried): makes "which node is first" deterministic. */
 const inOrder: Strategy = (nodes) => (opts) =>
   [...nodes].sort((a, b) => (a.id < b.id ? -1 : 1)).find((n) => !opts?.exclude?.has(n.id)) ??
-  nodes[0]!;
+  nodes[0];
 
 function caller(opts: Partial<Pick<ClientOptions, 'retryBudget' | 'retries'>> = {}): {
   svc: Service;
@@ -105,7 +105,7 @@ test('a hung node: the attempt times out as a transport fault and an idempotent 
     nodeIds.slice(0, 2),
   );
   assert.ok(
-    attempts[1]!.at - startedAt >= 200,
+    attempts[1].at - startedAt >= 200,
     "the second attempt started once the first one's limit passed",
   );
   assert.equal(

@@ -136,7 +136,7 @@ export async function startTarget(): Promise<Target> {
   });
   return {
     fixture,
-    address: address!,
+    address: address,
     dir,
     alive: () => !exited,
     async [Symbol.asyncDispose]() {

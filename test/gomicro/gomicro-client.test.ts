@@ -81,7 +81,7 @@ describe('go-micro gRPC client → tsmicro server (real Consul)', { skip }, () =
       'x-request-id=req-42,Tenant=acme',
     ]);
     assert.equal(line?.ok, true, JSON.stringify(line));
-    const md = (line!.response as { metadata: Record<string, string> }).metadata;
+    const md = (line.response as { metadata: Record<string, string> }).metadata;
     // gRPC lowercases keys on the wire; go-micro lowercases them before sending too.
     assert.equal(md['x-request-id'], 'req-42');
     assert.equal(md['tenant'], 'acme');
@@ -95,7 +95,7 @@ describe('go-micro gRPC client → tsmicro server (real Consul)', { skip }, () =
       `${GO_TIMEOUT_S}s`,
     ]);
     assert.equal(line?.ok, true, JSON.stringify(line));
-    const budget = (line!.response as { budgetMs: number }).budgetMs;
+    const budget = (line.response as { budgetMs: number }).budgetMs;
     // At most the Go budget; more than the Go budget minus 10 minutes, which no queueing here
     // reaches, and far above any tsmicro default — so it came from the Go client's `timeout`.
     assert.ok(budget <= GO_TIMEOUT_S * 1000, `budget ${budget}`);
@@ -113,7 +113,7 @@ describe('go-micro gRPC client → tsmicro server (real Consul)', { skip }, () =
   test('an unknown endpoint is a go-micro error too, not a transport failure', async () => {
     const [line] = await call('Greeter.Nope', {});
     assert.equal(line?.ok, false);
-    const err = line!.error as { code: number; detail: string };
+    const err = line.error as { code: number; detail: string };
     assert.equal(err.code, 404, JSON.stringify(line));
     assert.match(err.detail, /Greeter\.Nope/);
   });

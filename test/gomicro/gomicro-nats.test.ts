@@ -112,8 +112,8 @@ describe('go-micro NATS broker ⇄ tsmicro NATS broker (real nats-server)', { sk
     assert.equal(received.length, COUNT);
     // One tsmicro connection to one Go subscription: NATS keeps the order.
     received.forEach((m, i) => {
-      assert.deepEqual(m.header, sent[i]!.header);
-      assert.equal(m.body, Buffer.from(sent[i]!.body).toString('base64'));
+      assert.deepEqual(m.header, sent[i].header);
+      assert.equal(m.body, Buffer.from(sent[i].body).toString('base64'));
     });
   });
 });

@@ -62,9 +62,9 @@ describe('tsmicro client → go-micro gRPC server (real Consul)', { skip }, () =
     const services = await registry.getService('go.interop');
     assert.equal(services.length, 1);
     const [svc] = services;
-    assert.equal(svc!.name, 'go.interop');
-    assert.equal(svc!.version, '2.0.0');
-    assert.deepEqual(svc!.nodes, [
+    assert.equal(svc.name, 'go.interop');
+    assert.equal(svc.version, '2.0.0');
+    assert.deepEqual(svc.nodes, [
       {
         id: ready.id,
         address: ready.address,
@@ -80,9 +80,9 @@ describe('tsmicro client → go-micro gRPC server (real Consul)', { skip }, () =
         },
       },
     ]);
-    const endpoints = svc!.endpoints.map((e) => e.name).sort();
+    const endpoints = svc.endpoints.map((e) => e.name).sort();
     assert.deepEqual(endpoints, ['Greeter.Fail', 'Greeter.Hello', 'Greeter.Upper']);
-    const upper = svc!.endpoints.find((e) => e.name === 'Greeter.Upper')!;
+    const upper = svc.endpoints.find((e) => e.name === 'Greeter.Upper')!;
     assert.equal(upper.request?.name, 'StringValue');
     assert.equal(upper.response?.name, 'StringValue');
   });

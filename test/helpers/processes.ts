@@ -46,15 +46,15 @@ export function startFixture(
   const lines: string[] = [];
   const waiters: { pattern: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
   let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
     err = (err + d).slice(-20_000);
   });
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  createInterface({ input: child.stdout }).on('line', (line) => {
     lines.push(line);
     for (let i = waiters.length - 1; i >= 0; i--) {
-      const m = line.match(waiters[i]!.pattern);
+      const m = line.match(waiters[i].pattern);
       if (m) {
-        waiters[i]!.resolve(m);
+        waiters[i].resolve(m);
         waiters.splice(i, 1);
       }
     }

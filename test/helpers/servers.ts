@@ -220,8 +220,8 @@ export async function managed(
     const keep = (d: Buffer): void => {
       log = (log + d.toString()).slice(-10_000);
     };
-    c.stdout!.on('data', keep);
-    c.stderr!.on('data', keep);
+    c.stdout.on('data', keep);
+    c.stderr.on('data', keep);
     const deadline = Date.now() + READY_MS;
     while (Date.now() < deadline) {
       if (c.exitCode !== null)

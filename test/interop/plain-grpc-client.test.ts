@@ -34,7 +34,7 @@ let client: GreeterClient;
 
 before(async () => {
   server = startFixture('proto-greeter-server');
-  const address = (await server.waitForLine(/^ready (\S+)$/))[1]!;
+  const address = (await server.waitForLine(/^ready (\S+)$/))[1];
   client = new pkg.helloworld.Greeter(address, grpc.credentials.createInsecure());
 });
 after(async () => {
@@ -81,10 +81,10 @@ function errorDetail(err: grpc.ServiceError): Record<string, unknown> {
   };
   assert.equal(status.code, err.code);
   assert.equal(status.details.length, 1, 'the errors.Error detail first and only');
-  assert.equal(status.details[0]!.type_url, 'type.googleapis.com/errors.Error');
+  assert.equal(status.details[0].type_url, 'type.googleapis.com/errors.Error');
   return root
     .lookupType('Error')
-    .toObject(root.lookupType('Error').decode(status.details[0]!.value));
+    .toObject(root.lookupType('Error').decode(status.details[0].value));
 }
 
 test('unary: protobuf both ways (int64 as string, enum by name), negotiated from plain application/grpc', async () => {
@@ -146,7 +146,7 @@ test('server streaming: every message in order, then OK; an error after some mes
   );
   assert.equal(partial.length, 1002);
   assert.equal(err?.code, grpc.status.INVALID_ARGUMENT);
-  assert.equal(errorDetail(err!).detail, 'too far to count');
+  assert.equal(errorDetail(err).detail, 'too far to count');
 });
 
 test('client streaming: many requests, one reply', async () => {
@@ -171,7 +171,7 @@ test('bidi: replies interleave with requests; an error mid-stream arrives as a s
   const err = await done;
   assert.deepEqual(replies, ['0:HI 0', '1:HI 1', '2:HI 2']);
   assert.equal(err?.code, grpc.status.ALREADY_EXISTS);
-  assert.deepEqual(errorDetail(err!), {
+  assert.deepEqual(errorDetail(err), {
     id: 'helloworld',
     code: 409,
     detail: 'message 3 refused',

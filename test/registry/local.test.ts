@@ -35,7 +35,7 @@ async function nextEvent(watcher: Watcher, ms = 3_000): Promise<WatchEvent> {
   try {
     const r = await Promise.race([watcher[Symbol.asyncIterator]().next(), timeout]);
     assert.equal(r.done, false, 'watcher ended');
-    return r.value as WatchEvent;
+    return r.value;
   } finally {
     clearTimeout(timer);
   }
@@ -208,7 +208,7 @@ test('watch reports create, update and delete made by another instance', async (
   await other.register(svc('greeter', '1.0.0', node('g-1', { weight: '7' })), { ttlMs: 60_000 });
   const updated = await nextEvent(watcher);
   assert.deepEqual(summary(updated), ['update', 'greeter', '1.0.0', ['g-1']]);
-  assert.equal(updated.service.nodes[0]!.metadata.weight, '7');
+  assert.equal(updated.service.nodes[0].metadata.weight, '7');
   await other.deregister(svc('greeter', '1.0.0', node('g-1')));
   assert.deepEqual(summary(await nextEvent(watcher)), ['delete', 'greeter', '1.0.0', ['g-1']]);
   await watching.close();
@@ -417,7 +417,7 @@ test('close() ends watchers and later calls reject with 503', async () => {
 test('bad options throw InvalidOptionError naming the option', () => {
   const rejects = (opts: object, option: string): void => {
     assert.throws(
-      () => localRegistry(opts as never),
+      () => localRegistry(opts),
       (err: unknown) => err instanceof InvalidOptionError && err.option === option,
     );
   };

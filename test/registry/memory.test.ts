@@ -31,7 +31,7 @@ async function nextEvent(
   try {
     const r = await Promise.race([it.next(), timeout]);
     assert.equal(r.done, false, 'watcher ended');
-    return r.value as WatchEvent;
+    return r.value;
   } finally {
     clearTimeout(timer);
   }
@@ -137,11 +137,11 @@ test('watch reports create, update and delete in the order they happen', async (
     ['delete', '1.0.0', ['a']],
   ]);
   assert.equal(
-    events[1]!.service.nodes[0]!.metadata.weight,
+    events[1].service.nodes[0].metadata.weight,
     '5',
     'an update carries the new content',
   );
-  assert.deepEqual(events[0]!.service.endpoints, [{ name: 'Greeter.Hello', metadata: {} }]);
+  assert.deepEqual(events[0].service.endpoints, [{ name: 'Greeter.Hello', metadata: {} }]);
   await reg.close();
 });
 
@@ -187,12 +187,12 @@ test("getService returns copies: neither the caller's input nor its results alia
   const reg = memoryRegistry();
   const input = svc('greeter', '1.0.0', node('a', { weight: '1' }));
   await reg.register(input);
-  input.nodes[0]!.metadata.weight = 'changed-input';
+  input.nodes[0].metadata.weight = 'changed-input';
   input.nodes.push(node('intruder'));
   const [first] = await reg.getService('greeter');
-  first!.nodes[0]!.metadata.weight = 'changed-result';
-  first!.nodes.push(node('intruder'));
-  first!.metadata!.team = 'changed';
+  first.nodes[0].metadata.weight = 'changed-result';
+  first.nodes.push(node('intruder'));
+  first.metadata!.team = 'changed';
   const [again] = await reg.getService('greeter');
   assert.deepEqual(again, svc('greeter', '1.0.0', node('a', { weight: '1' })));
   await reg.close();
@@ -204,8 +204,8 @@ test('each watcher gets its own copy of an event', async () => {
   await using w2 = reg.watch();
   await reg.register(svc('greeter', '1', node('a', { k: 'v' })));
   const e1 = await nextEvent(w1);
-  e1.service.nodes[0]!.metadata.k = 'mutated';
-  assert.equal((await nextEvent(w2)).service.nodes[0]!.metadata.k, 'v');
+  e1.service.nodes[0].metadata.k = 'mutated';
+  assert.equal((await nextEvent(w2)).service.nodes[0].metadata.k, 'v');
   await reg.close();
 });
 

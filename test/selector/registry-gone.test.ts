@@ -81,7 +81,7 @@ test('registry stopped (closed): lookups fail and calls are served from the cach
     // Its own registry, so closing it stops only the client's view, as a registry server going away
     // would.
     const registry = memoryRegistry();
-    await registry.register({ ...(await c.registry.getService('echo'))[0]! }, { ttlMs: 0 });
+    await registry.register({ ...(await c.registry.getService('echo'))[0] }, { ttlMs: 0 });
     const selector = registrySelector({ registry, cacheTtlMs: 20, cacheMinRefreshMs: 0 });
     const caller = c.service({ name: 'caller', selector });
     await caller.client.call('echo', 'Echo.Call', {});

@@ -99,7 +99,7 @@ test('a plain Error thrown by a handler becomes a 500 with its message', async (
 
 test('a handler that is not async answers with its plain return value, over native and gRPC', async () => {
   assert.deepEqual(await caller.client.call('errors', 'Test.Double', { n: 21 }), { n: 42 });
-  const [node] = (await c.registry.getService('errors'))[0]!.nodes;
+  const [node] = (await c.registry.getService('errors'))[0].nodes;
   const transport = grpcTransport();
   try {
     const head = {
@@ -110,7 +110,7 @@ test('a handler that is not async answers with its plain return value, over nati
       deadline: Date.now() + 2000,
     };
     const reply = await transport
-      .dial(node!.address)
+      .dial(node.address)
       .call(head, new TextEncoder().encode('{"n":4}'));
     assert.deepEqual(JSON.parse(new TextDecoder().decode(reply)), { n: 8 });
   } finally {
@@ -138,7 +138,7 @@ test('a handler that throws synchronously fails its call like an async one: a 50
 });
 
 test('a malformed JSON body is a 400', async () => {
-  const [node] = (await c.registry.getService('errors'))[0]!.nodes;
+  const [node] = (await c.registry.getService('errors'))[0].nodes;
   const transport = grpcTransport();
   try {
     const head = {
@@ -149,7 +149,7 @@ test('a malformed JSON body is a 400', async () => {
       deadline: Date.now() + 2000,
     };
     const err = await rejection(
-      transport.dial(node!.address).call(head, new TextEncoder().encode('{"n": 7')),
+      transport.dial(node.address).call(head, new TextEncoder().encode('{"n": 7')),
     );
     assert.equal(err.code, 400);
     assert.match(err.detail, /malformed/);

@@ -32,8 +32,8 @@ export function lifecycleScenarios(kit: RegistryKit): void {
       try {
         await using a = server(kit, reg, 'killed', 3_000, 1_000);
         await using b = server(kit, reg, 'killed', 3_000, 1_000);
-        const idA = (await a.waitForLine(READY))[1]!;
-        const idB = (await b.waitForLine(READY))[1]!;
+        const idA = (await a.waitForLine(READY))[1];
+        const idB = (await b.waitForLine(READY))[1];
         await waitFor(
           async () => (await nodeIds(r, 'killed')).length === 2,
           10_000,
@@ -61,8 +61,8 @@ export function lifecycleScenarios(kit: RegistryKit): void {
       await using reg = await kit.start();
       await using a = server(kit, reg, 'drained', 10_000, 2_000);
       await using b = server(kit, reg, 'drained', 10_000, 2_000);
-      const idA = (await a.waitForLine(READY))[1]!;
-      const idB = (await b.waitForLine(READY))[1]!;
+      const idA = (await a.waitForLine(READY))[1];
+      const idB = (await b.waitForLine(READY))[1];
       await using caller = createService({
         name: 'caller',
         registry: kit.registry(reg.address),
@@ -98,7 +98,7 @@ export function lifecycleScenarios(kit: RegistryKit): void {
     test('the registry server restarted empty mid-run: servers re-register by themselves, clients keep calling', async (t) => {
       await using reg = await kit.start();
       await using s = server(kit, reg, 'survivor', 3_000, 500);
-      const id = (await s.waitForLine(READY))[1]!;
+      const id = (await s.waitForLine(READY))[1];
       await using caller = createService({
         name: 'caller',
         registry: kit.registry(reg.address),

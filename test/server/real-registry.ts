@@ -45,7 +45,7 @@ export async function assertWatchLifecycle(
 ): Promise<void> {
   const events: string[] = [];
   const w = r.watch({ service: svc.name });
-  const node = svc.nodes[0]!;
+  const node = svc.nodes[0];
   let ended = false;
   const reader = (async () => {
     for await (const e of w as AsyncIterable<WatchEvent>)

@@ -29,7 +29,7 @@ function startGreeter(name: string, ttlMs = 60_000): Fixture {
 
 async function ready(f: Fixture): Promise<{ id: string; address: string }> {
   const m = await f.waitForLine(/^ready (\S+) (\S+)$/);
-  return { id: m[1]!, address: m[2]! };
+  return { id: m[1], address: m[2] };
 }
 
 async function nodeIds(name: string): Promise<string[]> {

@@ -55,7 +55,7 @@ test('dual path: the node advertises gRPC as its address and the native port in 
     for (const s of services.reverse()) await s.stop();
   });
 
-  const [node] = (await registry.getService('dual'))[0]!.nodes;
+  const [node] = (await registry.getService('dual'))[0].nodes;
   assert.ok(node);
   assert.equal(node.metadata.protocol, 'grpc', 'go-micro peers must see a gRPC node');
   assert.match(node.metadata[NATIVE_PORT_KEY] ?? '', /^[1-9]\d*$/);

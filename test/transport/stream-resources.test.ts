@@ -46,7 +46,7 @@ async function echoPair(makeTransport: () => Transport): Promise<{
   const c = cluster();
   let open = 0;
   const transports = [makeTransport(), makeTransport()];
-  const server = c.service({ name: 'echo', transport: transports[0]! });
+  const server = c.service({ name: 'echo', transport: transports[0] });
   server.handle('Echo', {
     Chat: streaming<{ i: number }, { i: number }>(async (s) => {
       open++;
@@ -60,7 +60,7 @@ async function echoPair(makeTransport: () => Transport): Promise<{
   await server.start();
   return {
     c,
-    caller: c.service({ name: 'caller', transport: transports[1]! }),
+    caller: c.service({ name: 'caller', transport: transports[1] }),
     open: () => open,
     async close() {
       await c.stopAll();
@@ -89,7 +89,7 @@ for (const [name, makeTransport] of TRANSPORTS) {
       stream.closeSend();
       await reader;
       assert.equal(received, total);
-      const growth = Math.max(...samples) - samples[0]!;
+      const growth = Math.max(...samples) - samples[0];
       t.diagnostic(
         `heap at every 20,000 messages (MiB): ${samples.map((s) => s.toFixed(1)).join(', ')}; growth ${growth.toFixed(1)} MiB`,
       );

@@ -66,7 +66,7 @@ export class ConsulAgents {
 
   /** Address of the agent in use (registrations live on it). */
   get url(): string {
-    return this.clients[this.current]!.url;
+    return this.clients[this.current].url;
   }
 
   /**
@@ -78,7 +78,7 @@ export class ConsulAgents {
     for (let i = 0; i < this.clients.length; i++) {
       const idx = (this.current + i) % this.clients.length;
       try {
-        const out = await fn(this.clients[idx]!.consul);
+        const out = await fn(this.clients[idx].consul);
         this.current = idx;
         return out;
       } catch (err) {

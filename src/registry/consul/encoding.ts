@@ -84,7 +84,7 @@ function decodeJSONTags(tags: readonly string[], kind: 't' | 'e'): unknown[] {
   let variant: string | undefined;
   for (const tag of tags) {
     if (tag.length < 2 || tag[0] !== kind) continue;
-    const v = tag[1]!;
+    const v = tag[1];
     if (variant !== undefined && v !== variant) continue;
     const text = v === '=' ? tag.slice(2) : v === '-' ? decodePayload(tag.slice(2)) : undefined;
     if (text === undefined) continue;

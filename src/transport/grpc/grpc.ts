@@ -376,7 +376,7 @@ function outboundMetadata(head: RequestHead): GrpcMetadata {
   const caller = head.metadata;
   try {
     for (const key in caller) {
-      if (!isReservedKey(key.toLowerCase())) md.set(key, caller[key]!);
+      if (!isReservedKey(key.toLowerCase())) md.set(key, caller[key]);
     }
   } catch (err) {
     // grpc-js accepts only [0-9a-z_.-] keys and printable-ASCII values.

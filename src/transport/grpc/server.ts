@@ -453,7 +453,7 @@ function plainMetadata(raw: Record<string, (string | Buffer)[]>): Metadata {
   const out: Record<string, string> = {};
   for (const key of Object.keys(raw)) {
     if (key.endsWith('-bin') || key === CONTENT_TYPE_COPY || isReservedKey(key)) continue;
-    const values = raw[key]!;
+    const values = raw[key];
     if (values.length === 1) {
       if (typeof values[0] === 'string') out[key] = values[0];
       continue;

@@ -58,7 +58,7 @@ export class FrameWriter {
     const bytes = this.bytes;
     this.bytes = 0;
     if (this.socket.destroyed) return;
-    this.socket.write(pending.length === 1 ? pending[0]! : Buffer.concat(pending, bytes));
+    this.socket.write(pending.length === 1 ? pending[0] : Buffer.concat(pending, bytes));
   }
 }
 
@@ -186,7 +186,7 @@ export function headFrame(
   let pairs = 0;
   for (const key in md) {
     if (isReservedKey(key)) continue;
-    size += 6 + strBytes(key) + Buffer.byteLength(md[key]!, 'utf8');
+    size += 6 + strBytes(key) + Buffer.byteLength(md[key], 'utf8');
     pairs++;
   }
   if (pairs > 0xffff) throw new HeadTooLargeError(`${pairs} metadata entries is more than 65535`);
@@ -210,7 +210,7 @@ export function headFrame(
   for (const key in md) {
     if (isReservedKey(key)) continue;
     off = writeStr(buf, off, key);
-    const len = buf.write(md[key]!, off + 4, 'utf8');
+    const len = buf.write(md[key], off + 4, 'utf8');
     buf.writeUInt32BE(len, off);
     off += 4 + len;
   }
@@ -411,7 +411,7 @@ export class FrameReader {
       this.parts.push(chunk);
       this.buffered += chunk.length;
       if (this.buffered < this.need) return;
-      chunk = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.buffered);
+      chunk = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.buffered);
       this.parts = [];
       this.buffered = 0;
     }
@@ -424,7 +424,7 @@ export class FrameReader {
         this.sink.broken(`frame length ${length} is shorter than a frame header`);
         return;
       }
-      const kind = chunk[off + 4]!;
+      const kind = chunk[off + 4];
       const id = chunk.readUInt32BE(off + 5);
       const payloadBytes = length - 5;
       if (payloadBytes > this.maxPayload) {

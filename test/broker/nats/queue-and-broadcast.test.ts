@@ -15,7 +15,7 @@ const seen = (f: Fixture, topic: string): { id: number; tenant: string; ok: bool
     .filter((l) => l.startsWith(`wrap ${topic} `))
     .map((l) => {
       const [, , id, tenant, result] = l.split(' ');
-      return { id: Number(id), tenant: tenant!, ok: result === 'ok' };
+      return { id: Number(id), tenant: tenant, ok: result === 'ok' };
     });
 
 const until = (fixtures: Fixture[], done: () => boolean, what: string): Promise<void> =>

@@ -87,8 +87,8 @@ describe('consul registry (real agent)', { skip }, () => {
           ['2.0.0', ['greeter-v2']],
         ],
       );
-      assert.deepEqual(got[0]!.endpoints, greeter('x', 1).endpoints);
-      assert.deepEqual(got[0]!.nodes[0], {
+      assert.deepEqual(got[0].endpoints, greeter('x', 1).endpoints);
+      assert.deepEqual(got[0].nodes[0], {
         id: 'greeter-v1',
         address: '127.0.0.1:5111',
         metadata: { protocol: 'grpc', weight: '5' },

@@ -39,7 +39,7 @@ describe('etcd registry (real etcd)', { skip }, () => {
     try {
       await r.register(greeter('greeter-key', 5201), { ttlMs: 30_000 });
       const res = await raw.get('/micro/registry/greeter/greeter-key').exec();
-      const kv = res.kvs[0]!;
+      const kv = res.kvs[0];
       assert.deepEqual(JSON.parse(kv.value.toString()), greeter('greeter-key', 5201));
       assert.notEqual(kv.lease, '0', 'attached to a lease');
       const granted = await raw.leaseClient.leaseTimeToLive({ ID: kv.lease });

@@ -32,7 +32,7 @@ test('grpc: a server process killed mid-call fails the call with 503 and fault.b
   const [, address] = await server.waitForLine(/^listening (\S+)$/);
   const transport = grpcTransport();
   t.after(() => transport.close());
-  const conn = transport.dial(address!);
+  const conn = transport.dial(address);
   assert.deepEqual([...(await conn.call(echoHead('Echo.Say'), new Uint8Array([1])))], [1]);
 
   const failed = conn

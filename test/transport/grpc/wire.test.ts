@@ -226,7 +226,7 @@ test("grpc wire: the client sends go-micro's path, `timeout` in integer ns and x
     new Uint8Array([4, 2]),
   );
   assert.deepEqual([...reply], [4, 2]);
-  const { path, metadata } = seen[0]!;
+  const { path, metadata } = seen[0];
   assert.equal(path, '/echo.Echo/Say');
   assert.equal(metadata['x-content-type'], 'application/grpc+json');
   assert.equal(metadata['x-user'], 'ann');

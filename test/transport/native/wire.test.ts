@@ -64,7 +64,7 @@ function frames(buf: Buffer): [number, number, Buffer][] {
   while (buf.length - off >= 9) {
     const len = buf.readUInt32BE(off);
     if (buf.length - off < 4 + len) break;
-    out.push([buf[off + 4]!, buf.readUInt32BE(off + 5), buf.subarray(off + 9, off + 4 + len)]);
+    out.push([buf[off + 4], buf.readUInt32BE(off + 5), buf.subarray(off + 9, off + 4 + len)]);
     off += 4 + len;
   }
   return out;
@@ -85,13 +85,13 @@ test('native: a malformed head is answered with a 400 for that call, and the con
   raw.socket.write(headFrame(Kind.Request, 3, echoHead('Echo.Say'), Buffer.from('hi'), Date.now()));
   await until(() => frames(raw.received()).length >= 2);
   const [first, second] = frames(raw.received());
-  assert.equal(first![0], Kind.Error);
-  assert.equal(first![1], 1);
-  const err = MicroError.fromJSON(first![2].toString());
+  assert.equal(first[0], Kind.Error);
+  assert.equal(first[1], 1);
+  const err = MicroError.fromJSON(first[2].toString());
   assert.equal(err.code, 400);
   assert.equal(err.id, SERVER_ERROR_ID);
   assert.match(err.detail, /malformed request head/);
-  assert.deepEqual([second![0], second![1], second![2].toString()], [Kind.Reply, 3, 'hi']);
+  assert.deepEqual([second[0], second[1], second[2].toString()], [Kind.Reply, 3, 'hi']);
 });
 
 test('native: a frame too large is skipped unread with a 413, and the next frame is served', async (t) => {
@@ -114,7 +114,7 @@ test('native: a frame too large is skipped unread with a 413, and the next frame
     headFrame(Kind.Request, 3, echoHead('Echo.Say'), Buffer.from('after'), Date.now()),
   );
   await until(() => frames(raw.received()).length >= 2, 20_000);
-  const second = frames(raw.received())[1]!;
+  const second = frames(raw.received())[1];
   assert.deepEqual([second[0], second[1], second[2].toString()], [Kind.Reply, 3, 'after']);
 });
 
@@ -262,7 +262,7 @@ test('native: TLS with node:tls options, and a plaintext client cannot talk to a
   await stream.send(new Uint8Array([8]));
   stream.closeSend();
   const got: number[] = [];
-  for await (const b of stream) got.push(b[0]!);
+  for await (const b of stream) got.push(b[0]);
   assert.deepEqual(got, [8]);
   const err = await plain
     .dial(listener.address)
