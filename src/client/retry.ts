@@ -14,7 +14,10 @@ export function isRetryable(err: MicroError, idempotent: boolean): boolean {
   return err.code === 500 || err.code === 502 || err.code === 503 || err.code === 504;
 }
 
-/** How many retries a client may add to its calls (see {@link RetryBudget}). */
+/**
+ * How many retries a client may add to its calls: over a sliding window of `windowMs`, at most
+ * `ratio` × calls + `minPerSec` × the window's seconds.
+ */
 export interface RetryBudgetOptions {
   /**
    * Retries allowed per call made, over the window (0.2: retries add at most 20 % load).

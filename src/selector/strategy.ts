@@ -78,7 +78,7 @@ export const weighted: Strategy = (nodes: readonly Node[]): Next => {
 /** The names a selector accepts for its built-in strategies. */
 export const STRATEGY_NAMES = ['random', 'roundRobin', 'leastRequest', 'weighted'] as const;
 
-/** A built-in strategy by name. */
+/** A built-in strategy by name: `'random'`, `'roundRobin'`, `'leastRequest'` or `'weighted'`. */
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 /**
