@@ -1,9 +1,8 @@
-import {
-  connect,
-  type NatsConnection,
-  type JetStreamClient,
-  type JetStreamManager,
-  type Subscription as NatsSubscription,
+import type {
+  NatsConnection,
+  JetStreamClient,
+  JetStreamManager,
+  Subscription as NatsSubscription,
 } from 'nats';
 import { InvalidOptionError, MicroError } from '../../errors.js';
 import { checkString } from '../../options.js';
@@ -16,6 +15,7 @@ import type {
 } from '../broker.js';
 import { decodeEnvelope, encodeEnvelope } from '../envelope.js';
 import { ensureStream, startDurable, subjectMatches, type Outcome } from './durable.js';
+import { connect } from './nats-package.js';
 import { isAuthError, natsAuth, resolveNatsOptions, type NatsBrokerOptions } from './options.js';
 import { BROKER_ERROR_ID, OutageGate } from './outage.js';
 
