@@ -22,7 +22,6 @@ import { BROKER_ERROR_ID, OutageGate } from './outage.js';
 export type { NatsDurableOptions } from './durable.js';
 export type { NatsAuthOptions, NatsBrokerOptions } from './options.js';
 export { BROKER_ERROR_ID } from './outage.js';
-export { decodeEnvelope, encodeEnvelope, MalformedEnvelopeError } from '../envelope.js';
 
 /** Counters of a {@link NatsBroker}, since it was created. */
 export interface NatsBrokerStats {
