@@ -13,8 +13,8 @@
  *   {@link Strategy} (`(nodes, stats) => Next`) reading {@link NodeStatsView}.
  * - **Transport**: implement {@link Transport}. A server hands `listen()` a {@link Dispatcher};
  *   requests arrive as an {@link InboundHead} plus body bytes, streams as a {@link FrameStream}.
- *   Errors are `MicroError`s (root export) on both ends; a failure the transport observed itself carries
- *   a {@link TransportFault}, which is what retries and node health decide from.
+ *   Errors are `MicroError`s (root export) on both ends; a failure the transport observed
+ *   itself carries a {@link TransportFault}, which is what retries and node health decide from.
  *   {@link grpcStatusFromCode} / {@link codeFromGrpcStatus} map codes the way go-micro's gRPC
  *   plug-ins do.
  * - **Codec**: implement {@link Codec}; a schema-driven codec picks its message type from the
@@ -23,8 +23,9 @@
  *   {@link encodeEnvelope}'s bytes on the wire and read with {@link decodeEnvelope}.
  * - **Call wrappers** see each attempt's {@link ResolvedCallOptions}.
  *
- * This subpath is 0.x like the rest: it may change between minor versions (listed in
- * CHANGELOG.md).
+ * Like the rest of tsmicro 0.x, this contract may change between minor versions.
+ *
+ * @packageDocumentation
  */
 
 export type {
