@@ -1,20 +1,18 @@
 /**
- * tsmicro: go-micro for Node. The public surface; everything here is re-exported from the files
- * that define it.
+ * tsmicro: go-micro for Node. What an application writes: services, clients, servers, handlers,
+ * wrappers, errors, and the default plug-ins with their options. Everything is re-exported from
+ * the files that define it.
+ *
+ * The plug-in interfaces (`Registry`, `Selector`, `Transport`, `Codec`, `Broker`) are here because
+ * an application passes and stores plug-ins; what only a plug-in's author needs to implement one
+ * (a transport's `Dispatcher`, a registry's `Watcher`, ...) is in `tsmicro/plugin`. Plug-ins with
+ * their own packages (Consul, etcd, NATS, protobuf, the wrappers) are subpath imports.
  */
 export { createService } from './service.js';
 export type { Service, ServiceOptions, Hook } from './service.js';
 
-export {
-  MicroError,
-  InvalidOptionError,
-  statusText,
-  grpcStatusFromCode,
-  codeFromGrpcStatus,
-  CLIENT_ERROR_ID,
-  SERVER_ERROR_ID,
-} from './errors.js';
-export type { MicroErrorJSON, MicroErrorOptions, TransportFault } from './errors.js';
+export { MicroError, InvalidOptionError, CLIENT_ERROR_ID, SERVER_ERROR_ID } from './errors.js';
+export type { MicroErrorJSON, MicroErrorOptions } from './errors.js';
 
 export { currentContext, remaining } from './context.js';
 export type { Context, HandlerContext } from './context.js';
@@ -29,7 +27,6 @@ export type {
   CallOptions,
   PublishOptions,
   Request,
-  ResolvedCallOptions,
   CallFunc,
   CallWrapper,
   ClientWrapper,
@@ -57,32 +54,12 @@ export type {
   ServerSubscribeOptions,
 } from './server/server.js';
 
-export type {
-  Registry,
-  Service as RegistryService,
-  Node,
-  Endpoint,
-  Value,
-  RegisterOptions,
-  WatchAction,
-  WatchEvent,
-  WatchOptions,
-  Watcher,
-} from './registry/registry.js';
+export type { Registry, Service as RegistryService, Node } from './registry/registry.js';
 export { memoryRegistry } from './registry/memory.js';
 export { localRegistry } from './registry/local.js';
 export type { LocalRegistryOptions } from './registry/local.js';
 
-export type {
-  Selector,
-  SelectOptions,
-  Next,
-  PickOptions,
-  Strategy,
-  Filter,
-  NodeStat,
-  NodeStatsView,
-} from './selector/selector.js';
+export type { Selector, Filter } from './selector/selector.js';
 export { registrySelector } from './selector/registry-selector.js';
 export type {
   RegistrySelectorOptions,
@@ -94,37 +71,19 @@ export type { StrategyName } from './selector/strategy.js';
 export { byVersion, byMetadata, byEndpoint, canary } from './selector/filter.js';
 export type { RetryBudgetOptions } from './client/retry.js';
 
-export type {
-  Transport,
-  Listener,
-  Connection,
-  Dispatcher,
-  UnaryCall,
-  SignalSource,
-  FrameStream,
-  RequestHead,
-  InboundHead,
-  EndpointKind,
-  ListenOptions,
-} from './transport/transport.js';
+export type { Transport } from './transport/transport.js';
 export { grpcTransport } from './transport/grpc/grpc.js';
 export type { GrpcTransportOptions, Pem, TlsOptions } from './transport/grpc/grpc.js';
 export { memoryTransport } from './transport/memory.js';
 export { nativeTransport } from './transport/native/native.js';
 export type { NativeTransportOptions } from './transport/native/native.js';
-export { dualPathTransport, NATIVE_PORT_KEY } from './transport/dual-path.js';
+export { dualPathTransport } from './transport/dual-path.js';
 export type { DualPathOptions } from './transport/dual-path.js';
 
-export type { Codec, CodecHint } from './codec/codec.js';
+export type { Codec } from './codec/codec.js';
 export { jsonCodec } from './codec/json.js';
 export { bytesCodec } from './codec/bytes.js';
 
-export type {
-  Broker,
-  BrokerMessage,
-  BrokerHandler,
-  SubscribeOptions,
-  Subscription,
-} from './broker/broker.js';
+export type { Broker } from './broker/broker.js';
 export { memoryBroker } from './broker/memory.js';
 export type { MemoryBrokerOptions } from './broker/memory.js';

@@ -3,7 +3,8 @@
 // metadata; a tsmicro client takes the native path, a gRPC-only client the gRPC one.
 //
 //   npm run build:test && node .build/examples/transports/demo.js
-import { createService, grpcTransport, memoryRegistry, NATIVE_PORT_KEY } from 'tsmicro';
+import { createService, grpcTransport, memoryRegistry } from 'tsmicro';
+import { NATIVE_PORT_KEY } from 'tsmicro/transport/dual-path';
 import { nativeTransport } from 'tsmicro/transport/native';
 
 const registry = memoryRegistry();

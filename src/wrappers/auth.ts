@@ -1,17 +1,15 @@
-import {
-  errors as joseErrors,
-  jwtVerify,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-  type JWTVerifyOptions,
-  type KeyInput,
-} from 'jose';
+import type { JWTPayload, JWTVerifyGetKey, JWTVerifyOptions, KeyInput } from 'jose';
 import type { CallOptions, ClientWrapper } from '../client/client.js';
 import { currentContext, runWithContext, type HandlerContext } from '../context.js';
 import { InvalidOptionError, MicroError } from '../errors.js';
+import { importPeers } from '../internal/optional-peer.js';
 import { checkNumber } from '../options.js';
 import type { Metadata } from '../metadata.js';
 import type { HandlerWrapper } from '../server/server.js';
+
+const { errors: joseErrors, jwtVerify } = (
+  await importPeers('tsmicro/wrappers/auth', { jose: () => import('jose') })
+).jose;
 
 /** The id of the errors the auth wrapper answers with (401 and 403). */
 export const AUTH_ERROR_ID = 'tsmicro.auth';

@@ -1,15 +1,20 @@
-import CircuitBreaker from 'opossum';
+import type CircuitBreaker from 'opossum';
 import type { CallWrapper, ClientWrapper } from '../client/client.js';
 import { WRAPPER_DEFAULTS } from '../defaults.js';
 import { MicroError } from '../errors.js';
 import { checkFunction, checkInteger, checkNumber } from '../options.js';
-import { endpointKey } from './shared.js';
+import { importPeers } from '../internal/optional-peer.js';
+import { endpointKey, type BreakerState } from './shared.js';
+
+// The class under another name: `CircuitBreaker` (type-only) also names opossum's namespace.
+const { default: Opossum } = (
+  await importPeers('tsmicro/wrappers/breaker', { opossum: () => import('opossum') })
+).opossum;
 
 /** The id of the errors an open breaker answers with. */
 export const BREAKER_ERROR_ID = 'tsmicro.breaker';
 
-/** A breaker's state, as opossum reports it. */
-export type BreakerState = 'closed' | 'open' | 'half-open';
+export type { BreakerState } from './shared.js';
 
 /** The call a breaker guards, as its fallback sees it. */
 export interface GuardedCall {
@@ -106,7 +111,7 @@ export function circuitBreaker(opts: BreakerOptions = {}): CircuitBreakers {
     const existing = breakers.get(key);
     if (existing) return existing;
     // errorFilter answers "ignore this error?": the inverse of isFailure.
-    const b = new CircuitBreaker<[Thunk, GuardedCall], unknown>((thunk: Thunk) => thunk(), {
+    const b = new Opossum<[Thunk, GuardedCall], unknown>((thunk: Thunk) => thunk(), {
       ...options,
       name: key,
       errorFilter: (err: unknown) => !isFailure(MicroError.from(err, BREAKER_ERROR_ID)),
@@ -182,7 +187,7 @@ function defaultIsFailure(err: MicroError): boolean {
 function toMicroError(err: unknown, call: GuardedCall): MicroError {
   if (MicroError.is(err)) return err;
   const what = `${call.service} ${call.endpoint}${call.address ? ` at ${call.address}` : ''}`;
-  if (err instanceof Error && CircuitBreaker.isOurError(err)) {
+  if (err instanceof Error && Opossum.isOurError(err)) {
     const code = (err as Error & { code?: string }).code;
     if (code === 'ETIMEDOUT')
       return new MicroError(BREAKER_ERROR_ID, 408, `breaker timeout calling ${what}`, undefined, {

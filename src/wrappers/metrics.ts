@@ -1,13 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
+import type { Registry as PromRegistry } from 'prom-client';
 import type { CallOptions, CallWrapper, ClientWrapper, PublishOptions } from '../client/client.js';
 import { WRAPPER_DEFAULTS } from '../defaults.js';
 import { InvalidOptionError } from '../errors.js';
+import { importPeers } from '../internal/optional-peer.js';
 import type { EjectionEvent } from '../selector/registry-selector.js';
 import { checkComponent } from '../options.js';
 import type { HandlerWrapper, SubscriberWrapper } from '../server/server.js';
-import type { BreakerState } from './breaker.js';
-import { attemptCounter, secondsSince } from './shared.js';
+import { attemptCounter, secondsSince, type BreakerState } from './shared.js';
+
+const { Counter, Gauge, Histogram, Registry, Summary } = (
+  await importPeers('tsmicro/wrappers/metrics', { 'prom-client': () => import('prom-client') })
+)['prom-client'];
+type Registry = PromRegistry;
 
 /** Options for {@link prometheusMetrics}. */
 export interface MetricsOptions {

@@ -21,6 +21,12 @@ export function attemptCounter(): (req: Request) => number {
   };
 }
 
+/**
+ * A breaker's state, as opossum reports it. Here rather than in breaker.ts so that the metrics
+ * wrapper, which reports it, does not need opossum's types.
+ */
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
 /** The go-micro code of anything thrown: a MicroError's code, 500 for anything else. */
 export function codeOf(err: unknown): number {
   return MicroError.is(err) ? err.code : 500;

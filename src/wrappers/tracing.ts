@@ -1,4 +1,22 @@
-import {
+import type {
+  Context as OtelContext,
+  Span,
+  SpanKind as OtelSpanKind,
+  TextMapPropagator,
+  TracerProvider,
+} from '@opentelemetry/api';
+import type { CallOptions, CallWrapper, ClientWrapper, PublishOptions } from '../client/client.js';
+import { currentContext } from '../context.js';
+import { importPeers } from '../internal/optional-peer.js';
+import { checkComponent } from '../options.js';
+import type { HandlerWrapper, SubscriberWrapper } from '../server/server.js';
+import { attemptCounter, codeOf, endpointKey } from './shared.js';
+
+const peers = await importPeers('tsmicro/wrappers/tracing', {
+  '@opentelemetry/api': () => import('@opentelemetry/api'),
+  '@opentelemetry/core': () => import('@opentelemetry/core'),
+});
+const {
   context,
   defaultTextMapGetter,
   defaultTextMapSetter,
@@ -6,17 +24,9 @@ import {
   SpanKind,
   SpanStatusCode,
   trace,
-  type Context as OtelContext,
-  type Span,
-  type TextMapPropagator,
-  type TracerProvider,
-} from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import type { CallOptions, CallWrapper, ClientWrapper, PublishOptions } from '../client/client.js';
-import { currentContext } from '../context.js';
-import { checkComponent } from '../options.js';
-import type { HandlerWrapper, SubscriberWrapper } from '../server/server.js';
-import { attemptCounter, codeOf, endpointKey } from './shared.js';
+} = peers['@opentelemetry/api'];
+const { W3CTraceContextPropagator } = peers['@opentelemetry/core'];
+type SpanKind = OtelSpanKind;
 
 /** Options for {@link tracing}. */
 export interface TracingOptions {

@@ -8,8 +8,8 @@ import {
   type HandlerContext,
   type Selector,
   type Service,
-  type Strategy,
 } from '../../src/index.js';
+import type { Strategy } from '../../src/plugin.js';
 import { cluster, quietLogger } from '../helpers/services.js';
 
 // Three nodes of `flaky` in this process over real gRPC, steered by the request: `fail` makes

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { BrokerMessage } from '../../src/index.js';
+import type { BrokerMessage } from '../../src/plugin.js';
 import { natsBroker, type NatsBroker } from '../../src/broker/nats/nats.js';
 import { gomicroSkipReason, probeUntilSeen, runPeer, startPeer } from '../helpers/gomicro.js';
 import { natsSkipReason, startNatsServer, waitUntil, type NatsServer } from '../helpers/nats.js';

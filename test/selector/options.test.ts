@@ -5,8 +5,8 @@ import {
   InvalidOptionError,
   memoryRegistry,
   registrySelector,
-  type Strategy,
 } from '../../src/index.js';
+import type { Strategy } from '../../src/plugin.js';
 
 const registry = memoryRegistry();
 const fails =

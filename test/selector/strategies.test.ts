@@ -1,13 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  leastRequest,
-  random,
-  roundRobin,
-  weighted,
-  type Node,
-  type NodeStatsView,
-} from '../../src/index.js';
+import { leastRequest, random, roundRobin, weighted, type Node } from '../../src/index.js';
+import type { NodeStatsView } from '../../src/plugin.js';
 
 const nodes: Node[] = ['a', 'b', 'c'].map((id) => ({
   id,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Registry, RegistryService as Service, WatchEvent } from '../../src/index.js';
+import type { Registry, RegistryService as Service, WatchEvent } from '../../src/plugin.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** Helpers shared by the Consul and etcd suites (not a test file). */

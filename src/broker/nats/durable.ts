@@ -1,15 +1,8 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  AckPolicy,
-  DeliverPolicy,
-  nanos,
-  type ConsumerMessages,
-  type JetStreamClient,
-  type JetStreamManager,
-  type NatsError,
-} from 'nats';
+import type { ConsumerMessages, JetStreamClient, JetStreamManager, NatsError } from 'nats';
 import type { Logger } from '../../logger.js';
+import { AckPolicy, DeliverPolicy, nanos } from './nats-package.js';
 
 /**
  * JetStream side of the NATS broker: the stream that stores durable topics, one durable pull

@@ -1,9 +1,8 @@
-import {
-  connect,
-  type NatsConnection,
-  type JetStreamClient,
-  type JetStreamManager,
-  type Subscription as NatsSubscription,
+import type {
+  NatsConnection,
+  JetStreamClient,
+  JetStreamManager,
+  Subscription as NatsSubscription,
 } from 'nats';
 import { InvalidOptionError, MicroError } from '../../errors.js';
 import { checkString } from '../../options.js';
@@ -16,13 +15,13 @@ import type {
 } from '../broker.js';
 import { decodeEnvelope, encodeEnvelope } from '../envelope.js';
 import { ensureStream, startDurable, subjectMatches, type Outcome } from './durable.js';
+import { connect } from './nats-package.js';
 import { isAuthError, natsAuth, resolveNatsOptions, type NatsBrokerOptions } from './options.js';
 import { BROKER_ERROR_ID, OutageGate } from './outage.js';
 
 export type { NatsDurableOptions } from './durable.js';
 export type { NatsAuthOptions, NatsBrokerOptions } from './options.js';
 export { BROKER_ERROR_ID } from './outage.js';
-export { decodeEnvelope, encodeEnvelope, MalformedEnvelopeError } from '../envelope.js';
 
 /** Counters of a {@link NatsBroker}, since it was created. */
 export interface NatsBrokerStats {

@@ -1,9 +1,10 @@
-import { ErrorCode, nkeyAuthenticator, type ConnectionOptions } from 'nats';
+import type { ConnectionOptions } from 'nats';
 import { NATS_DEFAULTS } from '../../defaults.js';
 import { InvalidOptionError } from '../../errors.js';
 import { defaultLogger, type Logger } from '../../logger.js';
 import { checkComponent, checkFunction, checkInteger, checkString } from '../../options.js';
 import type { DurableConfig, NatsDurableOptions } from './durable.js';
+import { ErrorCode, nkeyAuthenticator } from './nats-package.js';
 
 /** Options for {@link natsBroker}. */
 export interface NatsBrokerOptions {

@@ -1,9 +1,15 @@
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
-import Consul from 'consul';
+import type ConsulClient from 'consul';
 import { MicroError } from '../../errors.js';
+import { importPeers } from '../../internal/optional-peer.js';
 import { REGISTRY_ERROR_ID } from '../watch-diff.js';
+
+const { default: Consul } = (
+  await importPeers('tsmicro/registry/consul', { consul: () => import('consul') })
+).consul;
+type Consul = ConsulClient;
 
 /**
  * The HTTP side of the Consul registry: one `consul` client per configured agent, failover to

@@ -1,6 +1,7 @@
-import { Etcd3, type IOptions, type Lease } from 'etcd3';
+import type { Etcd3 as Etcd3Client, IOptions, Lease } from 'etcd3';
 import { DEFAULTS } from '../../defaults.js';
 import { InvalidOptionError, MicroError } from '../../errors.js';
+import { importPeers } from '../../internal/optional-peer.js';
 import { checkNumber, checkString } from '../../options.js';
 import type {
   Node,
@@ -21,6 +22,10 @@ import {
   recordKey,
   type RecordMap,
 } from '../watch-diff.js';
+
+const { Etcd3 } = (await importPeers('tsmicro/registry/etcd', { etcd3: () => import('etcd3') }))
+  .etcd3;
+type Etcd3 = Etcd3Client;
 
 /** Options for {@link etcdRegistry}. */
 export interface EtcdRegistryOptions {
