@@ -65,30 +65,30 @@ export interface ServiceOptions {
    */
   contentType?: string;
   /** Default budget of each call, ms. @defaultValue 5000 */
-  timeout?: number;
+  timeoutMs?: number;
   /** Default extra attempts of each call. @defaultValue 2 */
   retries?: number;
   /**
-   * Default limit of each call attempt, ms; 0 for none (see `CallOptions.attemptTimeout`).
+   * Default limit of each call attempt, ms; 0 for none (see `CallOptions.attemptTimeoutMs`).
    * @defaultValue 0
    */
-  attemptTimeout?: number;
+  attemptTimeoutMs?: number;
   /**
    * The client's retry budget, or `false` for none (see `ClientOptions.retryBudget`). @defaultValue
    * 20 % of calls + 10/s
    */
   retryBudget?: RetryBudgetOptions | false;
   /** Registration TTL, ms. @defaultValue 90000 */
-  registerTtl?: number;
+  registerTtlMs?: number;
   /** Heartbeat interval, ms (below the TTL). @defaultValue 30000 */
-  registerInterval?: number;
+  registerIntervalMs?: number;
   /** How long stop() waits for in-flight requests, ms. @defaultValue 10000 */
-  stopTimeout?: number;
+  stopTimeoutMs?: number;
   /**
    * Pause between deregistering and closing the listener on stop(), ms (see {@link
-   * ServerOptions.drainDelay}). @defaultValue 1000
+   * ServerOptions.drainDelayMs}). @defaultValue 1000
    */
-  drainDelay?: number;
+  drainDelayMs?: number;
   /** Registration attempts at start. @defaultValue 3 */
   registerAttempts?: number;
   /**
@@ -195,10 +195,10 @@ export function createService(opts: ServiceOptions): Service {
       'metadata',
       'address',
       'advertise',
-      'registerTtl',
-      'registerInterval',
-      'stopTimeout',
-      'drainDelay',
+      'registerTtlMs',
+      'registerIntervalMs',
+      'stopTimeoutMs',
+      'drainDelayMs',
       'registerAttempts',
       'requireRegistration',
       'implicitContext',
@@ -215,9 +215,9 @@ export function createService(opts: ServiceOptions): Service {
       codecs,
       ...pick(opts, [
         'contentType',
-        'timeout',
+        'timeoutMs',
         'retries',
-        'attemptTimeout',
+        'attemptTimeoutMs',
         'retryBudget',
         'wrapCall',
       ]),

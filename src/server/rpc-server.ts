@@ -51,18 +51,18 @@ export interface ServerOptions {
   /** Codecs the server answers with; requests pick one by content type. */
   codecs: readonly Codec[];
   /** Registration TTL, ms. @defaultValue 90000 */
-  registerTtl?: number;
+  registerTtlMs?: number;
   /** Heartbeat (re-registration) interval, ms; must be below the TTL. @defaultValue 30000 */
-  registerInterval?: number;
+  registerIntervalMs?: number;
   /** How long stop() lets in-flight requests finish before closing hard, ms. @defaultValue 10000 */
-  stopTimeout?: number;
+  stopTimeoutMs?: number;
   /**
    * Pause between deregistering and closing the listener on stop(), ms: clients whose cache
    * still lists this node keep being served while their registry watch tells them it left.
    * Skipped when the node was never registered. go-micro has none.
    * @defaultValue `DEFAULTS.drainDelayMs` (1000)
    */
-  drainDelay?: number;
+  drainDelayMs?: number;
   /**
    * Registration attempts at start, with backoff between them. @defaultValue
    * `DEFAULTS.registerAttempts` (3)
@@ -111,17 +111,18 @@ export function createServer(opts: ServerOptions): Server {
   ])!;
   const transport = checkComponent('transport', opts.transport, ['listen', 'dial'])!;
   const broker = checkComponent('broker', opts.broker, ['publish', 'subscribe'])!;
-  const ttlMs = checkNumber('registerTtl', opts.registerTtl, 0) ?? DEFAULTS.registerTtlMs;
+  const ttlMs = checkNumber('registerTtlMs', opts.registerTtlMs, 0) ?? DEFAULTS.registerTtlMs;
   const intervalMs =
-    checkNumber('registerInterval', opts.registerInterval, 0) ?? DEFAULTS.registerIntervalMs;
+    checkNumber('registerIntervalMs', opts.registerIntervalMs, 0) ?? DEFAULTS.registerIntervalMs;
   if (ttlMs > 0 && (intervalMs === 0 || intervalMs >= ttlMs)) {
     throw new InvalidOptionError(
-      'registerInterval',
-      `must be > 0 and below registerTtl (${ttlMs} ms) so the entry is renewed before it expires, got ${intervalMs}`,
+      'registerIntervalMs',
+      `must be > 0 and below registerTtlMs (${ttlMs} ms) so the entry is renewed before it expires, got ${intervalMs}`,
     );
   }
-  const stopTimeout = checkInteger('stopTimeout', opts.stopTimeout, 0) ?? DEFAULTS.stopTimeoutMs;
-  const drainDelay = checkNumber('drainDelay', opts.drainDelay, 0) ?? DEFAULTS.drainDelayMs;
+  const stopTimeoutMs =
+    checkInteger('stopTimeoutMs', opts.stopTimeoutMs, 0) ?? DEFAULTS.stopTimeoutMs;
+  const drainDelayMs = checkNumber('drainDelayMs', opts.drainDelayMs, 0) ?? DEFAULTS.drainDelayMs;
   const attempts =
     checkInteger('registerAttempts', opts.registerAttempts, 1) ?? DEFAULTS.registerAttempts;
   const requireRegistration = checkBoolean('requireRegistration', opts.requireRegistration) ?? true;
@@ -230,10 +231,11 @@ export function createServer(opts: ServerOptions): Server {
       if (state !== 'started') return;
       state = 'stopping';
       // Leave the registry first so callers stop picking this node; keep serving while their
-      // caches learn it; then stop accepting and let in-flight requests finish (up to stopTimeout).
+      // caches learn it; then stop accepting and let in-flight requests finish (up to
+      // stopTimeoutMs).
       await registrar?.stop();
-      if (registrar?.everRegistered && drainDelay > 0)
-        await new Promise((r) => setTimeout(r, drainDelay));
+      if (registrar?.everRegistered && drainDelayMs > 0)
+        await new Promise((r) => setTimeout(r, drainDelayMs));
       const running = router.inflight;
       await release();
       state = 'stopped';
@@ -246,7 +248,7 @@ export function createServer(opts: ServerOptions): Server {
 
   async function release(): Promise<void> {
     await Promise.allSettled(subscriptions.splice(0).map((s) => s.unsubscribe()));
-    await listener?.close(stopTimeout);
+    await listener?.close(stopTimeoutMs);
     listener = undefined;
   }
 }

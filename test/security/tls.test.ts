@@ -64,7 +64,7 @@ async function refusal(c: Service, service: string): Promise<MicroError> {
       service,
       'Greeter.Hello',
       { name: 'intruder' },
-      { timeout: 5_000, retries: 0 },
+      { timeoutMs: 5_000, retries: 0 },
     );
   } catch (err) {
     assert.ok(MicroError.is(err), `expected a MicroError, got ${String(err)}`);

@@ -16,15 +16,15 @@ function throwsOption(fn: () => unknown, option: string): void {
 }
 
 test('bad options throw at construction, naming the option', () => {
-  throwsOption(() => createService({ ...base, registerTtl: -1 }), 'registerTtl');
+  throwsOption(() => createService({ ...base, registerTtlMs: -1 }), 'registerTtlMs');
   throwsOption(
-    () => createService({ ...base, registerTtl: 1000, registerInterval: 1000 }),
-    'registerInterval',
+    () => createService({ ...base, registerTtlMs: 1000, registerIntervalMs: 1000 }),
+    'registerIntervalMs',
   );
   throwsOption(() => createService({ ...base, contentType: 'application/xml' }), 'contentType');
   throwsOption(() => createService({ ...base, address: 'localhost' }), 'address');
   throwsOption(() => createService({ ...base, address: '127.0.0.1:99999' }), 'address');
-  throwsOption(() => createService({ ...base, timeout: Number.NaN }), 'timeout');
+  throwsOption(() => createService({ ...base, timeoutMs: Number.NaN }), 'timeoutMs');
   throwsOption(() => createService({ ...base, retries: 1.5 }), 'retries');
   throwsOption(() => createService({ ...base, name: '' }), 'name');
   throwsOption(() => createService({ ...base, registry: {} as never }), 'registry');
@@ -42,8 +42,8 @@ test('a malformed handler is refused when it is added, not when it is called', (
 test('bad per-call options reject the call with the option named', async () => {
   const s = createService(base);
   await assert.rejects(
-    s.client.call('x', 'A.B', {}, { timeout: -5 }),
-    (err: unknown) => err instanceof InvalidOptionError && err.option === 'call.timeout',
+    s.client.call('x', 'A.B', {}, { timeoutMs: -5 }),
+    (err: unknown) => err instanceof InvalidOptionError && err.option === 'call.timeoutMs',
   );
   await assert.rejects(
     s.client.call('x', 'A.B', {}, { address: 'nope' }),

@@ -42,7 +42,7 @@ export interface EtcdRegistryOptions {
    * Timeout of one request (and of connecting), ms. @defaultValue `DEFAULTS.etcdRequestTimeoutMs`
    * (10 000)
    */
-  requestTimeout?: number;
+  requestTimeoutMs?: number;
   /** Name published in node metadata (`registry=<name>`). @defaultValue `'etcd'` */
   name?: string;
 }
@@ -75,7 +75,7 @@ export function etcdRegistry(opts: EtcdRegistryOptions = {}): Registry {
   if (!prefix.endsWith('/'))
     throw new InvalidOptionError('prefix', `must end with "/", got ${JSON.stringify(prefix)}`);
   const timeoutMs =
-    checkNumber('requestTimeout', opts.requestTimeout, 1) ?? DEFAULTS.etcdRequestTimeoutMs;
+    checkNumber('requestTimeoutMs', opts.requestTimeoutMs, 1) ?? DEFAULTS.etcdRequestTimeoutMs;
   const options: IOptions = {
     hosts,
     dialTimeout: timeoutMs,
