@@ -213,7 +213,7 @@ export function createServer(opts: ServerOptions): Server {
           {
             node: node.id,
             address: node.address,
-            transport: transport.name,
+            transport: transportLabel(transport),
             registry: registry.name,
           },
           'server started',
@@ -251,4 +251,13 @@ export function createServer(opts: ServerOptions): Server {
     await listener?.close(stopTimeoutMs);
     listener = undefined;
   }
+}
+
+/**
+ * What the log calls a transport: its own `toString()` when it has one (dual-path says both its
+ * paths), else its `name` (which is what node metadata publishes for peers).
+ */
+function transportLabel(transport: Transport): string {
+  const own = String(transport);
+  return own === '[object Object]' ? transport.name : own;
 }
