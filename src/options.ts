@@ -30,6 +30,32 @@ export function checkString(name: string, value: unknown): string | undefined {
   return value;
 }
 
+/**
+ * What a name a registry holds may contain: go-micro's service names (`helloworld`,
+ * `go.micro.srv.greeter`, `micro.http.broker`) use letters, digits, `.`, `-` and `_`, and every
+ * registry holds these: Consul in URL paths and its catalog (its DNS interface would want letters,
+ * digits and `-` only, and says dotted names are not discoverable there; go-micro uses them
+ * anyway), etcd in keys where `/` separates service from node, the local registry in file names,
+ * and gRPC in the `/<service>.<Handler>/<Method>` path. A space, `/`, `:` or any other character
+ * breaks at least one of them, so such a name is refused before it is registered instead of
+ * failing, or being found under another name, later.
+ */
+const REGISTRY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * A name a registry can hold (letters, digits, `.`, `-`, `_`, starting with a letter or digit),
+ * or undefined.
+ */
+export function checkRegistryName(name: string, value: unknown): string | undefined {
+  const s = checkString(name, value);
+  if (s !== undefined && !REGISTRY_NAME.test(s))
+    throw new InvalidOptionError(
+      name,
+      `expected letters, digits, ".", "-" or "_" (starting with a letter or digit), as go-micro names like "go.micro.srv.greeter"; got ${JSON.stringify(s)}`,
+    );
+  return s;
+}
+
 /** A boolean, or undefined. */
 export function checkBoolean(name: string, value: unknown): boolean | undefined {
   if (value === undefined) return undefined;
@@ -114,7 +140,7 @@ export function parseAddress(address: string): { host: string; port: number } | 
   if (!m) return undefined;
   const port = Number(m[3]);
   if (port > 65535) return undefined;
-  return { host: (m[1] ?? m[2]), port };
+  return { host: m[1] ?? m[2], port };
 }
 
 /** Joins host and port, bracketing IPv6 hosts. */

@@ -8,7 +8,7 @@ import { jsonCodec } from './codec/json.js';
 import { composeWrappers } from './compose.js';
 import { InvalidOptionError } from './errors.js';
 import { defaultLogger, type Logger } from './logger.js';
-import { checkComponent, checkString } from './options.js';
+import { checkComponent, checkRegistryName } from './options.js';
 import { localRegistry } from './registry/local.js';
 import type { Registry } from './registry/registry.js';
 import { registrySelector } from './selector/registry-selector.js';
@@ -143,7 +143,7 @@ const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT']
 export function createService(opts: ServiceOptions): Service {
   if (typeof opts !== 'object' || opts === null)
     throw new InvalidOptionError('options', 'expected an object');
-  const name = checkString('name', opts.name);
+  const name = checkRegistryName('name', opts.name);
   if (!name) throw new InvalidOptionError('name', 'a service name is required');
   const logger = opts.logger ?? defaultLogger();
   // What this service creates it also closes; instances passed in belong to the caller.

@@ -12,6 +12,7 @@ import {
   checkComponent,
   checkInteger,
   checkNumber,
+  checkRegistryName,
   checkString,
   checkStringRecord,
 } from '../options.js';
@@ -33,11 +34,22 @@ import type {
 
 /** Options for {@link createServer}. */
 export interface ServerOptions {
-  /** Service name, e.g. `greeter`. */
+  /**
+   * Service name, e.g. `greeter` or `go.micro.srv.greeter`: letters, digits, `.`, `-` and `_`,
+   * starting with a letter or digit — what go-micro names use and every registry (Consul, etcd,
+   * local files) and the gRPC path can hold. Anything else (a space, `/`, empty) is an
+   * InvalidOptionError.
+   */
   name: string;
-  /** Service version. @defaultValue `latest` */
+  /**
+   * Service version, e.g. `1.2.0` or `latest`: any non-empty string (registries store it encoded
+   * or as a value, never in a path or key). @defaultValue `latest`
+   */
   version?: string;
-  /** Instance id; the node id is `<name>-<id>`. @defaultValue a random UUID */
+  /**
+   * Instance id; the node id is `<name>-<id>`. The same characters as `name`, since the node id
+   * is part of registry keys and URLs. @defaultValue a random UUID
+   */
   id?: string;
   /** `host:port` to listen on. @defaultValue `127.0.0.1:0` */
   address?: string;
@@ -96,10 +108,10 @@ export interface ServerOptions {
 
 /** Builds a server. Nothing listens until {@link Server.start}. */
 export function createServer(opts: ServerOptions): Server {
-  const name = checkString('name', opts.name);
+  const name = checkRegistryName('name', opts.name);
   if (!name) throw new InvalidOptionError('name', 'a service name is required');
   const version = checkString('version', opts.version) ?? 'latest';
-  const id = checkString('id', opts.id) ?? randomUUID();
+  const id = checkRegistryName('id', opts.id) ?? randomUUID();
   const listenAddress = checkAddress('address', opts.address) ?? DEFAULT_LISTEN_ADDRESS;
   const advertise = checkAddress('advertise', opts.advertise);
   const labels = checkStringRecord('metadata', opts.metadata) ?? {};

@@ -1,9 +1,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createService, InvalidOptionError, memoryRegistry } from '../../src/index.js';
+import {
+  createServer,
+  createService,
+  InvalidOptionError,
+  jsonCodec,
+  memoryBroker,
+  memoryRegistry,
+  memoryTransport,
+} from '../../src/index.js';
 import { quietLogger } from '../helpers/services.js';
 
 const base = { name: 'opts', registry: memoryRegistry(), logger: quietLogger() };
+const serverBase = {
+  ...base,
+  transport: memoryTransport(),
+  broker: memoryBroker(),
+  codecs: [jsonCodec()],
+};
 
 function throwsOption(fn: () => unknown, option: string): void {
   assert.throws(fn, (err: unknown) => {
@@ -28,6 +42,36 @@ test('bad options throw at construction, naming the option', () => {
   throwsOption(() => createService({ ...base, retries: 1.5 }), 'retries');
   throwsOption(() => createService({ ...base, name: '' }), 'name');
   throwsOption(() => createService({ ...base, registry: {} as never }), 'registry');
+});
+
+test('a name or node id a registry cannot hold is an InvalidOptionError naming the option', () => {
+  for (const name of [
+    'a b',
+    'greeter/v1',
+    '/',
+    ' greeter',
+    'greeter\n',
+    'a:b',
+    '.hidden',
+    '-x',
+    'Grüße',
+  ])
+    throwsOption(() => createService({ ...base, name }), 'name');
+  throwsOption(() => createServer({ ...serverBase, id: 'a/b' }), 'id');
+  throwsOption(() => createServer({ ...serverBase, id: 'two words' }), 'id');
+  throwsOption(() => createServer({ ...serverBase, name: 'a b' }), 'name');
+  // go-micro's own names, and what tsmicro's examples use, are accepted.
+  for (const name of [
+    'helloworld',
+    'go.micro.srv.greeter',
+    'micro.http.broker',
+    'my_service-2',
+    '1st',
+  ])
+    assert.equal(createService({ ...base, name }).name, name);
+  // A version is stored encoded or as a value by every registry: spaces and slashes are fine.
+  assert.doesNotThrow(() => createService({ ...base, version: 'v1.2 beta/3' }));
+  throwsOption(() => createService({ ...base, version: '' }), 'version');
 });
 
 test('a malformed handler is refused when it is added, not when it is called', () => {
