@@ -21,6 +21,10 @@ export interface Context {
 export interface HandlerContext extends Context {
   /** This server's service name. */
   readonly service: string;
+  /** This server's service version (`ServerOptions.version`). */
+  readonly version: string;
+  /** This server's node id as registered, `<name>-<id>`. */
+  readonly nodeId: string;
   /** The endpoint being served, `Handler.Method`. */
   readonly endpoint: string;
 }

@@ -140,7 +140,15 @@ export function createServer(opts: ServerOptions): Server {
   const requireRegistration = checkBoolean('requireRegistration', opts.requireRegistration) ?? true;
   const implicitContext = checkBoolean('implicitContext', opts.implicitContext) ?? true;
   const logger = opts.logger.child({ service: name });
-  const router = new Router(name, opts.codecs, opts.wrapHandler ?? [], implicitContext);
+  const nodeId = `${name}-${id}`;
+  const router = new Router(
+    name,
+    version,
+    nodeId,
+    opts.codecs,
+    opts.wrapHandler ?? [],
+    implicitContext,
+  );
   const pending: SubscriberEntry[] = [];
   const subscriptions: Subscription[] = [];
   let listener: Listener | undefined;
@@ -188,7 +196,7 @@ export function createServer(opts: ServerOptions): Server {
       try {
         listener = await transport.listen(listenAddress, router);
         node = {
-          id: `${name}-${id}`,
+          id: nodeId,
           address: advertise ?? advertisable(listener.address),
           metadata: {
             ...labels,
