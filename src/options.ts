@@ -1,8 +1,10 @@
 import { InvalidOptionError } from './errors.js';
 
 /**
- * Validation helpers for options. Every component validates its options once, at construction,
- * and throws {@link InvalidOptionError} naming the option: a bad option never surfaces on a call.
+ * Validation helpers for options; a bad option is an {@link InvalidOptionError} naming it.
+ * Constructor options are checked once, at construction, and throw there, synchronously: a bad
+ * one never surfaces on a call. Per-call options (`CallOptions`, `PublishOptions`) can only be
+ * checked when the call is made: a bad one rejects that call's promise before anything is sent.
  */
 
 /** A finite number ≥ `min` (default 0), or undefined. */

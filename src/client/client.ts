@@ -8,7 +8,12 @@ import type { Filter } from '../selector/selector.js';
  * node when that is safe.
  */
 
-/** Per-call options; each overrides the client's default for this call only. */
+/**
+ * Per-call options; each overrides the client's default for this call only. They are checked
+ * when the call is made: a bad one rejects that call's promise with an InvalidOptionError naming
+ * it (`call.timeoutMs`, ...) before anything is sent. (The client's own options throw at
+ * construction.)
+ */
 export interface CallOptions {
   /**
    * Budget for the whole call including retries, in ms. Inside a handler the inbound deadline

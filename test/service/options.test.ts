@@ -94,3 +94,70 @@ test('bad per-call options reject the call with the option named', async () => {
     (err: unknown) => err instanceof InvalidOptionError && err.option === 'call.address[0]',
   );
 });
+
+test('a bad per-call option rejects that call (never throws synchronously), names the option, and sends nothing', async () => {
+  const registry = memoryRegistry();
+  const broker = memoryBroker();
+  const shared = { registry, broker, logger: quietLogger() };
+  const server = createService({ ...shared, name: 'counted' });
+  let handled = 0;
+  let delivered = 0;
+  let arrived!: () => void;
+  const goodEventArrived = new Promise<void>((resolve) => {
+    arrived = resolve;
+  });
+  server.handle('C', {
+    async Hit() {
+      handled++;
+      return {};
+    },
+  });
+  server.subscribe('counted.events', () => {
+    delivered++;
+    arrived();
+  });
+  await server.start();
+  const client = createService({ ...shared, name: 'caller' }).client;
+  try {
+    const cases: [string, () => Promise<unknown>][] = [
+      ['call.timeoutMs', () => client.call('counted', 'C.Hit', {}, { timeoutMs: -5 })],
+      [
+        'call.attemptTimeoutMs',
+        () => client.call('counted', 'C.Hit', {}, { attemptTimeoutMs: NaN }),
+      ],
+      ['call.retries', () => client.call('counted', 'C.Hit', {}, { retries: 1.5 })],
+      ['call.contentType', () => client.call('counted', 'C.Hit', {}, { contentType: 'xml' })],
+      [
+        'call.metadata.n',
+        () => client.call('counted', 'C.Hit', {}, { metadata: { n: 1 as unknown as string } }),
+      ],
+      ['call.address[0]', () => client.call('counted', 'C.Hit', {}, { address: 'nope' })],
+      ['call.timeoutMs', () => client.stream('counted', 'C.Hit', { timeoutMs: -1 })],
+      [
+        'publish.contentType',
+        () => client.publish('counted.events', {}, { contentType: 'application/xml' }),
+      ],
+    ];
+    for (const [option, make] of cases) {
+      let pending: Promise<unknown> | undefined;
+      assert.doesNotThrow(() => {
+        pending = make();
+      }, `${option}: a per-call option is reported through the promise`);
+      await assert.rejects(pending!, (err: unknown) => {
+        assert.ok(err instanceof InvalidOptionError, `${option}: got ${String(err)}`);
+        assert.equal(err.option, option);
+        return true;
+      });
+    }
+    assert.equal(handled, 0, 'no bad call reached the server');
+    // The same calls with good options do arrive: the counters count. Events are delivered in
+    // order, so once the good one is in, any bad one that had been sent would be too.
+    await client.call('counted', 'C.Hit', {}, { timeoutMs: 5_000 });
+    await client.publish('counted.events', {});
+    await goodEventArrived;
+    assert.equal(handled, 1);
+    assert.equal(delivered, 1, 'no bad publish reached the broker');
+  } finally {
+    await server.stop();
+  }
+});
