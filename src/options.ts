@@ -58,6 +58,14 @@ export function checkRegistryName(name: string, value: unknown): string | undefi
   return s;
 }
 
+/**
+ * Whether `value` is an array, narrowing to `readonly unknown[]` (Array.isArray narrows a
+ * readonly array to `any[]`, which then spreads `any` through whatever uses it).
+ */
+export function isList(value: unknown): value is readonly unknown[] {
+  return Array.isArray(value);
+}
+
 /** A boolean, or undefined. */
 export function checkBoolean(name: string, value: unknown): boolean | undefined {
   if (value === undefined) return undefined;
@@ -151,8 +159,20 @@ export function joinHostPort(host: string, port: number): string {
 }
 
 function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
-  return `${typeof value} ${String(value)}`;
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'object':
+      return value === null ? 'null' : Array.isArray(value) ? 'an array' : 'an object';
+    case 'function':
+      return 'a function';
+    case 'symbol':
+      return value.toString();
+    case 'number':
+    case 'bigint':
+    case 'boolean':
+      return `${typeof value} ${String(value)}`;
+    default:
+      return 'undefined';
+  }
 }

@@ -13,7 +13,7 @@ import {
 import { DEFAULTS } from '../defaults.js';
 import { CLIENT_ERROR_ID, InvalidOptionError, MicroError } from '../errors.js';
 import { EMPTY_METADATA, mergeMetadata, normalizeMetadata, type Metadata } from '../metadata.js';
-import { checkComponent, checkInteger, checkNumber } from '../options.js';
+import { checkComponent, checkInteger, checkNumber, isList } from '../options.js';
 import type { Node } from '../registry/registry.js';
 import type { Next, Selector } from '../selector/selector.js';
 import type { RequestHead, Transport } from '../transport/transport.js';
@@ -93,10 +93,10 @@ export function createClient(opts: ClientOptions): Client {
     checkComponent('client.broker', opts.broker, ['publish']),
   );
   const codecs = opts.codecs;
-  if (!Array.isArray(codecs) || codecs.length === 0)
+  if (!isList(codecs) || codecs.length === 0)
     throw new InvalidOptionError('client.codecs', 'expected at least one codec');
   const defaultCodec =
-    opts.contentType === undefined ? codecs[0]! : findCodec(codecs, opts.contentType);
+    opts.contentType === undefined ? codecs[0] : findCodec(codecs, opts.contentType);
   if (!defaultCodec)
     throw new InvalidOptionError(
       'contentType',

@@ -278,6 +278,7 @@ export function createServer(opts: ServerOptions): Server {
  * paths), else its `name` (which is what node metadata publishes for peers).
  */
 function transportLabel(transport: Transport): string {
-  const own = String(transport);
+  // Every object has a toString(); Object's own says "[object Object]", which says nothing.
+  const own = (transport as { toString(): string }).toString();
   return own === '[object Object]' ? transport.name : own;
 }

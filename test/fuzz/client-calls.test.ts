@@ -332,7 +332,7 @@ test('streams: random message sequences echo back or fail typed', async () => {
             if (!cancel)
               assert.deepEqual(
                 got,
-                messages.map((m) => JSON.parse(JSON.stringify(m ?? null))),
+                messages.map((m): unknown => JSON.parse(JSON.stringify(m ?? null))),
               );
           },
           () => `stream of ${messages.length}`,

@@ -262,8 +262,8 @@ test('micro_version and micro_id come from the serving service when the wrapper 
         micro_endpoint: 'V.Ok',
         micro_status: 'success',
       });
-    assert.equal(labelled('mv-a', '2.3.4', servers[0]!.server.node!.id), 3);
-    assert.equal(labelled('mv-b', '0.9.0-rc.1', servers[1]!.server.node!.id), 1);
+    assert.equal(labelled('mv-a', '2.3.4', servers[0].server.node!.id), 3);
+    assert.equal(labelled('mv-b', '0.9.0-rc.1', servers[1].server.node!.id), 1);
     assert.equal(value(s, 'micro_request_total', { micro_version: '' }), 0, 'no empty label');
   } finally {
     await c.stopAll();

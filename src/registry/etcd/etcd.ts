@@ -1,7 +1,7 @@
 import { Etcd3, type IOptions, type Lease } from 'etcd3';
 import { DEFAULTS } from '../../defaults.js';
 import { InvalidOptionError, MicroError } from '../../errors.js';
-import { checkNumber, checkString } from '../../options.js';
+import { checkNumber, checkString, isList } from '../../options.js';
 import type {
   Node,
   RegisterOptions,
@@ -56,7 +56,7 @@ export interface EtcdRegistryOptions {
  */
 export function etcdRegistry(opts: EtcdRegistryOptions = {}): Registry {
   const raw = opts.endpoints ?? (process.env.ETCD_ENDPOINTS || 'http://127.0.0.1:2379');
-  const hosts = (typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? [...raw] : [])
+  const hosts = (typeof raw === 'string' ? raw.split(',') : isList(raw) ? [...raw] : [])
     .map((h) => String(h).trim())
     .filter(Boolean);
   if (hosts.length === 0)
