@@ -150,7 +150,7 @@ async function firstCall(make: () => Transport): Promise<number> {
     registry,
     transport: make(),
     logger,
-    drainDelay: 0,
+    drainDelayMs: 0,
   });
   server.handle('Bench', {
     async Echo(req: unknown) {

@@ -64,7 +64,7 @@ function tsmicroTarget(makeTransport: () => Transport, implicitContext = true): 
         registry: localRegistry({ dir }),
         transport: makeTransport(),
         logger: silent(),
-        drainDelay: 0,
+        drainDelayMs: 0,
         implicitContext,
       });
       service.handle('Bench', {

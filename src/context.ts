@@ -21,6 +21,10 @@ export interface Context {
 export interface HandlerContext extends Context {
   /** This server's service name. */
   readonly service: string;
+  /** This server's service version (`ServerOptions.version`). */
+  readonly version: string;
+  /** This server's node id as registered, `<name>-<id>`. */
+  readonly nodeId: string;
   /** The endpoint being served, `Handler.Method`. */
   readonly endpoint: string;
 }
@@ -97,12 +101,12 @@ export class DerivedContext {
    */
   get ctx(): Context {
     if (this.made) return this.made;
-    const self = this;
+    const signal = (): AbortSignal => this.signal();
     this.made = {
       deadline: this.deadline,
       metadata: this.metadata,
       get signal() {
-        return self.signal();
+        return signal();
       },
     };
     return this.made;

@@ -190,10 +190,13 @@ export const WRAPPER_DEFAULTS = Object.freeze({
    * memory under many callers.
    */
   rateLimitMaxKeys: 10_000,
+  /**
+   * Auth: clock skew tolerated on a token's `exp`/`nbf`, so a caller whose clock runs a little
+   * ahead or behind is not refused (JWT times are whole seconds; a few of them cover NTP drift).
+   */
+  authClockToleranceMs: 5_000,
   /** Metrics: latency histogram buckets in seconds — prom-client's defaults, 5 ms to 10 s. */
-  metricsBucketsSeconds: Object.freeze([
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-  ]) as readonly number[],
+  metricsBucketsSeconds: Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
 });
 
 /** Defaults of the NATS broker (`tsmicro/broker/nats`). Durations in ms, sizes in bytes. */

@@ -144,8 +144,11 @@ export class MicroError extends Error {
         return new MicroError(fallbackId, 500, wire);
       }
     }
-    if (typeof obj !== 'object' || obj === null)
-      return new MicroError(fallbackId, 500, String(wire));
+    // Not an object: wire was a primitive, or a string holding one (objects were taken above).
+    if (typeof obj !== 'object' || obj === null) {
+      const primitive = wire as string | number | boolean | null | undefined;
+      return new MicroError(fallbackId, 500, String(primitive));
+    }
     const o = obj as Record<string, unknown>;
     const code = typeof o.code === 'number' && Number.isInteger(o.code) && o.code > 0 ? o.code : 0;
     if (code === 0)

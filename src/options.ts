@@ -1,8 +1,10 @@
 import { InvalidOptionError } from './errors.js';
 
 /**
- * Validation helpers for options. Every component validates its options once, at construction,
- * and throws {@link InvalidOptionError} naming the option: a bad option never surfaces on a call.
+ * Validation helpers for options; a bad option is an {@link InvalidOptionError} naming it.
+ * Constructor options are checked once, at construction, and throw there, synchronously: a bad
+ * one never surfaces on a call. Per-call options (`CallOptions`, `PublishOptions`) can only be
+ * checked when the call is made: a bad one rejects that call's promise before anything is sent.
  */
 
 /** A finite number ≥ `min` (default 0), or undefined. */
@@ -28,6 +30,40 @@ export function checkString(name: string, value: unknown): string | undefined {
   if (typeof value !== 'string' || value === '')
     throw new InvalidOptionError(name, `expected a non-empty string, got ${describe(value)}`);
   return value;
+}
+
+/**
+ * What a name a registry holds may contain: go-micro's service names (`helloworld`,
+ * `go.micro.srv.greeter`, `micro.http.broker`) use letters, digits, `.`, `-` and `_`, and every
+ * registry holds these: Consul in URL paths and its catalog (its DNS interface would want letters,
+ * digits and `-` only, and says dotted names are not discoverable there; go-micro uses them
+ * anyway), etcd in keys where `/` separates service from node, the local registry in file names,
+ * and gRPC in the `/<service>.<Handler>/<Method>` path. A space, `/`, `:` or any other character
+ * breaks at least one of them, so such a name is refused before it is registered instead of
+ * failing, or being found under another name, later.
+ */
+const REGISTRY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * A name a registry can hold (letters, digits, `.`, `-`, `_`, starting with a letter or digit),
+ * or undefined.
+ */
+export function checkRegistryName(name: string, value: unknown): string | undefined {
+  const s = checkString(name, value);
+  if (s !== undefined && !REGISTRY_NAME.test(s))
+    throw new InvalidOptionError(
+      name,
+      `expected letters, digits, ".", "-" or "_" (starting with a letter or digit), as go-micro names like "go.micro.srv.greeter"; got ${JSON.stringify(s)}`,
+    );
+  return s;
+}
+
+/**
+ * Whether `value` is an array, narrowing to `readonly unknown[]` (Array.isArray narrows a
+ * readonly array to `any[]`, which then spreads `any` through whatever uses it).
+ */
+export function isList(value: unknown): value is readonly unknown[] {
+  return Array.isArray(value);
 }
 
 /** A boolean, or undefined. */
@@ -114,7 +150,7 @@ export function parseAddress(address: string): { host: string; port: number } | 
   if (!m) return undefined;
   const port = Number(m[3]);
   if (port > 65535) return undefined;
-  return { host: (m[1] ?? m[2]), port };
+  return { host: m[1] ?? m[2], port };
 }
 
 /** Joins host and port, bracketing IPv6 hosts. */
@@ -123,8 +159,20 @@ export function joinHostPort(host: string, port: number): string {
 }
 
 function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
-  return `${typeof value} ${String(value)}`;
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'object':
+      return value === null ? 'null' : Array.isArray(value) ? 'an array' : 'an object';
+    case 'function':
+      return 'a function';
+    case 'symbol':
+      return value.toString();
+    case 'number':
+    case 'bigint':
+    case 'boolean':
+      return `${typeof value} ${String(value)}`;
+    default:
+      return 'undefined';
+  }
 }

@@ -1,15 +1,14 @@
 import type { Broker } from './broker/broker.js';
 import { memoryBroker } from './broker/memory.js';
-import type { Client, CallWrapper, ClientWrapper } from './client/client.js';
-import { createClient } from './client/rpc-client.js';
-import type { RetryBudgetOptions } from './client/retry.js';
+import type { Client, ClientWrapper } from './client/client.js';
+import { createClient, type ClientOptions } from './client/rpc-client.js';
 import { bytesCodec } from './codec/bytes.js';
 import type { Codec } from './codec/codec.js';
 import { jsonCodec } from './codec/json.js';
 import { composeWrappers } from './compose.js';
 import { InvalidOptionError } from './errors.js';
 import { defaultLogger, type Logger } from './logger.js';
-import { checkComponent, checkString } from './options.js';
+import { checkComponent, checkRegistryName } from './options.js';
 import { localRegistry } from './registry/local.js';
 import type { Registry } from './registry/registry.js';
 import { registrySelector } from './selector/registry-selector.js';
@@ -18,11 +17,9 @@ import { createServer, type ServerOptions } from './server/rpc-server.js';
 import type {
   HandleOptions,
   HandlerMethods,
-  HandlerWrapper,
   Server,
   ServerSubscribeOptions,
   Subscriber,
-  SubscriberWrapper,
 } from './server/server.js';
 import { dualPathTransport } from './transport/dual-path.js';
 import type { Transport } from './transport/transport.js';
@@ -30,94 +27,83 @@ import type { Transport } from './transport/transport.js';
 /** A lifecycle hook; a rejected `beforeStart` hook aborts the start. */
 export type Hook = () => void | Promise<void>;
 
+/** The client options a service passes to its client, documented on {@link ClientOptions}. */
+const CLIENT_KEYS = [
+  'contentType',
+  'timeoutMs',
+  'retries',
+  'attemptTimeoutMs',
+  'retryBudget',
+  'wrapCall',
+] as const satisfies readonly (keyof ClientOptions)[];
+
+/** The server options a service passes to its server, documented on {@link ServerOptions}. */
+const SERVER_KEYS = [
+  'name',
+  'version',
+  'metadata',
+  'address',
+  'advertise',
+  'registerTtlMs',
+  'registerIntervalMs',
+  'stopTimeoutMs',
+  'drainDelayMs',
+  'registerAttempts',
+  'requireRegistration',
+  'implicitContext',
+  'wrapHandler',
+  'wrapSubscriber',
+] as const satisfies readonly (keyof ServerOptions)[];
+
 /**
- * Options for {@link createService}. Every component is optional: the defaults need nothing
- * installed (local registry, gRPC on loopback, JSON, in-process broker).
+ * Options for {@link createService}: the client's and the server's options (documented where
+ * they are defined, on {@link ClientOptions} and {@link ServerOptions}), plus the components the
+ * service shares between them. Every component is optional: the defaults need nothing installed
+ * (local registry, gRPC and native on loopback, JSON, in-process broker).
  */
-export interface ServiceOptions {
-  /** Service name, e.g. `greeter`. */
-  name: string;
-  /** @defaultValue `latest` */
-  version?: string;
-  /** Labels published in the node metadata. */
-  metadata?: Record<string, string>;
-  /** `host:port` to listen on. @defaultValue `127.0.0.1:0` */
-  address?: string;
-  /** `host:port` to publish instead of the bound address. */
-  advertise?: string;
-  /** @defaultValue `localRegistry()`: several processes on one host, no server */
+export interface ServiceOptions
+  extends
+    Pick<ClientOptions, (typeof CLIENT_KEYS)[number]>,
+    Pick<ServerOptions, (typeof SERVER_KEYS)[number]> {
+  /**
+   * Where the server registers and the selector looks services up.
+   * @defaultValue `localRegistry()`: several processes on one host, no server
+   */
   registry?: Registry;
   /**
+   * The wire of both the server and the client.
    * @defaultValue `dualPathTransport()`: gRPC at the node address for go-micro and gRPC peers,
    * plus the native transport on a second port that tsmicro clients use (~10× the calls/s of
    * gRPC unary in `npm run bench`). Pass `grpcTransport()` to serve gRPC only.
    */
   transport?: Transport;
-  /** @defaultValue `memoryBroker()` (one process) */
+  /** Carries the client's publishes and the server's subscriptions. @defaultValue `memoryBroker()` (one process) */
   broker?: Broker;
-  /** @defaultValue `registrySelector({ registry })` */
+  /** Picks the client's nodes. @defaultValue `registrySelector({ registry })` */
   selector?: Selector;
-  /** Codecs; the first is the client's default. @defaultValue `[jsonCodec(), bytesCodec()]` */
+  /**
+   * Codecs of both the client and the server; the first is the client's default.
+   * @defaultValue `[jsonCodec(), bytesCodec()]`
+   */
   codecs?: readonly Codec[];
-  /**
-   * The client's default codec, by content type or name (`json`, `application/grpc+json`).
-   * @defaultValue the first codec
-   */
-  contentType?: string;
-  /** Default budget of each call, ms. @defaultValue 5000 */
-  timeout?: number;
-  /** Default extra attempts of each call. @defaultValue 2 */
-  retries?: number;
-  /**
-   * Default limit of each call attempt, ms; 0 for none (see `CallOptions.attemptTimeout`).
-   * @defaultValue 0
-   */
-  attemptTimeout?: number;
-  /**
-   * The client's retry budget, or `false` for none (see `ClientOptions.retryBudget`). @defaultValue
-   * 20 % of calls + 10/s
-   */
-  retryBudget?: RetryBudgetOptions | false;
-  /** Registration TTL, ms. @defaultValue 90000 */
-  registerTtl?: number;
-  /** Heartbeat interval, ms (below the TTL). @defaultValue 30000 */
-  registerInterval?: number;
-  /** How long stop() waits for in-flight requests, ms. @defaultValue 10000 */
-  stopTimeout?: number;
-  /**
-   * Pause between deregistering and closing the listener on stop(), ms (see {@link
-   * ServerOptions.drainDelay}). @defaultValue 1000
-   */
-  drainDelay?: number;
-  /** Registration attempts at start. @defaultValue 3 */
-  registerAttempts?: number;
-  /**
-   * Whether start() fails when the registry cannot be reached (false: serve and keep retrying).
-   * @defaultValue true
-   */
-  requireRegistration?: boolean;
-  /**
-   * Whether calls made inside a handler inherit its deadline and metadata without `{ ctx }`
-   * (AsyncLocalStorage; see {@link ServerOptions.implicitContext}). @defaultValue true
-   */
-  implicitContext?: boolean;
   /** Wrap the whole client (once per call). First is outermost. */
   wrapClient?: readonly ClientWrapper[];
-  /** Wrap each call attempt. First is outermost. */
-  wrapCall?: readonly CallWrapper[];
-  /** Wrap each handler call. First is outermost. */
-  wrapHandler?: readonly HandlerWrapper[];
-  /** Wrap each subscriber call. First is outermost. */
-  wrapSubscriber?: readonly SubscriberWrapper[];
+  /** Run in order before the server starts; a rejection aborts the start. */
   beforeStart?: readonly Hook[];
+  /** Run in order once the server is started (and registered). */
   afterStart?: readonly Hook[];
+  /**
+   * Run in order before the server stops; one failing does not keep the rest or the stop from
+   * running, and `stop()` then rejects with the last failure.
+   */
   beforeStop?: readonly Hook[];
+  /** Run in order after the server stopped; failures are handled as `beforeStop`'s. */
   afterStop?: readonly Hook[];
   /** `run()` stops the service when this aborts. */
   signal?: AbortSignal;
   /** `run()` stops on SIGINT/SIGTERM/SIGQUIT. @defaultValue true */
   handleSignals?: boolean;
-  /** @defaultValue pino on stderr, level `TSMICRO_LOG_LEVEL` or `info` */
+  /** Where the service logs. @defaultValue pino on stderr, level `TSMICRO_LOG_LEVEL` or `info` */
   logger?: Logger;
 }
 
@@ -157,7 +143,7 @@ const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT']
 export function createService(opts: ServiceOptions): Service {
   if (typeof opts !== 'object' || opts === null)
     throw new InvalidOptionError('options', 'expected an object');
-  const name = checkString('name', opts.name);
+  const name = checkRegistryName('name', opts.name);
   if (!name) throw new InvalidOptionError('name', 'a service name is required');
   const logger = opts.logger ?? defaultLogger();
   // What this service creates it also closes; instances passed in belong to the caller.
@@ -184,27 +170,13 @@ export function createService(opts: ServiceOptions): Service {
   };
 
   const server = createServer({
-    name,
     registry,
     transport,
     broker,
     codecs,
     logger,
-    ...pick(opts, [
-      'version',
-      'metadata',
-      'address',
-      'advertise',
-      'registerTtl',
-      'registerInterval',
-      'stopTimeout',
-      'drainDelay',
-      'registerAttempts',
-      'requireRegistration',
-      'implicitContext',
-      'wrapHandler',
-      'wrapSubscriber',
-    ]),
+    ...pick(opts, SERVER_KEYS),
+    name,
   });
   const client = composeWrappers(
     opts.wrapClient,
@@ -213,14 +185,7 @@ export function createService(opts: ServiceOptions): Service {
       transport,
       broker,
       codecs,
-      ...pick(opts, [
-        'contentType',
-        'timeout',
-        'retries',
-        'attemptTimeout',
-        'retryBudget',
-        'wrapCall',
-      ]),
+      ...pick(opts, CLIENT_KEYS),
     }),
   );
   let started = false;

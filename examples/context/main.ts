@@ -13,7 +13,7 @@ interface Seen {
   tenant: string;
 }
 const registry = memoryRegistry();
-const base = { registry, drainDelay: 0 };
+const base = { registry, drainDelayMs: 0 };
 
 const back = createService({ name: 'back', ...base });
 back.handle('Back', {
@@ -49,7 +49,7 @@ try {
       service,
       endpoint,
       {},
-      { timeout: 800, metadata: { tenant: 'acme' } },
+      { timeoutMs: 800, metadata: { tenant: 'acme' } },
     );
     console.log(`${service} ${endpoint}: back had ${seen.leftMs} ms left, tenant ${seen.tenant}`);
   }

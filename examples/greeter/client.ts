@@ -9,7 +9,7 @@ try {
     'greeter',
     'Greeter.Hello',
     { name },
-    { timeout: 2000 },
+    { timeoutMs: 2000 },
   );
   console.log(rsp.msg);
 } catch (err) {

@@ -24,7 +24,7 @@ const broker = (): Broker => {
 };
 const registry = memoryRegistry();
 const transport = memoryTransport();
-const base = { registry, transport, drainDelay: 0 };
+const base = { registry, transport, drainDelayMs: 0 };
 
 let received = 0;
 let allReceived!: () => void;

@@ -52,7 +52,7 @@ await Promise.all(
           'inventory',
           'Stock.Get',
           { sku: 'tea' },
-          { idempotent: true, timeout: 2_000 },
+          { idempotent: true, timeoutMs: 2_000 },
         );
         ok++;
       } catch {

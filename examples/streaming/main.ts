@@ -47,7 +47,7 @@ try {
   console.log(`sum: ${(await sum.recv())?.total}`);
 
   const echo = await client.stream<{ text: string }, { text: string }>('numbers', 'Numbers.Echo', {
-    timeout: 5_000,
+    timeoutMs: 5_000,
   });
   for (const word of ['hello', 'streams']) {
     await echo.send({ text: word });

@@ -33,7 +33,7 @@ console.log(
 );
 
 // The native transport on its own (both ends tsmicro), e.g. with TLS:
-//   nativeTransport({ tls: { server: { key, cert }, client: { ca } } })
+//   nativeTransport({ tls: { key, cert, ca } })  (the same TlsOptions grpcTransport takes)
 const nativeOnly = createService({ name: 'native-caller', registry, transport: nativeTransport() });
 console.log(
   `[native-only] ${(await nativeOnly.client.call<{ msg: string }>('greeter', 'Greeter.Hello', { name: 'Linus' }, { address: `127.0.0.1:${node.metadata[NATIVE_PORT_KEY]}` })).msg}`,

@@ -6,9 +6,9 @@ import type { CallOptions, ResolvedCallOptions } from './client.js';
 
 /** The client-wide defaults that per-call options override. */
 export interface CallDefaults {
-  timeout: number;
+  timeoutMs: number;
   retries: number;
-  attemptTimeout: number;
+  attemptTimeoutMs: number;
   contentType: string;
 }
 
@@ -22,10 +22,10 @@ export function resolveCallOptions(
   opts: CallOptions | undefined,
 ): { options: ResolvedCallOptions; codec: Codec } {
   const o = opts ?? {};
-  const timeout = checkNumber('call.timeout', o.timeout, 0) ?? defaults.timeout;
+  const timeoutMs = checkNumber('call.timeoutMs', o.timeoutMs, 0) ?? defaults.timeoutMs;
   const retries = checkInteger('call.retries', o.retries, 0) ?? defaults.retries;
-  const attemptTimeout =
-    checkNumber('call.attemptTimeout', o.attemptTimeout, 0) ?? defaults.attemptTimeout;
+  const attemptTimeoutMs =
+    checkNumber('call.attemptTimeoutMs', o.attemptTimeoutMs, 0) ?? defaults.attemptTimeoutMs;
   checkStringRecord('call.metadata', o.metadata);
   const contentType = o.contentType ?? defaults.contentType;
   const codec = findCodec(codecs, contentType);
@@ -42,9 +42,9 @@ export function resolveCallOptions(
     address.forEach((a, i) => checkAddress(`call.address[${i}]`, a));
   }
   const options: ResolvedCallOptions = {
-    timeout,
+    timeoutMs,
     retries,
-    attemptTimeout,
+    attemptTimeoutMs,
     idempotent: o.idempotent ?? false,
     contentType: codec.contentType,
     filters: o.filters ?? [],

@@ -8,13 +8,18 @@ import type { Filter } from '../selector/selector.js';
  * node when that is safe.
  */
 
-/** Per-call options; each overrides the client's default for this call only. */
+/**
+ * Per-call options; each overrides the client's default for this call only. They are checked
+ * when the call is made: a bad one rejects that call's promise with an InvalidOptionError naming
+ * it (`call.timeoutMs`, ...) before anything is sent. (The client's own options throw at
+ * construction.)
+ */
 export interface CallOptions {
   /**
    * Budget for the whole call including retries, in ms. Inside a handler the inbound deadline
    * still bounds it: the smaller wins. @defaultValue 5000
    */
-  timeout?: number;
+  timeoutMs?: number;
   /** Extra attempts after the first, each on a node not yet tried. @defaultValue 2 */
   retries?: number;
   /**
@@ -22,7 +27,7 @@ export interface CallOptions {
    * in time fails with a transport 'timeout' fault: it counts against the node, and an idempotent
    * call is retried on another node while budget remains. @defaultValue 0 (the budget alone)
    */
-  attemptTimeout?: number;
+  attemptTimeoutMs?: number;
   /** Metadata sent with the call, merged over the inbound metadata when called inside a handler. */
   metadata?: Record<string, string>;
   /**
@@ -67,10 +72,11 @@ export interface Request {
 
 /** Options as resolved for one call: client defaults with the call's own options applied. */
 export interface ResolvedCallOptions {
-  readonly timeout: number;
+  /** Budget of the whole call including retries, ms. */
+  readonly timeoutMs: number;
   readonly retries: number;
   /** Limit of each attempt, ms; 0 for none. */
-  readonly attemptTimeout: number;
+  readonly attemptTimeoutMs: number;
   readonly idempotent: boolean;
   readonly contentType: string;
   readonly address?: readonly string[];

@@ -13,7 +13,7 @@ import {
 import { DEFAULTS } from '../defaults.js';
 import { CLIENT_ERROR_ID, InvalidOptionError, MicroError } from '../errors.js';
 import { EMPTY_METADATA, mergeMetadata, normalizeMetadata, type Metadata } from '../metadata.js';
-import { checkComponent, checkInteger, checkNumber } from '../options.js';
+import { checkComponent, checkInteger, checkNumber, isList } from '../options.js';
 import type { Node } from '../registry/registry.js';
 import type { Next, Selector } from '../selector/selector.js';
 import type { RequestHead, Transport } from '../transport/transport.js';
@@ -57,14 +57,14 @@ export interface ClientOptions {
   /** Default codec, by content type or name. @defaultValue the first codec */
   contentType?: string;
   /** Default budget per call, ms. @defaultValue 5000 */
-  timeout?: number;
+  timeoutMs?: number;
   /** Default extra attempts per call. @defaultValue 2 */
   retries?: number;
   /**
-   * Default limit of each attempt, ms; 0 for none (see {@link CallOptions.attemptTimeout}).
+   * Default limit of each attempt, ms; 0 for none (see {@link CallOptions.attemptTimeoutMs}).
    * @defaultValue 0
    */
-  attemptTimeout?: number;
+  attemptTimeoutMs?: number;
   /**
    * Caps retries across all calls of this client so they never multiply the load on a sick
    * system; `false` turns the cap off. @defaultValue `{ ratio: 0.2, minPerSec: 10, windowMs: 10000
@@ -93,19 +93,19 @@ export function createClient(opts: ClientOptions): Client {
     checkComponent('client.broker', opts.broker, ['publish']),
   );
   const codecs = opts.codecs;
-  if (!Array.isArray(codecs) || codecs.length === 0)
+  if (!isList(codecs) || codecs.length === 0)
     throw new InvalidOptionError('client.codecs', 'expected at least one codec');
   const defaultCodec =
-    opts.contentType === undefined ? codecs[0]! : findCodec(codecs, opts.contentType);
+    opts.contentType === undefined ? codecs[0] : findCodec(codecs, opts.contentType);
   if (!defaultCodec)
     throw new InvalidOptionError(
       'contentType',
       `no codec for ${JSON.stringify(opts.contentType)} (have ${codecs.map((c) => c.name).join(', ')})`,
     );
   const defaults: CallDefaults = {
-    timeout: checkNumber('timeout', opts.timeout, 0) ?? DEFAULTS.requestTimeoutMs,
+    timeoutMs: checkNumber('timeoutMs', opts.timeoutMs, 0) ?? DEFAULTS.requestTimeoutMs,
     retries: checkInteger('retries', opts.retries, 0) ?? DEFAULTS.retries,
-    attemptTimeout: checkNumber('attemptTimeout', opts.attemptTimeout, 0) ?? 0,
+    attemptTimeoutMs: checkNumber('attemptTimeoutMs', opts.attemptTimeoutMs, 0) ?? 0,
     contentType: defaultCodec.contentType,
   };
   const retryBudget = resolveRetryBudget(opts.retryBudget);
@@ -190,7 +190,7 @@ export function createClient(opts: ClientOptions): Client {
       callOpts === undefined
         ? defaultOptions
         : resolveCallOptions(defaults, codecs, callOpts).options;
-    const call = callContext(options.timeout, callOpts);
+    const call = callContext(options.timeoutMs, callOpts);
     try {
       // A warm selector cache answers at once; only a lookup is awaited (and raced with the
       // budget).
@@ -204,7 +204,7 @@ export function createClient(opts: ClientOptions): Client {
       };
       // With no wrappers and no attempt limit, an attempt is the transport call itself: no
       // attempt context, no extra promise between the reply and this loop.
-      const direct = !hasWrappers && options.attemptTimeout <= 0;
+      const direct = !hasWrappers && options.attemptTimeoutMs <= 0;
       const codec = direct ? codecOf(options.contentType) : undefined;
       // Made on the first failure: most calls succeed on their first node.
       let tried: Set<string> | undefined;
@@ -268,7 +268,7 @@ export function createClient(opts: ClientOptions): Client {
     options: ResolvedCallOptions,
     call: DerivedContext,
   ): Promise<unknown> {
-    const a = attemptContext(call, options.attemptTimeout);
+    const a = attemptContext(call, options.attemptTimeoutMs);
     try {
       // Transports honour the signal themselves; the race is only for wrappers that may not
       // (it costs a promise, two closures and a listener per call).
@@ -293,7 +293,7 @@ export function createClient(opts: ClientOptions): Client {
   ): MicroError {
     if (spent(call)) return budgetError(call.ctx, req.service, req.endpoint, thrown);
     if (a !== call && spent(a) && !(MicroError.is(thrown) && thrown.fault))
-      return attemptTimeoutError(node.address, options.attemptTimeout, thrown);
+      return attemptTimeoutError(node.address, options.attemptTimeoutMs, thrown);
     return MicroError.from(thrown, CLIENT_ERROR_ID);
   }
 
@@ -316,7 +316,7 @@ export function createClient(opts: ClientOptions): Client {
     const { options } = resolveCallOptions(defaults, codecs, callOpts);
     // A stream lives as long as its user wants unless a timeout is given (go-micro sends no
     // stream timeout by default); inside a handler the inbound deadline still bounds it.
-    const derived = callContext(callOpts?.timeout ?? Infinity, callOpts);
+    const derived = callContext(callOpts?.timeoutMs ?? Infinity, callOpts);
     const ctx = derived.ctx;
     const dispose = (): void => derived.dispose();
     try {

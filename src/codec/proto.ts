@@ -1,5 +1,6 @@
 import protobuf from 'protobufjs';
 import { InvalidOptionError } from '../errors.js';
+import { isList } from '../options.js';
 import type { Codec, CodecHint } from './codec.js';
 
 /** Request and response message types of one endpoint, fully qualified (`pkg.HelloRequest`). */
@@ -98,8 +99,7 @@ function loadRoot(protos: ProtoCodecOptions['protos'], keepCase: boolean): proto
     protos.resolveAll();
     return protos;
   }
-  const files =
-    typeof protos === 'string' ? [protos] : Array.isArray(protos) ? [...protos] : undefined;
+  const files = typeof protos === 'string' ? [protos] : isList(protos) ? [...protos] : undefined;
   if (!files || files.length === 0 || files.some((f) => typeof f !== 'string' || f === '')) {
     throw new InvalidOptionError(
       'protos',

@@ -39,19 +39,22 @@ export class Registrar {
    * with the last error when every attempt failed and registration is `required`.
    */
   async start(): Promise<void> {
+    let failed = false;
     let lastErr: unknown;
     for (let i = 0; i < this.o.attempts; i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, backoffMs(i)));
       try {
         await this.register();
-        lastErr = undefined;
+        failed = false;
         break;
       } catch (err) {
+        failed = true;
         lastErr = err;
         this.o.logger.warn({ err, attempt: i + 1 }, 'registration failed');
       }
     }
-    if (lastErr !== undefined) {
+    if (failed) {
+      // Whatever the registry threw, as it threw it.
       if (this.o.required) throw lastErr;
       this.failing = true;
       this.o.logger.error(

@@ -46,7 +46,10 @@ export class Router implements Dispatcher {
   inflight = 0;
 
   constructor(
-    private readonly service: string,
+    readonly service: string,
+    /** The service version and node id handlers see in their context. */
+    readonly version: string,
+    readonly nodeId: string,
     private readonly codecs: readonly Codec[],
     private readonly wrappers: readonly HandlerWrapper[],
     /** Whether handlers run in AsyncLocalStorage (see `ServerOptions.implicitContext`). */
@@ -139,7 +142,7 @@ export class Router implements Dispatcher {
       return;
     }
     this.inflight++;
-    const ctx = handlerContext(head, call, this.service);
+    const ctx = handlerContext(head, call, this);
     const req = this.request(head, request, false, codec);
     let result: unknown;
     try {
@@ -160,7 +163,7 @@ export class Router implements Dispatcher {
     const route = this.route(head, 'stream');
     const codec = this.codec(head);
     const stream = typedStream(frames, codec, head.endpoint);
-    const ctx = handlerContext(head, { signal }, this.service);
+    const ctx = handlerContext(head, { signal }, this);
     this.inflight++;
     try {
       await this.run(route, this.request(head, stream, true, codec), ctx);
@@ -282,11 +285,17 @@ const SIGNAL: PropertyDescriptor = {
   configurable: true,
 };
 
-function handlerContext(head: InboundHead, abort: SignalSource, service: string): HandlerContext {
+function handlerContext(
+  head: InboundHead,
+  abort: SignalSource,
+  server: { readonly service: string; readonly version: string; readonly nodeId: string },
+): HandlerContext {
   const ctx = {
     deadline: head.deadline,
     metadata: head.metadata,
-    service,
+    service: server.service,
+    version: server.version,
+    nodeId: server.nodeId,
     endpoint: head.endpoint,
     [SOURCE]: abort,
   };

@@ -12,6 +12,7 @@ import {
   checkComponent,
   checkInteger,
   checkNumber,
+  checkRegistryName,
   checkString,
   checkStringRecord,
 } from '../options.js';
@@ -33,11 +34,22 @@ import type {
 
 /** Options for {@link createServer}. */
 export interface ServerOptions {
-  /** Service name, e.g. `greeter`. */
+  /**
+   * Service name, e.g. `greeter` or `go.micro.srv.greeter`: letters, digits, `.`, `-` and `_`,
+   * starting with a letter or digit — what go-micro names use and every registry (Consul, etcd,
+   * local files) and the gRPC path can hold. Anything else (a space, `/`, empty) is an
+   * InvalidOptionError.
+   */
   name: string;
-  /** Service version. @defaultValue `latest` */
+  /**
+   * Service version, e.g. `1.2.0` or `latest`: any non-empty string (registries store it encoded
+   * or as a value, never in a path or key). @defaultValue `latest`
+   */
   version?: string;
-  /** Instance id; the node id is `<name>-<id>`. @defaultValue a random UUID */
+  /**
+   * Instance id; the node id is `<name>-<id>`. The same characters as `name`, since the node id
+   * is part of registry keys and URLs. @defaultValue a random UUID
+   */
   id?: string;
   /** `host:port` to listen on. @defaultValue `127.0.0.1:0` */
   address?: string;
@@ -51,18 +63,18 @@ export interface ServerOptions {
   /** Codecs the server answers with; requests pick one by content type. */
   codecs: readonly Codec[];
   /** Registration TTL, ms. @defaultValue 90000 */
-  registerTtl?: number;
+  registerTtlMs?: number;
   /** Heartbeat (re-registration) interval, ms; must be below the TTL. @defaultValue 30000 */
-  registerInterval?: number;
+  registerIntervalMs?: number;
   /** How long stop() lets in-flight requests finish before closing hard, ms. @defaultValue 10000 */
-  stopTimeout?: number;
+  stopTimeoutMs?: number;
   /**
    * Pause between deregistering and closing the listener on stop(), ms: clients whose cache
    * still lists this node keep being served while their registry watch tells them it left.
    * Skipped when the node was never registered. go-micro has none.
    * @defaultValue `DEFAULTS.drainDelayMs` (1000)
    */
-  drainDelay?: number;
+  drainDelayMs?: number;
   /**
    * Registration attempts at start, with backoff between them. @defaultValue
    * `DEFAULTS.registerAttempts` (3)
@@ -96,10 +108,10 @@ export interface ServerOptions {
 
 /** Builds a server. Nothing listens until {@link Server.start}. */
 export function createServer(opts: ServerOptions): Server {
-  const name = checkString('name', opts.name);
+  const name = checkRegistryName('name', opts.name);
   if (!name) throw new InvalidOptionError('name', 'a service name is required');
   const version = checkString('version', opts.version) ?? 'latest';
-  const id = checkString('id', opts.id) ?? randomUUID();
+  const id = checkRegistryName('id', opts.id) ?? randomUUID();
   const listenAddress = checkAddress('address', opts.address) ?? DEFAULT_LISTEN_ADDRESS;
   const advertise = checkAddress('advertise', opts.advertise);
   const labels = checkStringRecord('metadata', opts.metadata) ?? {};
@@ -111,23 +123,32 @@ export function createServer(opts: ServerOptions): Server {
   ])!;
   const transport = checkComponent('transport', opts.transport, ['listen', 'dial'])!;
   const broker = checkComponent('broker', opts.broker, ['publish', 'subscribe'])!;
-  const ttlMs = checkNumber('registerTtl', opts.registerTtl, 0) ?? DEFAULTS.registerTtlMs;
+  const ttlMs = checkNumber('registerTtlMs', opts.registerTtlMs, 0) ?? DEFAULTS.registerTtlMs;
   const intervalMs =
-    checkNumber('registerInterval', opts.registerInterval, 0) ?? DEFAULTS.registerIntervalMs;
+    checkNumber('registerIntervalMs', opts.registerIntervalMs, 0) ?? DEFAULTS.registerIntervalMs;
   if (ttlMs > 0 && (intervalMs === 0 || intervalMs >= ttlMs)) {
     throw new InvalidOptionError(
-      'registerInterval',
-      `must be > 0 and below registerTtl (${ttlMs} ms) so the entry is renewed before it expires, got ${intervalMs}`,
+      'registerIntervalMs',
+      `must be > 0 and below registerTtlMs (${ttlMs} ms) so the entry is renewed before it expires, got ${intervalMs}`,
     );
   }
-  const stopTimeout = checkInteger('stopTimeout', opts.stopTimeout, 0) ?? DEFAULTS.stopTimeoutMs;
-  const drainDelay = checkNumber('drainDelay', opts.drainDelay, 0) ?? DEFAULTS.drainDelayMs;
+  const stopTimeoutMs =
+    checkInteger('stopTimeoutMs', opts.stopTimeoutMs, 0) ?? DEFAULTS.stopTimeoutMs;
+  const drainDelayMs = checkNumber('drainDelayMs', opts.drainDelayMs, 0) ?? DEFAULTS.drainDelayMs;
   const attempts =
     checkInteger('registerAttempts', opts.registerAttempts, 1) ?? DEFAULTS.registerAttempts;
   const requireRegistration = checkBoolean('requireRegistration', opts.requireRegistration) ?? true;
   const implicitContext = checkBoolean('implicitContext', opts.implicitContext) ?? true;
   const logger = opts.logger.child({ service: name });
-  const router = new Router(name, opts.codecs, opts.wrapHandler ?? [], implicitContext);
+  const nodeId = `${name}-${id}`;
+  const router = new Router(
+    name,
+    version,
+    nodeId,
+    opts.codecs,
+    opts.wrapHandler ?? [],
+    implicitContext,
+  );
   const pending: SubscriberEntry[] = [];
   const subscriptions: Subscription[] = [];
   let listener: Listener | undefined;
@@ -175,7 +196,7 @@ export function createServer(opts: ServerOptions): Server {
       try {
         listener = await transport.listen(listenAddress, router);
         node = {
-          id: `${name}-${id}`,
+          id: nodeId,
           address: advertise ?? advertisable(listener.address),
           metadata: {
             ...labels,
@@ -212,7 +233,7 @@ export function createServer(opts: ServerOptions): Server {
           {
             node: node.id,
             address: node.address,
-            transport: transport.name,
+            transport: transportLabel(transport),
             registry: registry.name,
           },
           'server started',
@@ -230,10 +251,11 @@ export function createServer(opts: ServerOptions): Server {
       if (state !== 'started') return;
       state = 'stopping';
       // Leave the registry first so callers stop picking this node; keep serving while their
-      // caches learn it; then stop accepting and let in-flight requests finish (up to stopTimeout).
+      // caches learn it; then stop accepting and let in-flight requests finish (up to
+      // stopTimeoutMs).
       await registrar?.stop();
-      if (registrar?.everRegistered && drainDelay > 0)
-        await new Promise((r) => setTimeout(r, drainDelay));
+      if (registrar?.everRegistered && drainDelayMs > 0)
+        await new Promise((r) => setTimeout(r, drainDelayMs));
       const running = router.inflight;
       await release();
       state = 'stopped';
@@ -246,7 +268,17 @@ export function createServer(opts: ServerOptions): Server {
 
   async function release(): Promise<void> {
     await Promise.allSettled(subscriptions.splice(0).map((s) => s.unsubscribe()));
-    await listener?.close(stopTimeout);
+    await listener?.close(stopTimeoutMs);
     listener = undefined;
   }
+}
+
+/**
+ * What the log calls a transport: its own `toString()` when it has one (dual-path says both its
+ * paths), else its `name` (which is what node metadata publishes for peers).
+ */
+function transportLabel(transport: Transport): string {
+  // Every object has a toString(); Object's own says "[object Object]", which says nothing.
+  const own = (transport as { toString(): string }).toString();
+  return own === '[object Object]' ? transport.name : own;
 }

@@ -80,6 +80,14 @@ class DualPathTransport implements Transport {
     private readonly nativeRetryMs: number,
   ) {}
 
+  /**
+   * What logs call it (go-micro's `Transport.String()`): `name` must stay `grpc` for the node
+   * metadata Go peers read, but a log line saying "grpc" would hide the native path.
+   */
+  toString(): string {
+    return `dual-path(${this.grpc.name}+${this.native.name})`;
+  }
+
   async listen(address: string, dispatcher: Dispatcher, opts?: ListenOptions): Promise<Listener> {
     const slow = await this.grpc.listen(address, dispatcher, opts);
     let fast: Listener;

@@ -1,6 +1,7 @@
 import type { JWTPayload, JWTVerifyGetKey, JWTVerifyOptions, KeyInput } from 'jose';
 import type { CallOptions, ClientWrapper } from '../client/client.js';
 import { currentContext, runWithContext, type HandlerContext } from '../context.js';
+import { WRAPPER_DEFAULTS } from '../defaults.js';
 import { InvalidOptionError, MicroError } from '../errors.js';
 import { importPeers } from '../internal/optional-peer.js';
 import { checkNumber } from '../options.js';
@@ -59,8 +60,11 @@ export interface AuthHandlerOptions {
   audience?: string | readonly string[];
   /** Accepted algorithms. @defaultValue `['HS256']` for a secret, jose's choice for keys */
   algorithms?: readonly string[];
-  /** Seconds of clock skew tolerated on `exp`/`nbf`. @defaultValue 5 */
-  clockToleranceSec?: number;
+  /**
+   * Clock skew tolerated on `exp`/`nbf`, ms. @defaultValue `WRAPPER_DEFAULTS.authClockToleranceMs`
+   * (5000)
+   */
+  clockToleranceMs?: number;
   /** Per-endpoint rules. */
   rules?: readonly AuthRule[];
   /** Access for endpoints no rule names. @defaultValue `'authenticated'` (closed by default) */
@@ -87,7 +91,10 @@ export function authHandler(opts: AuthHandlerOptions): HandlerWrapper {
   const rules = checkRules(opts.rules ?? []);
   const defaultAccess = checkAccess('defaultAccess', opts.defaultAccess) ?? 'authenticated';
   const verifyOptions: JWTVerifyOptions = {
-    clockTolerance: checkNumber('clockToleranceSec', opts.clockToleranceSec) ?? 5,
+    // jose counts the tolerance in seconds, as JWT times are.
+    clockTolerance:
+      (checkNumber('clockToleranceMs', opts.clockToleranceMs) ??
+        WRAPPER_DEFAULTS.authClockToleranceMs) / 1000,
     ...(opts.issuer !== undefined ? { issuer: [opts.issuer].flat() } : {}),
     ...(opts.audience !== undefined ? { audience: [opts.audience].flat() } : {}),
     ...(opts.algorithms

@@ -69,7 +69,7 @@ export function bulkhead(opts: BulkheadOptions = {}): Bulkheads {
       ): Promise<Res> {
         const parent = callOpts?.ctx ?? currentContext();
         const maxWait = Math.min(
-          callOpts?.timeout ?? DEFAULTS.requestTimeoutMs,
+          callOpts?.timeoutMs ?? DEFAULTS.requestTimeoutMs,
           parent ? remaining(parent) : Infinity,
         );
         const slots = compartment(clientSlots, keyOf(service, endpoint));

@@ -5,7 +5,7 @@ import { WRAPPER_DEFAULTS } from '../defaults.js';
 import { InvalidOptionError } from '../errors.js';
 import { importPeers } from '../internal/optional-peer.js';
 import type { EjectionEvent } from '../selector/registry-selector.js';
-import { checkComponent } from '../options.js';
+import { checkComponent, checkString } from '../options.js';
 import type { HandlerWrapper, SubscriberWrapper } from '../server/server.js';
 import { attemptCounter, secondsSince, type BreakerState } from './shared.js';
 
@@ -21,9 +21,15 @@ export interface MetricsOptions {
    * own (never prom-client's global one)
    */
   registry?: Registry;
-  /** `micro_version` label of the server metrics. @defaultValue `''` */
+  /**
+   * `micro_version` label of the server metrics. @defaultValue the version of the service
+   * handling the request (`HandlerContext.version`)
+   */
   version?: string;
-  /** `micro_id` label of the server metrics (the node id). @defaultValue `''` */
+  /**
+   * `micro_id` label of the server metrics. @defaultValue the node id of the server handling the
+   * request (`HandlerContext.nodeId`)
+   */
   id?: string;
   /** Latency histogram buckets, seconds. @defaultValue prom-client's, 5 ms … 10 s */
   buckets?: readonly number[];
@@ -76,8 +82,9 @@ export function prometheusMetrics(opts: MetricsOptions = {}): Metrics {
   const buckets = [...(opts.buckets ?? WRAPPER_DEFAULTS.metricsBucketsSeconds)];
   if (buckets.some((b) => typeof b !== 'number' || !(b > 0)))
     throw new InvalidOptionError('buckets', 'expected positive numbers of seconds');
-  const version = opts.version ?? '';
-  const id = opts.id ?? '';
+  // Undefined: each request's own service says (one wrapper may serve several services).
+  const version = checkString('version', opts.version);
+  const id = checkString('id', opts.id);
   const registers = [registry];
 
   const serverLabels = ['micro_name', 'micro_version', 'micro_id', 'micro_endpoint'] as const;
@@ -219,8 +226,8 @@ export function prometheusMetrics(opts: MetricsOptions = {}): Metrics {
     handler: (next) => async (req, ctx) => {
       const labels = {
         micro_name: ctx.service,
-        micro_version: version,
-        micro_id: id,
+        micro_version: version ?? ctx.version,
+        micro_id: id ?? ctx.nodeId,
         micro_endpoint: ctx.endpoint,
       };
       const start = performance.now();

@@ -88,7 +88,7 @@ export function rateLimiter(opts: RateLimitOptions): RateLimiters {
         // The wait is bounded by the budget the call will get; it does not shorten that budget.
         const parent = callOpts?.ctx ?? currentContext();
         const budget = Math.min(
-          callOpts?.timeout ?? DEFAULTS.requestTimeoutMs,
+          callOpts?.timeoutMs ?? DEFAULTS.requestTimeoutMs,
           parent ? remaining(parent) : Infinity,
         );
         await admit(

@@ -9,7 +9,7 @@ import { MicroError } from '../errors.js';
 /**
  * Counts attempts per call for a call wrapper. A CallFunc is not told its attempt number, but the
  * client builds the {@link Request} once per call and hands that same object to every attempt
- * (the context is not stable: with `attemptTimeout` each attempt gets a child context), so the
+ * (the context is not stable: with `attemptTimeoutMs` each attempt gets a child context), so the
  * request identifies the call. Each wrapper instance owns its own map; entries go with the call.
  */
 export function attemptCounter(): (req: Request) => number {

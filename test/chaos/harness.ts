@@ -48,9 +48,9 @@ export interface LoadOptions {
   /** Calls are marked idempotent (retried after timeouts and resets too). */
   idempotent: boolean;
   /** Per-attempt limit of calls, ms (0 = the budget alone). */
-  attemptTimeout: number;
+  attemptTimeoutMs: number;
   /** Budget per call, ms. */
-  timeout: number;
+  timeoutMs: number;
   /**
    * Where each op goes instead of the returned array (a long load must not keep them all: that
    * would be the test's own memory growing, and the churn check measures the heap).
@@ -92,8 +92,8 @@ export async function mixedLoad(client: Service, o: LoadOptions): Promise<Op[]> 
           { n: i },
           {
             idempotent: o.idempotent,
-            timeout: o.timeout,
-            attemptTimeout: o.attemptTimeout,
+            timeoutMs: o.timeoutMs,
+            attemptTimeoutMs: o.attemptTimeoutMs,
             retries: 3,
           },
         );
@@ -114,7 +114,7 @@ async function streamOnce(client: Service, i: number): Promise<void> {
   const stream = await client.client.stream<{ i: number; k: number }, { i: number; k: number }>(
     'chaos',
     'Echo.Stream',
-    { timeout: 5_000 },
+    { timeoutMs: 5_000 },
   );
   const got: number[] = [];
   const reading = (async () => {

@@ -102,8 +102,8 @@ export async function sigkill(t: TestContext): Promise<Report[]> {
     streamEvery: 10,
     publishEvery: 0,
     idempotent: true,
-    attemptTimeout: 1_000,
-    timeout: 5_000,
+    attemptTimeoutMs: 1_000,
+    timeoutMs: 5_000,
   });
   await fault;
   const reports = report('sigkill', ops, faultAt, faultAt);
@@ -148,8 +148,8 @@ export async function sigstop(t: TestContext): Promise<Report[]> {
     streamEvery: 10,
     publishEvery: 0,
     idempotent: true,
-    attemptTimeout: 300,
-    timeout: 5_000,
+    attemptTimeoutMs: 300,
+    timeoutMs: 5_000,
   });
   await fault;
   const reports = report('sigstop', ops, faultAt, faultEnd);
@@ -168,7 +168,7 @@ export async function sigstop(t: TestContext): Promise<Report[]> {
           'chaos',
           'Echo.Call',
           {},
-          { address: nodes[1].address, timeout: 2_000 },
+          { address: nodes[1].address, timeoutMs: 2_000 },
         )
         .catch(() => undefined);
       return rsp?.pid === resumed;
@@ -189,7 +189,7 @@ export async function registryRestart(t: TestContext): Promise<Report[]> {
   const env = { CONSUL_ADDR: consul.address, CHAOS_REGISTER_INTERVAL_MS: '1000' };
   const nodes = await Promise.all([0, 1].map(() => startNode('1.0.0', env)));
   t.after(() => Promise.all(nodes.map((n) => n.fixture.kill('SIGKILL'))));
-  const registry = consulRegistry({ address: consul.address, requestTimeout: 1_000 });
+  const registry = consulRegistry({ address: consul.address, requestTimeoutMs: 1_000 });
   const selector = registrySelector({ registry, cacheTtlMs: 1_000, logger: quietLogger() });
   const client = createService({ name: 'chaos-client', registry, selector, logger: quietLogger() });
   t.after(async () => {
@@ -227,8 +227,8 @@ export async function registryRestart(t: TestContext): Promise<Report[]> {
     streamEvery: 10,
     publishEvery: 0,
     idempotent: true,
-    attemptTimeout: 1_000,
-    timeout: 5_000,
+    attemptTimeoutMs: 1_000,
+    timeoutMs: 5_000,
   });
   await fault;
   const reports = report('registry-restart', ops, faultAt, faultEnd);
@@ -303,8 +303,8 @@ export async function natsRestart(t: TestContext): Promise<Report[]> {
     publishEvery: 4,
     onAcked: (id) => acked.add(id),
     idempotent: true,
-    attemptTimeout: 1_000,
-    timeout: 5_000,
+    attemptTimeoutMs: 1_000,
+    timeoutMs: 5_000,
   });
   await fault;
   const delivered = (): Set<number> =>
@@ -369,8 +369,8 @@ export async function rollingDeploy(t: TestContext): Promise<Report[]> {
     streamEvery: 10,
     publishEvery: 0,
     idempotent: false,
-    attemptTimeout: 0,
-    timeout: 5_000,
+    attemptTimeoutMs: 0,
+    timeoutMs: 5_000,
   });
   await deploy;
   const reports = report('rolling-deploy', ops, faultAt, faultEnd);
@@ -485,8 +485,8 @@ export async function churn(
     streamEvery: 20,
     publishEvery: 0,
     idempotent: true,
-    attemptTimeout: 1_000,
-    timeout: 5_000,
+    attemptTimeoutMs: 1_000,
+    timeoutMs: 5_000,
     sink: tally.add,
   });
   await churning;

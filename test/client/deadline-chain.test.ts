@@ -31,7 +31,7 @@ test('a 300 ms budget across A → B → C: 408 at ~300 ms, C is aborted, nothin
   const startedAt = Date.now();
   const deadline = startedAt + 300;
   const err = await client.service.client
-    .call('a', 'Chain.Run', {}, { timeout: 300, idempotent: true })
+    .call('a', 'Chain.Run', {}, { timeoutMs: 300, idempotent: true })
     .then(
       () => assert.fail('the chain cannot succeed'),
       (e: unknown) => e,

@@ -64,7 +64,7 @@ test('a handler calling another service passes on the remaining deadline and the
     'front',
     'Front.Relay',
     {},
-    { timeout: 1500, metadata: { tenant: 'a', 'X-Request-Id': 'r1' } },
+    { timeoutMs: 1500, metadata: { tenant: 'a', 'X-Request-Id': 'r1' } },
   );
   const callerDeadline = before + 1500;
   // Deadlines travel as durations, so each hop's transit time shifts them; 400 ms of slack holds
@@ -93,7 +93,7 @@ test('an explicit timeout inside a handler cannot extend the inbound deadline', 
     'back',
     'Back.Inspect',
     {},
-    { timeout: 300 },
+    { timeoutMs: 300 },
   );
   assert.ok(back.deadline - Date.now() <= 300);
 });
@@ -104,7 +104,7 @@ test("implicitContext: false: a handler's calls inherit its deadline and metadat
     inner: { deadline: number; metadata: Record<string, string> };
     seen: boolean;
   };
-  const opts = { timeout: 1500, metadata: { tenant: 'b' } };
+  const opts = { timeoutMs: 1500, metadata: { tenant: 'b' } };
   const started = Date.now();
   const implicit = await caller.client.call<Relayed>('explicit', 'Front.Relay', {}, opts);
   assert.equal(implicit.seen, false, 'currentContext() is undefined in its handlers');

@@ -17,7 +17,7 @@ test('a node killed mid-load costs no idempotent call, and after ejection it get
   t.after(() => Promise.all(servers.map((s) => s.fixture.kill('SIGKILL'))));
   await using client = recordingClient(dir.path);
   const call = (n: number): Promise<unknown> =>
-    client.service.client.call('echo', 'Echo.Call', { n }, { idempotent: true, timeout: 3_000 });
+    client.service.client.call('echo', 'Echo.Call', { n }, { idempotent: true, timeoutMs: 3_000 });
 
   // Warm up until every node has answered, so the load starts on three live channels.
   for (let i = 0; i < 200 && countByNode(client.attempts).size < 3; i++) await call(i);

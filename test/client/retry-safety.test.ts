@@ -97,7 +97,7 @@ test('a hung node: the attempt times out as a transport fault and an idempotent 
     'flaky',
     'Flaky.Call',
     { hang: nodeIds[0] },
-    { idempotent: true, attemptTimeout: 200, timeout: 4_000 },
+    { idempotent: true, attemptTimeoutMs: 200, timeoutMs: 4_000 },
   );
   assert.equal(rsp.node, nodeIds[1], 'answered by the next node');
   assert.deepEqual(
@@ -120,7 +120,7 @@ test('a hung node: the attempt times out as a transport fault and an idempotent 
       'flaky',
       'Flaky.Call',
       { hang: nodeIds[0] },
-      { attemptTimeout: 200, timeout: 4_000 },
+      { attemptTimeoutMs: 200, timeoutMs: 4_000 },
     ),
     (e: unknown) =>
       MicroError.is(e, 408) && e.fault?.reason === 'timeout' && e.fault.beforeHandler === false,
@@ -133,7 +133,7 @@ test('a backoff that cannot end inside the budget is not slept: the call ends wi
   const startedAt = Date.now();
   // Backoffs are 50–100 ms, then 300–600 ms, then ≥ 950 ms: at most the second fits in 400 ms.
   await assert.rejects(
-    svc.client.call('flaky', 'Flaky.Call', { fail: 500 }, { idempotent: true, timeout: 400 }),
+    svc.client.call('flaky', 'Flaky.Call', { fail: 500 }, { idempotent: true, timeoutMs: 400 }),
     (e: unknown) => MicroError.is(e, 500),
   );
   assert.ok(
@@ -159,7 +159,7 @@ test('the retry budget caps retries at 20 % of calls (plus the floor) across the
             'flaky',
             'Flaky.Call',
             { fail: 503 },
-            { idempotent: true, timeout: 4_000 },
+            { idempotent: true, timeoutMs: 4_000 },
           ),
           (e: unknown) => MicroError.is(e, 503),
         ),

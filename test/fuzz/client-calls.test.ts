@@ -72,7 +72,12 @@ function count(label: string): void {
 
 async function rss(): Promise<number> {
   return (
-    await caller.client.call<{ rss: number }>('fuzz-target', 'Fuzz.Stats', {}, { timeout: 10_000 })
+    await caller.client.call<{ rss: number }>(
+      'fuzz-target',
+      'Fuzz.Stats',
+      {},
+      { timeoutMs: 10_000 },
+    )
   ).rss;
 }
 
@@ -120,9 +125,9 @@ const metadataArb = fc.dictionary(
 );
 const optionsArb: fc.Arbitrary<CallOptions> = fc.record(
   {
-    timeout: absurdNumber,
+    timeoutMs: absurdNumber,
     retries: fc.oneof(fc.constantFrom(-1, 0, 1, 2, 1.5, 1_000_000), fc.integer({ min: 0, max: 3 })),
-    attemptTimeout: absurdNumber,
+    attemptTimeoutMs: absurdNumber,
     metadata: metadataArb,
     idempotent: fc.boolean(),
   },
@@ -164,7 +169,7 @@ test('odd names, metadata and deadlines: a result or a typed error, every time',
           () =>
             caller.client.call(service, endpoint, body, {
               ...opts,
-              timeout: Math.min(opts.timeout ?? 2_000, 5_000) || opts.timeout,
+              timeoutMs: Math.min(opts.timeoutMs ?? 2_000, 5_000) || opts.timeoutMs,
             }),
           () => JSON.stringify({ service, endpoint, opts }).slice(0, 400),
         );
@@ -181,7 +186,12 @@ test('absurd deadlines straight from the caller: typed, never a hang or a crash'
   // which then never settled. A deadline that far away is no deadline.
   for (const timeout of [1e300, Number.MAX_VALUE, 4e14]) {
     assert.deepEqual(
-      await caller.client.call('fuzz-target', 'Greeter.Hello', { name: 'far' }, { timeout }),
+      await caller.client.call(
+        'fuzz-target',
+        'Greeter.Hello',
+        { name: 'far' },
+        { timeoutMs: timeout },
+      ),
       { msg: 'Hello far' },
     );
   }
@@ -197,7 +207,7 @@ test('absurd deadlines straight from the caller: typed, never a hang or a crash'
             'fuzz-target',
             'Greeter.Hello',
             { name: 'x' },
-            { timeout: t, attemptTimeout },
+            { timeoutMs: t, attemptTimeoutMs: attemptTimeout },
           ),
         () => JSON.stringify({ timeout, attemptTimeout }),
       );
@@ -309,7 +319,7 @@ test('streams: random message sequences echo back or fail typed', async () => {
         const label = await outcome(
           async () => {
             const stream = await caller.client.stream('fuzz-target', 'Greeter.Echo', {
-              timeout: 10_000,
+              timeoutMs: 10_000,
             });
             const got: unknown[] = [];
             const reading = (async () => {
@@ -322,7 +332,7 @@ test('streams: random message sequences echo back or fail typed', async () => {
             if (!cancel)
               assert.deepEqual(
                 got,
-                messages.map((m) => JSON.parse(JSON.stringify(m ?? null))),
+                messages.map((m): unknown => JSON.parse(JSON.stringify(m ?? null))),
               );
           },
           () => `stream of ${messages.length}`,

@@ -51,7 +51,7 @@ function sessionFor(): http2.ClientHttp2Session {
 }
 
 async function stats(): Promise<{ rss: number; heapUsed: number }> {
-  return caller.client.call('fuzz-target', 'Fuzz.Stats', {}, { timeout: 10_000 });
+  return caller.client.call('fuzz-target', 'Fuzz.Stats', {}, { timeoutMs: 10_000 });
 }
 
 function classify(a: RawAnswer): string {

@@ -135,7 +135,7 @@ describe('tsmicro client → go-micro gRPC server (real Consul)', { skip }, () =
       encodeStruct({ name: 'ts', n: 3, tags: ['a', 'b'] }),
       {
         ...BYTES,
-        timeout: TIMEOUT_MS,
+        timeoutMs: TIMEOUT_MS,
         metadata: { 'x-request-id': 'req-7', tenant: 'acme' },
       },
     );
@@ -196,7 +196,7 @@ describe('tsmicro client → go-micro gRPC server (real Consul)', { skip }, () =
     const call = (): Promise<unknown> =>
       caller.client.call('go.interop', 'Greeter.Upper', encodeStringValue('gone'), {
         ...BYTES,
-        timeout: 10_000,
+        timeoutMs: 10_000,
       });
     // The selector keeps last-known nodes when a registry turns empty until they fail, so the
     // first call may still reach the dead address (refused, 503); the next one finds none.

@@ -256,5 +256,5 @@ test('bad auth options are InvalidOptionErrors', () => {
     InvalidOptionError,
   );
   assert.throws(() => authClient({ token: '' }), InvalidOptionError);
-  assert.throws(() => authHandler({ key: SECRET, clockToleranceSec: -1 }), InvalidOptionError);
+  assert.throws(() => authHandler({ key: SECRET, clockToleranceMs: -1 }), InvalidOptionError);
 });

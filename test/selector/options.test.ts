@@ -45,13 +45,13 @@ test('bad ejection options fail at construction', () => {
 });
 
 test('a negative timeout fails at construction; per call, before anything is sent', async () => {
-  assert.throws(() => createService({ name: 'x', registry, timeout: -1 }), fails('timeout'));
+  assert.throws(() => createService({ name: 'x', registry, timeoutMs: -1 }), fails('timeoutMs'));
   assert.throws(() => createService({ name: 'x', registry, retries: -1 }), fails('retries'));
   const svc = createService({ name: 'x', registry });
-  await assert.rejects(svc.client.call('y', 'A.B', {}, { timeout: -5 }), fails('call.timeout'));
+  await assert.rejects(svc.client.call('y', 'A.B', {}, { timeoutMs: -5 }), fails('call.timeoutMs'));
   await assert.rejects(
-    svc.client.call('y', 'A.B', {}, { attemptTimeout: -1 }),
-    fails('call.attemptTimeout'),
+    svc.client.call('y', 'A.B', {}, { attemptTimeoutMs: -1 }),
+    fails('call.attemptTimeoutMs'),
   );
   await svc.stop();
 });

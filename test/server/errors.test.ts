@@ -165,7 +165,7 @@ test('a call past its deadline is a 408 and the handler sees its signal abort', 
   });
   const started = Date.now();
   const err = await rejection(
-    caller.client.call('errors', 'Test.Slow', { ms: 5000 }, { timeout: 200 }),
+    caller.client.call('errors', 'Test.Slow', { ms: 5000 }, { timeoutMs: 200 }),
   );
   assert.equal(err.code, 408);
   assert.ok(Date.now() - started < 2000, 'the caller is not kept waiting past its budget');

@@ -51,7 +51,7 @@ for (const [name, make] of transports) {
     await server.start();
     const client = c.service({ name: `late-client-${name}`, transport: make() });
     const err = await client.client
-      .call(`late-${name}`, 'Late.Read', {}, { timeout: 300, retries: 0 })
+      .call(`late-${name}`, 'Late.Read', {}, { timeoutMs: 300, retries: 0 })
       .catch((e: unknown) => e);
     assert.ok(MicroError.is(err) && err.code === 408, `the caller gets a 408, got ${String(err)}`);
     for (let i = 0; i < 200 && !seen; i++) await new Promise((r) => setTimeout(r, 50));
@@ -80,7 +80,7 @@ for (const [name, make] of transports) {
         `cancel-${name}`,
         'Cancel.Read',
         {},
-        { signal: controller.signal, timeout: 30_000, retries: 0 },
+        { signal: controller.signal, timeoutMs: 30_000, retries: 0 },
       )
       .catch((e: unknown) => e);
     // Let the request reach the handler, cancel, then give the cancel time to arrive before the

@@ -144,8 +144,8 @@ export function lifecycleScenarios(kit: RegistryKit): void {
           registry: r1,
           logger: quietLogger(),
           registerAttempts: 2,
-          registerTtl: 3_000,
-          registerInterval: 500,
+          registerTtlMs: 3_000,
+          registerIntervalMs: 500,
         });
         const t0 = Date.now();
         await assert.rejects(
@@ -161,8 +161,8 @@ export function lifecycleScenarios(kit: RegistryKit): void {
           logger: quietLogger(),
           registerAttempts: 1,
           requireRegistration: false,
-          registerTtl: 3_000,
-          registerInterval: 500,
+          registerTtlMs: 3_000,
+          registerIntervalMs: 500,
         });
         await lenient.start();
         const id = lenient.server.node!.id;
@@ -230,7 +230,7 @@ function startLoad(
           service,
           'Echo.Hello',
           { delayMs: o.delayMs },
-          { timeout: 5_000, ...(o.retries !== undefined ? { retries: o.retries } : {}) },
+          { timeoutMs: 5_000, ...(o.retries !== undefined ? { retries: o.retries } : {}) },
         );
         load.ok++;
         load.byNode.set(rsp.node, (load.byNode.get(rsp.node) ?? 0) + 1);

@@ -50,8 +50,8 @@ test('stop deregisters, keeps serving through the drain delay, then lets in-flig
     registry,
     transport,
     logger: quietLogger(),
-    drainDelay: 500,
-    stopTimeout: 10_000,
+    drainDelayMs: 500,
+    stopTimeoutMs: 10_000,
   });
   let release!: () => void;
   const released = new Promise<void>((r) => {
@@ -86,7 +86,7 @@ test('stop deregisters, keeps serving through the drain delay, then lets in-flig
     'draining',
     'Work.Slow',
     {},
-    { timeout: 30_000, retries: 0 },
+    { timeoutMs: 30_000, retries: 0 },
   );
   await handlerStarted;
   const stopping = server.server.stop().then(() => events.push('stopped'));
@@ -125,7 +125,7 @@ test('a server that never registered skips the drain delay', { timeout: 20_000 }
     registry,
     transport,
     logger: quietLogger(),
-    drainDelay: 120_000,
+    drainDelayMs: 120_000,
     registerAttempts: 1,
     requireRegistration: false,
   });
@@ -137,7 +137,7 @@ test('a server that never registered skips the drain delay', { timeout: 20_000 }
 
 test('bad lifecycle options throw at construction, naming the option', () => {
   const registry = memoryRegistry();
-  assert.throws(() => createService({ name: 'x', registry, drainDelay: -1 }), /drainDelay/);
+  assert.throws(() => createService({ name: 'x', registry, drainDelayMs: -1 }), /drainDelayMs/);
   assert.throws(
     () => createService({ name: 'x', registry, registerAttempts: 0 }),
     /registerAttempts/,

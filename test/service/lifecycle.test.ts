@@ -58,8 +58,8 @@ test('the heartbeat keeps a node registered past its TTL; stop removes it at onc
     name: 'beat',
     registry,
     logger: quietLogger(),
-    registerTtl: 300,
-    registerInterval: 100,
+    registerTtlMs: 300,
+    registerIntervalMs: 100,
   });
   s.handle('H', {
     async M() {

@@ -72,14 +72,14 @@ test('the breaker opens after the failures, fails fast without reaching the serv
     });
   await using svc = caller([breakers.client]);
   const doCall = (): Promise<string> =>
-    outcome(svc.client.call('flaky', 'Flaky.Do', {}, { address, timeout: 10_000 }));
+    outcome(svc.client.call('flaky', 'Flaky.Do', {}, { address, timeoutMs: 10_000 }));
   const served = async (): Promise<number> =>
     (
       await svc.client.call<{ calls: number }>(
         'flaky',
         'Flaky.Count',
         {},
-        { address, timeout: 10_000 },
+        { address, timeoutMs: 10_000 },
       )
     ).calls;
 
@@ -103,7 +103,7 @@ test('the breaker opens after the failures, fails fast without reaching the serv
   assert.equal(await served(), 5);
 
   // The server recovers; the next probe succeeds and closes the breaker; calls flow again.
-  await svc.client.call('flaky', 'Flaky.Recover', {}, { address, timeout: 10_000 });
+  await svc.client.call('flaky', 'Flaky.Recover', {}, { address, timeoutMs: 10_000 });
   await nth(4);
   assert.equal(await doCall(), 'ok');
   assert.deepEqual(states, ['open', 'half-open', 'open', 'half-open', 'closed']);

@@ -46,7 +46,7 @@ test('server-side: past maxConcurrent running and maxQueue waiting, handlers are
       },
     );
     const results = Array.from({ length: 5 }, () =>
-      outcome(client.call('bounded', 'Bounded.Work', {}, { timeout: 30_000 })).then((o) => {
+      outcome(client.call('bounded', 'Bounded.Work', {}, { timeoutMs: 30_000 })).then((o) => {
         settled.push(o);
         onSettle();
         return o;
@@ -110,7 +110,7 @@ test('client-side: a full compartment refuses the call before it is sent; other 
         arrived = check;
       },
     );
-    const first = outcome(client.call('slow', 'Slow.Work', {}, { timeout: 30_000 }));
+    const first = outcome(client.call('slow', 'Slow.Work', {}, { timeoutMs: 30_000 }));
     await inside;
     assert.equal(await outcome(client.call('slow', 'Slow.Work', {})), `503 ${BULKHEAD_ERROR_ID}`);
     assert.equal(await outcome(client.call('fast', 'Fast.Ping', {})), 'ok');

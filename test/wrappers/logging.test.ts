@@ -41,8 +41,8 @@ test('one structured line per attempt and per handled request, with node, attemp
       {
         address: [dead, b.server.node!.address],
         metadata,
-        timeout: 20_000,
-        attemptTimeout: 10_000,
+        timeoutMs: 20_000,
+        attemptTimeoutMs: 10_000,
       },
     );
     await a.client.call('b', 'B.Taken', {}, { metadata }).catch(() => {});

@@ -227,3 +227,45 @@ test('node ejections are counted: a registered node that refuses connections is 
     await c.stopAll();
   }
 });
+
+test('micro_version and micro_id come from the serving service when the wrapper is not told them', async () => {
+  const c = cluster();
+  // One wrapper on two services: each request is labelled with its own service's version and node.
+  const metrics = prometheusMetrics();
+  try {
+    const servers = await Promise.all(
+      (
+        [
+          ['mv-a', '2.3.4'],
+          ['mv-b', '0.9.0-rc.1'],
+        ] as const
+      ).map(async ([name, version]) => {
+        const s = c.service({ name, version, wrapHandler: [metrics.handler] });
+        s.handle('V', {
+          async Ok() {
+            return {};
+          },
+        });
+        await s.start();
+        return s;
+      }),
+    );
+    const client = c.service({ name: 'mv-caller' }).client;
+    for (let i = 0; i < 3; i++) await client.call('mv-a', 'V.Ok', {});
+    await client.call('mv-b', 'V.Ok', {});
+    const s = parse(await metrics.registry.metrics());
+    const labelled = (name: string, version: string, id: string): number =>
+      value(s, 'micro_request_total', {
+        micro_name: name,
+        micro_version: version,
+        micro_id: id,
+        micro_endpoint: 'V.Ok',
+        micro_status: 'success',
+      });
+    assert.equal(labelled('mv-a', '2.3.4', servers[0].server.node!.id), 3);
+    assert.equal(labelled('mv-b', '0.9.0-rc.1', servers[1].server.node!.id), 1);
+    assert.equal(value(s, 'micro_request_total', { micro_version: '' }), 0, 'no empty label');
+  } finally {
+    await c.stopAll();
+  }
+});

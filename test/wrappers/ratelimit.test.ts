@@ -144,7 +144,7 @@ test('wait: true queues calls for their turn instead of refusing them, unless th
     }).client;
     const all = await Promise.allSettled(
       Array.from({ length: 20 }, (_, i) =>
-        client.call('limited', 'Limited.Ping', { i }, { timeout: 30_000 }),
+        client.call('limited', 'Limited.Ping', { i }, { timeoutMs: 30_000 }),
       ),
     );
     assert.deepEqual(
@@ -158,9 +158,9 @@ test('wait: true queues calls for their turn instead of refusing them, unless th
       name: 'caller2',
       wrapClient: [rateLimiter({ rate: 1, burst: 1, wait: true }).client],
     }).client;
-    await slow.call('limited', 'Limited.Ping', { i: 100 }, { timeout: 100 });
+    await slow.call('limited', 'Limited.Ping', { i: 100 }, { timeoutMs: 100 });
     const err = await slow
-      .call('limited', 'Limited.Ping', { i: 101 }, { timeout: 100 })
+      .call('limited', 'Limited.Ping', { i: 101 }, { timeoutMs: 100 })
       .catch((e: unknown) => e);
     assert.ok(MicroError.is(err, 429));
     assert.equal(err.id, RATE_LIMIT_ERROR_ID);

@@ -51,12 +51,12 @@ export interface ConsulRegistryOptions {
    * Timeout of one non-blocking request to the agent, ms. @defaultValue
    * `DEFAULTS.consulRequestTimeoutMs` (10 000)
    */
-  requestTimeout?: number;
+  requestTimeoutMs?: number;
   /**
    * Longest a watch's blocking query waits for a change, ms. @defaultValue
    * `DEFAULTS.consulWatchWaitMs` (300 000)
    */
-  watchWait?: number;
+  watchWaitMs?: number;
   /** Name published in node metadata (`registry=<name>`). @defaultValue `'consul'` */
   name?: string;
 }
@@ -91,11 +91,11 @@ export function consulRegistry(opts: ConsulRegistryOptions = {}): Registry {
   );
   const allowStale = checkBoolean('allowStale', opts.allowStale) ?? true;
   const requestTimeoutMs =
-    checkNumber('requestTimeout', opts.requestTimeout, 1) ?? DEFAULTS.consulRequestTimeoutMs;
-  const waitMs = checkNumber('watchWait', opts.watchWait, 1000) ?? DEFAULTS.consulWatchWaitMs;
+    checkNumber('requestTimeoutMs', opts.requestTimeoutMs, 1) ?? DEFAULTS.consulRequestTimeoutMs;
+  const waitMs = checkNumber('watchWaitMs', opts.watchWaitMs, 1000) ?? DEFAULTS.consulWatchWaitMs;
   if (waitMs > 600_000)
     throw new InvalidOptionError(
-      'watchWait',
+      'watchWaitMs',
       `Consul caps blocking queries at 10 min, got ${waitMs}`,
     );
   const agents = new ConsulAgents({

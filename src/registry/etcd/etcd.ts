@@ -2,7 +2,7 @@ import type { Etcd3 as Etcd3Client, IOptions, Lease } from 'etcd3';
 import { DEFAULTS } from '../../defaults.js';
 import { InvalidOptionError, MicroError } from '../../errors.js';
 import { importPeers } from '../../internal/optional-peer.js';
-import { checkNumber, checkString } from '../../options.js';
+import { checkNumber, checkString, isList } from '../../options.js';
 import type {
   Node,
   RegisterOptions,
@@ -47,7 +47,7 @@ export interface EtcdRegistryOptions {
    * Timeout of one request (and of connecting), ms. @defaultValue `DEFAULTS.etcdRequestTimeoutMs`
    * (10 000)
    */
-  requestTimeout?: number;
+  requestTimeoutMs?: number;
   /** Name published in node metadata (`registry=<name>`). @defaultValue `'etcd'` */
   name?: string;
 }
@@ -61,7 +61,7 @@ export interface EtcdRegistryOptions {
  */
 export function etcdRegistry(opts: EtcdRegistryOptions = {}): Registry {
   const raw = opts.endpoints ?? (process.env.ETCD_ENDPOINTS || 'http://127.0.0.1:2379');
-  const hosts = (typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? [...raw] : [])
+  const hosts = (typeof raw === 'string' ? raw.split(',') : isList(raw) ? [...raw] : [])
     .map((h) => String(h).trim())
     .filter(Boolean);
   if (hosts.length === 0)
@@ -80,7 +80,7 @@ export function etcdRegistry(opts: EtcdRegistryOptions = {}): Registry {
   if (!prefix.endsWith('/'))
     throw new InvalidOptionError('prefix', `must end with "/", got ${JSON.stringify(prefix)}`);
   const timeoutMs =
-    checkNumber('requestTimeout', opts.requestTimeout, 1) ?? DEFAULTS.etcdRequestTimeoutMs;
+    checkNumber('requestTimeoutMs', opts.requestTimeoutMs, 1) ?? DEFAULTS.etcdRequestTimeoutMs;
   const options: IOptions = {
     hosts,
     dialTimeout: timeoutMs,

@@ -19,7 +19,8 @@ import { cancelledError, duplexFrameStream, toBuffer, view } from '../frame-stre
 import { ChannelPool, type ChannelLease } from './pool.js';
 import { listenGrpc } from './server.js';
 import { errorFromStatus } from './status.js';
-import { explainTlsFailures, grpcTlsCredentials, type TlsOptions } from './tls.js';
+import type { TlsOptions } from '../tls.js';
+import { explainTlsFailures, grpcTlsCredentials } from './tls.js';
 import type {
   Connection,
   Dispatcher,
@@ -30,7 +31,7 @@ import type {
   Transport,
 } from '../transport.js';
 
-export type { Pem, TlsOptions } from './tls.js';
+export type { Pem, TlsOptions } from '../tls.js';
 
 /**
  * A call on a grpc-js channel, below Client's interceptor layer (grpc-js exports it as

@@ -1,10 +1,12 @@
 import type tls from 'node:tls';
 import { DEFAULTS } from '../../defaults.js';
-import { CLIENT_ERROR_ID, MicroError } from '../../errors.js';
+import { CLIENT_ERROR_ID, InvalidOptionError, MicroError } from '../../errors.js';
 import { checkInteger } from '../../options.js';
 import { cancelledError } from '../frame-stream.js';
+import type { TlsOptions } from '../tls.js';
 import { listenNative } from './server.js';
 import { Session, type SessionConfig } from './session.js';
+import { nativeTls } from './tls.js';
 import type {
   Connection,
   Dispatcher,
@@ -14,6 +16,8 @@ import type {
   RequestHead,
   Transport,
 } from '../transport.js';
+
+export type { Pem, TlsOptions } from '../tls.js';
 
 /** Options for {@link nativeTransport}. */
 export interface NativeTransportOptions {
@@ -39,11 +43,11 @@ export interface NativeTransportOptions {
    */
   keepaliveTimeoutMs?: number;
   /**
-   * TLS: `server` options (key, cert, ca, requestCert…) for listeners, `client` options (ca,
-   * cert, key, servername…) for connections, exactly as `node:tls` takes them.
-   * @defaultValue plaintext TCP
+   * TLS (or mutual TLS with `requireClientCert`) for both connections and listeners, from PEM
+   * given inline or as files: the same {@link TlsOptions} the gRPC transport takes, so a
+   * dual-path service gives both the same object. @defaultValue plaintext TCP
    */
-  tls?: { server?: tls.TlsOptions; client?: tls.ConnectionOptions };
+  tls?: TlsOptions;
 }
 
 /**
@@ -54,6 +58,7 @@ export interface NativeTransportOptions {
  * Only tsmicro speaks it: a service offering it keeps gRPC for go-micro peers (see `dualPath`).
  */
 export function nativeTransport(opts: NativeTransportOptions = {}): Transport {
+  const secure = opts.tls === undefined ? undefined : nativeTls(opts.tls, 'nativeTransport.tls');
   const config: SessionConfig = {
     maxMessageBytes:
       checkInteger('nativeTransport.maxMessageBytes', opts.maxMessageBytes, 1) ??
@@ -68,9 +73,9 @@ export function nativeTransport(opts: NativeTransportOptions = {}): Transport {
     dialTimeoutMs:
       checkInteger('nativeTransport.dialTimeoutMs', opts.dialTimeoutMs, 1) ??
       DEFAULTS.dialTimeoutMs,
-    tls: opts.tls?.client,
+    tls: secure?.client,
   };
-  return new NativeTransport(config, opts.tls?.server);
+  return new NativeTransport(config, secure?.server, secure !== undefined);
 }
 
 class NativeTransport implements Transport {
@@ -81,9 +86,18 @@ class NativeTransport implements Transport {
   constructor(
     private readonly config: SessionConfig,
     private readonly serverTls: tls.TlsOptions | undefined,
+    /** TLS was asked for: without `serverTls` this transport only dials (never listens plain). */
+    private readonly secure: boolean,
   ) {}
 
   listen(address: string, dispatcher: Dispatcher, opts: ListenOptions = {}): Promise<Listener> {
+    if (this.secure && !this.serverTls)
+      return Promise.reject(
+        new InvalidOptionError(
+          'nativeTransport.tls',
+          'has no cert and key: this transport can dial but not listen',
+        ),
+      );
     const maxMessageBytes =
       checkInteger('listen.maxMessageBytes', opts.maxMessageBytes, 1) ??
       this.config.maxMessageBytes;

@@ -59,7 +59,7 @@ for (const durable of [false, true]) {
         broker,
         registry: memoryRegistry(),
         logger: serviceLog,
-        drainDelay: 0,
+        drainDelayMs: 0,
       });
       service.subscribe<{ id: number }>(
         'bad.topic',

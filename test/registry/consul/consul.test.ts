@@ -212,8 +212,8 @@ describe('consul registry options', () => {
   test('bad options throw at construction, naming the option', () => {
     assert.throws(() => consulRegistry({ address: 'not an address:x' }), /address/);
     assert.throws(() => consulRegistry({ address: [] }), /address/);
-    assert.throws(() => consulRegistry({ watchWait: 700_000 }), /watchWait/);
-    assert.throws(() => consulRegistry({ requestTimeout: 0 }), /requestTimeout/);
+    assert.throws(() => consulRegistry({ watchWaitMs: 700_000 }), /watchWaitMs/);
+    assert.throws(() => consulRegistry({ requestTimeoutMs: 0 }), /requestTimeoutMs/);
   });
 
   test('an unreachable agent fails at once with a 503, not a hang', async () => {

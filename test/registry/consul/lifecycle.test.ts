@@ -7,5 +7,5 @@ lifecycleScenarios({
   skip: await skipReason('consul'),
   start: startConsul,
   // A short request timeout: the scenarios kill the agent, and a dead one must fail fast.
-  registry: (address) => consulRegistry({ address, requestTimeout: 2_000 }),
+  registry: (address) => consulRegistry({ address, requestTimeoutMs: 2_000 }),
 });

@@ -115,11 +115,11 @@ describe('etcd registry options', () => {
     assert.throws(() => etcdRegistry({ endpoints: '127.0.0.1:2379' }), /endpoints/);
     assert.throws(() => etcdRegistry({ endpoints: [] }), /endpoints/);
     assert.throws(() => etcdRegistry({ prefix: '/no-slash' }), /prefix/);
-    assert.throws(() => etcdRegistry({ requestTimeout: 0 }), /requestTimeout/);
+    assert.throws(() => etcdRegistry({ requestTimeoutMs: 0 }), /requestTimeoutMs/);
   });
 
   test('an unreachable cluster fails with a 503, not a hang', async () => {
-    const r = etcdRegistry({ endpoints: 'http://127.0.0.1:1', requestTimeout: 2_000 });
+    const r = etcdRegistry({ endpoints: 'http://127.0.0.1:1', requestTimeoutMs: 2_000 });
     try {
       await assert.rejects(r.getService('x'), (err) => MicroError.is(err, 503));
       await assert.rejects(r.register(greeter('g-1', 1), { ttlMs: 10_000 }), (err) =>

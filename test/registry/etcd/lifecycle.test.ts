@@ -7,5 +7,5 @@ lifecycleScenarios({
   skip: await skipReason('etcd'),
   start: startEtcd,
   // A short request timeout: the scenarios kill the cluster, and a dead one must fail fast.
-  registry: (endpoints) => etcdRegistry({ endpoints, requestTimeout: 2_000 }),
+  registry: (endpoints) => etcdRegistry({ endpoints, requestTimeoutMs: 2_000 }),
 });

@@ -237,13 +237,10 @@ test('native: keepalive keeps a quiet connection to a live server', async (t) =>
   );
 });
 
-test('native: TLS with node:tls options, and a plaintext client cannot talk to a TLS server', async (t) => {
+test('native: TLS with TlsOptions, and a plaintext client cannot talk to a TLS server', async (t) => {
   await using pki = await makeTestPki();
   const transport = nativeTransport({
-    tls: {
-      server: { key: pki.server.key, cert: pki.server.cert },
-      client: { ca: pki.ca.cert, servername: 'localhost' },
-    },
+    tls: { key: pki.server.key, cert: pki.server.cert, ca: pki.ca.cert, serverName: 'localhost' },
   });
   const listener = await transport.listen('127.0.0.1:0', echoDispatcher());
   const plain = nativeTransport();
@@ -275,11 +272,11 @@ test('native: TLS with node:tls options, and a plaintext client cannot talk to a
 test('native: a client that does not trust the server certificate is refused before any handler runs', async (t) => {
   await using pki = await makeTestPki();
   const server = nativeTransport({
-    tls: { server: { key: pki.server.key, cert: pki.server.cert } },
+    tls: { key: pki.server.key, cert: pki.server.cert },
   });
   const dispatcher = echoDispatcher();
   const listener = await server.listen('127.0.0.1:0', dispatcher);
-  const client = nativeTransport({ tls: { client: {} } });
+  const client = nativeTransport({ tls: {} });
   t.after(async () => {
     await listener.close();
     await server.close();
@@ -302,7 +299,7 @@ test('native: a connection whose TLS handshake never completes fails its calls a
     s.on('error', () => {});
   });
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  const client = nativeTransport({ tls: { client: {} }, dialTimeoutMs: 200 });
+  const client = nativeTransport({ tls: {}, dialTimeoutMs: 200 });
   t.after(async () => {
     await client.close();
     for (const s of sockets) s.destroy();
