@@ -51,6 +51,26 @@ export class FrameWriter {
     this.writeOut();
   }
 
+  /**
+   * Resolves once the socket has room again ('drain'), or rejects with `closed()` when the socket
+   * closes first, or already has (`dead`: its owner has given it up).
+   */
+  drained(dead: boolean, closed: () => Error): Promise<void> {
+    if (dead) return Promise.reject(closed());
+    return new Promise((resolve, reject) => {
+      const onDrain = (): void => {
+        this.socket.off('close', onClose);
+        resolve();
+      };
+      const onClose = (): void => {
+        this.socket.off('drain', onDrain);
+        reject(closed());
+      };
+      this.socket.once('drain', onDrain);
+      this.socket.once('close', onClose);
+    });
+  }
+
   private writeOut(): void {
     const pending = this.pending;
     if (pending.length === 0) return;

@@ -1,9 +1,10 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { DeadlineSweep } from '../../internal/deadline-sweep.js';
-import { CLIENT_ERROR_ID, MicroError, SERVER_ERROR_ID, type TransportFault } from '../../errors.js';
+import { CLIENT_ERROR_ID, MicroError, SERVER_ERROR_ID } from '../../errors.js';
 import { parseAddress } from '../../options.js';
-import { cancelledError } from '../frame-stream.js';
+import { view } from '../buffers.js';
+import { cancelledError, deadlineFault, transportFault as fault } from '../errors.js';
 import {
   FrameReader,
   HEAD_ALLOWANCE,
@@ -76,11 +77,7 @@ export class Session implements FrameSink {
   /** Ends calls whose deadline passed (one timer for all of them). */
   private readonly deadlines = new DeadlineSweep<PendingCall>(
     () => this.calls.values(),
-    (call) =>
-      this.abandon(
-        call,
-        fault(408, 'deadline exceeded', { beforeHandler: false, reason: 'timeout' }),
-      ),
+    (call) => this.abandon(call, deadlineFault()),
   );
 
   constructor(
@@ -182,7 +179,7 @@ export class Session implements FrameSink {
         window: (n) => {
           this.write(u32Frame(Kind.Window, call.id, n));
         },
-        drained: () => this.drained(),
+        drained: () => this.out.drained(this.dead, connectionClosed),
       },
       this.config.maxMessageBytes,
       (err) => this.abandon(call, err),
@@ -226,13 +223,10 @@ export class Session implements FrameSink {
     if (!call) return; // a call this side already gave up on
     switch (kind) {
       case Kind.Reply:
-        if (this.settle(call))
-          call.resolve(new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength));
+        if (this.settle(call)) call.resolve(view(payload));
         return;
       case Kind.Data:
-        return call.stream?.receive(
-          new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength),
-        );
+        return call.stream?.receive(view(payload));
       case Kind.Window:
         return payload.length >= 4 ? call.stream?.grant(payload.readUInt32BE(0)) : undefined;
       case Kind.End:
@@ -319,25 +313,6 @@ export class Session implements FrameSink {
     return this.dead ? false : this.out.write(frame);
   }
 
-  private drained(): Promise<void> {
-    if (this.dead)
-      return Promise.reject(
-        fault(503, 'connection closed', { beforeHandler: false, reason: 'reset' }),
-      );
-    return new Promise((resolve, reject) => {
-      const onDrain = (): void => {
-        this.socket.off('close', onClose);
-        resolve();
-      };
-      const onClose = (): void => {
-        this.socket.off('drain', onDrain);
-        reject(fault(503, 'connection closed', { beforeHandler: false, reason: 'reset' }));
-      };
-      this.socket.once('drain', onDrain);
-      this.socket.once('close', onClose);
-    });
-  }
-
   private goAway(): void {
     if (this.draining) return;
     this.draining = true;
@@ -382,11 +357,11 @@ export class Session implements FrameSink {
 }
 
 const EMPTY = new Uint8Array(0);
-const PING_PAYLOAD = new Uint8Array(8);
 
-function fault(code: number, detail: string, f: TransportFault): MicroError {
-  return new MicroError(CLIENT_ERROR_ID, code, detail, undefined, { fault: f });
+function connectionClosed(): MicroError {
+  return fault(503, 'connection closed', { beforeHandler: false, reason: 'reset' });
 }
+const PING_PAYLOAD = new Uint8Array(8);
 
 function headError(err: unknown): MicroError {
   if (err instanceof HeadTooLargeError)
