@@ -5,13 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { MicroError } from '../errors.js';
 import type { Node } from './registry.js';
-import {
-  REGISTRY_ERROR_ID,
-  recordKey,
-  type NodeRecord,
-  type RecordMap,
-  type ServiceInfo,
-} from './watch-diff.js';
+import { REGISTRY_ERROR_ID } from './errors.js';
+import { recordKey, type NodeRecord, type RecordMap, type ServiceInfo } from './node-records.js';
 
 /**
  * The local registry's files: directory layout, the entry format, owner-process liveness and

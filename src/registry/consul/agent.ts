@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import Consul from 'consul';
 import { MicroError } from '../../errors.js';
-import { REGISTRY_ERROR_ID } from '../watch-diff.js';
+import { REGISTRY_ERROR_ID } from '../errors.js';
 
 /**
  * The HTTP side of the Consul registry: one `consul` client per configured agent, failover to

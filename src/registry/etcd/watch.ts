@@ -2,7 +2,8 @@ import type { Etcd3, IKeyValue, Watcher as EtcdWatcher } from 'etcd3';
 import type { MicroError } from '../../errors.js';
 import type { Watcher } from '../registry.js';
 import { parseEntry } from './entry.js';
-import { createWatcher, diffRecords, type NodeRecord, type RecordMap } from '../watch-diff.js';
+import { diffRecords, type NodeRecord, type RecordMap } from '../node-records.js';
+import { createWatcher } from '../watchers.js';
 
 /** What {@link watchPrefix} needs. Not exported from the package. */
 export interface PrefixWatchOptions {
