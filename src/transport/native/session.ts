@@ -52,6 +52,11 @@ class PendingCall {
  * One multiplexed connection to a server: every call and stream to that address shares it,
  * told apart by id. Owns the socket, the keepalive and the calls in flight; when the socket
  * dies every call on it fails with a transport fault (refused before it connected, reset after).
+ *
+ * The socket holds the event loop only while calls are in flight on it, as grpc-js does with
+ * its HTTP/2 sessions: an idle pooled connection does not keep a program that has finished its
+ * calls alive until the idle timeout closes it, and a call in flight keeps it alive until it
+ * settles.
  */
 export class Session implements FrameSink {
   private readonly socket: net.Socket;
@@ -93,6 +98,7 @@ export class Session implements FrameSink {
       ? tls.connect({ servername: net.isIP(host) ? undefined : host, ...config.tls, host, port })
       : net.connect({ host, port, noDelay: true });
     this.socket.setNoDelay(true);
+    this.socket.unref(); // ref'd by the first call (see track)
     this.out = new FrameWriter(this.socket);
     this.socket.once(config.tls ? 'secureConnect' : 'connect', () => {
       this.connected = true;
@@ -290,6 +296,7 @@ export class Session implements FrameSink {
   }
 
   private track(call: PendingCall, deadline: number, signal: AbortSignal | undefined): void {
+    if (this.calls.size === 0) this.socket.ref();
     this.calls.set(call.id, call);
     call.deadline = deadline;
     this.deadlines.arm(deadline);
@@ -303,6 +310,7 @@ export class Session implements FrameSink {
   /** Removes a call; false when it had already ended. */
   private settle(call: PendingCall): boolean {
     if (!this.calls.delete(call.id)) return false;
+    if (this.calls.size === 0 && !this.dead) this.socket.unref();
     if (call.onAbort) call.signal!.removeEventListener('abort', call.onAbort);
     this.lastUsed = Date.now();
     if (this.draining && this.calls.size === 0) this.close();
