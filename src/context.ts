@@ -97,12 +97,12 @@ export class DerivedContext {
    */
   get ctx(): Context {
     if (this.made) return this.made;
-    const self = this;
+    const signal = (): AbortSignal => this.signal();
     this.made = {
       deadline: this.deadline,
       metadata: this.metadata,
       get signal() {
-        return self.signal();
+        return signal();
       },
     };
     return this.made;

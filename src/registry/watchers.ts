@@ -1,4 +1,5 @@
 import { clampTimeout } from '../context.js';
+import { asError } from '../internal/as-error.js';
 import { AsyncQueue } from '../internal/async-queue.js';
 import { diffRecords, type RecordMap } from './node-records.js';
 import type { WatchEvent, Watcher } from './registry.js';
@@ -30,7 +31,7 @@ export function createWatcher(onStop: () => void): {
 }
 
 /** A watcher that has already failed with `err`: iterating it throws at once. */
-export function failedWatcher(err: unknown): Watcher {
+export function failedWatcher(err: Error): Watcher {
   const { watcher, queue } = createWatcher(() => {});
   queue.end(err);
   return watcher;
@@ -106,7 +107,7 @@ export class SnapshotWatch {
           for (const e of events) this.queue.push(e);
         } while (this.again && !this.stopped);
       } catch (err) {
-        this.queue.end(err);
+        this.queue.end(asError(err));
       } finally {
         this.scanning = false;
       }

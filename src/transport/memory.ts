@@ -335,11 +335,10 @@ class MemoryStream {
       return Promise.reject(this.failure ?? new MicroError(CLIENT_ERROR_ID, 400, 'stream closed'));
     if (to.closed)
       return Promise.reject(new MicroError(CLIENT_ERROR_ID, 400, 'send after closeSend'));
-    try {
-      checkSize(body, this.limit);
-    } catch (err) {
+    if (body.byteLength > this.limit) {
       // As in gRPC, an oversized message fails the whole call.
-      this.ex.fail(err as MicroError, err);
+      const err = messageTooLarge(body.byteLength, this.limit);
+      this.ex.fail(err, err);
       return Promise.reject(err);
     }
     to.push(body.slice());

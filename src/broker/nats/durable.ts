@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AckPolicy,
+  ConsumerEvents,
   DeliverPolicy,
   nanos,
   type ConsumerMessages,
@@ -135,9 +136,9 @@ export async function startDurable(
   const watch = async (messages: ConsumerMessages): Promise<void> => {
     for await (const s of await messages.status()) {
       if (
-        s.type === 'consumer_not_found' ||
-        s.type === 'stream_not_found' ||
-        s.type === 'consumer_deleted'
+        s.type === ConsumerEvents.ConsumerNotFound ||
+        s.type === ConsumerEvents.StreamNotFound ||
+        s.type === ConsumerEvents.ConsumerDeleted
       ) {
         logger.warn(
           { topic, queue, consumer: name, event: s.type },

@@ -50,7 +50,11 @@ export interface EtcdRegistryOptions {
  */
 export function etcdRegistry(opts: EtcdRegistryOptions = {}): Registry {
   const raw = opts.endpoints ?? (process.env.ETCD_ENDPOINTS || 'http://127.0.0.1:2379');
-  const hosts = (typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? [...raw] : [])
+  // Checked through an unknown: Array.isArray would narrow `raw` itself to any[].
+  const given: unknown = raw;
+  const hosts = (
+    typeof raw === 'string' ? raw.split(',') : Array.isArray(given) ? [...(given as unknown[])] : []
+  )
     .map((h) => String(h).trim())
     .filter(Boolean);
   if (hosts.length === 0)

@@ -56,8 +56,8 @@ export function watchPrefix(o: PrefixWatchOptions): Watcher {
         const prev = snapshot.get(key);
         if (next) snapshot.set(key, next);
         else snapshot.delete(key);
-        const before: RecordMap = prev ? new Map([[key, prev]]) : new Map();
-        const after: RecordMap = next ? new Map([[key, next]]) : new Map();
+        const before: RecordMap = new Map(prev ? [[key, prev]] : []);
+        const after: RecordMap = new Map(next ? [[key, next]] : []);
         for (const event of diffRecords(before, after)) {
           if (o.service === undefined || event.service.name === o.service) queue.push(event);
         }

@@ -206,7 +206,7 @@ class GrpcConnection implements Connection {
     try {
       metadata = outboundMetadata(head);
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(MicroError.from(err, CLIENT_ERROR_ID)); // a 400 already
     }
     const lease = this.pool.acquire(this.address);
     return new Promise<Uint8Array>((resolve, reject) => {
@@ -361,7 +361,7 @@ class MethodPaths {
       this.count = 1;
       paths = undefined;
     }
-    if (!paths) this.paths.set(service, (paths = new Map()));
+    if (!paths) this.paths.set(service, (paths = new Map<string, string>()));
     path = methodPath(service, endpoint);
     paths.set(endpoint, path);
     return path;

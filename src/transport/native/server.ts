@@ -186,7 +186,7 @@ class ServerConn implements FrameSink {
     );
   }
 
-  frame(kind: number, id: number, payload: Buffer): void {
+  frame(kind: Kind, id: number, payload: Buffer): void {
     switch (kind) {
       case Kind.Request:
         return this.onRequest(id, payload);
@@ -214,7 +214,7 @@ class ServerConn implements FrameSink {
     }
   }
 
-  oversized(kind: number, id: number, payloadBytes: number): void {
+  oversized(kind: Kind, id: number, payloadBytes: number): void {
     const err = MicroError.payloadTooLarge(
       SERVER_ERROR_ID,
       `message of about ${payloadBytes} bytes is larger than the limit of ${this.max}`,

@@ -219,7 +219,7 @@ export class Session implements FrameSink {
     call.reject(err);
   }
 
-  frame(kind: number, id: number, payload: Buffer): void {
+  frame(kind: Kind, id: number, payload: Buffer): void {
     if (id === 0) {
       if (kind === Kind.Pong) this.pingSent = 0;
       else if (kind === Kind.GoAway) this.goAway();
@@ -256,7 +256,7 @@ export class Session implements FrameSink {
     }
   }
 
-  oversized(_kind: number, id: number, payloadBytes: number): void {
+  oversized(_kind: Kind, id: number, payloadBytes: number): void {
     const call = this.calls.get(id);
     if (call && this.settle(call)) {
       call.reject(
