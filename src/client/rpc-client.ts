@@ -20,7 +20,6 @@ import type { RequestHead, Transport } from '../transport/transport.js';
 import { backoffMs } from './backoff.js';
 import { resolveCallOptions, type CallDefaults } from './call-options.js';
 import type {
-  CallFunc,
   CallOptions,
   CallWrapper,
   Client,
@@ -110,30 +109,129 @@ export function createClient(opts: ClientOptions): Client {
   };
   const retryBudget = resolveRetryBudget(opts.retryBudget);
   const codecOf = (contentType: string): Codec => findCodec(codecs, contentType)!;
+  // Most calls pass no options: resolve the defaults once.
+  const defaultResolved = resolveCallOptions(defaults, codecs, undefined);
+  const hasWrappers = (opts.wrapCall?.length ?? 0) > 0;
+  /**
+   * What call wrappers wrap: one attempt in the context a wrapper hands on (so its signal is
+   * always passed), with the codec the options it hands on name.
+   */
+  const wrapped = composeWrappers(opts.wrapCall, async (ctx, node, req, o) => {
+    const codec = codecOf(o.contentType);
+    return decode(codec, await send(codec, ctx, node, req, ctx.signal), req);
+  });
 
   /**
-   * One attempt on one node: encode, send, decode. `signal` is left out when nothing but the
-   * deadline can end the call, which the transport enforces itself.
+   * One call, in go-micro's order (client/rpc_client.go Call): options → deadline budget →
+   * select → (wrappers → attempt → mark) on a node, retried on a node not yet tried.
    */
-  function send(
-    ctx: Pick<Context, 'metadata' | 'deadline'>,
-    node: Node,
-    req: Request,
-    o: ResolvedCallOptions,
-    signal: AbortSignal | undefined,
-  ): Promise<unknown> {
-    const codec = codecOf(o.contentType);
-    let reply: Promise<Uint8Array>;
+  async function call<Res, Req>(
+    service: string,
+    endpoint: string,
+    request: Req,
+    callOpts?: CallOptions,
+  ): Promise<Res> {
+    // 1. Options: the client's defaults with this call's over them.
+    const { options, codec } =
+      callOpts === undefined ? defaultResolved : resolveCallOptions(defaults, codecs, callOpts);
+    // 2. Deadline budget: this call's own, bounded by the inbound deadline inside a handler.
+    const call = callContext(options.timeoutMs, callOpts);
     try {
-      reply = transmit(codec, ctx, node, req, signal);
-    } catch (err) {
-      return Promise.reject(err);
+      // 3. Select: a warm selector cache answers at once; only a lookup is awaited (and raced
+      // with the budget).
+      const next = pickCached(service, options, call) ?? (await pick(service, options, call));
+      const req: Request = {
+        service,
+        endpoint,
+        body: request,
+        contentType: options.contentType,
+        stream: false,
+      };
+      // With no wrappers and no attempt limit an attempt is the transport call itself, made
+      // right here in the call's own context: no attempt context, no promise between the reply
+      // and this loop (the common case, and the fast path).
+      const guarded = hasWrappers || options.attemptTimeoutMs > 0;
+      // Made on the first failure: most calls succeed on their first node.
+      let tried: Set<string> | undefined;
+      retryBudget?.recordCall();
+      let backoff = 0;
+      for (let i = 0; ; i++) {
+        if (backoff > 0) await sleepWithin(backoff, call.ctx);
+        if (spent(call)) throw budgetError(call.ctx, service, endpoint);
+        const node = tried ? next({ exclude: tried }) : next();
+        const started = performance.now();
+        let err: MicroError;
+        try {
+          // 4. Wrappers → attempt: encode, send over the transport, decode.
+          const rsp = guarded
+            ? await guardedAttempt(node, req, options, call)
+            : decode(
+                codec,
+                // The signal only when something besides the deadline can abort the call: the
+                // transport enforces the deadline itself.
+                await send(codec, call, node, req, call.cancellable ? call.ctx.signal : undefined),
+                req,
+              );
+          // 5. Mark: the selector learns how the node did.
+          markNode(service, node, options, undefined, performance.now() - started);
+          return rsp as Res;
+        } catch (thrown) {
+          err = guarded
+            ? MicroError.from(thrown, CLIENT_ERROR_ID) // a MicroError already (see guardedAttempt)
+            : attemptError(thrown, call, call, node, req, options);
+        }
+        const tookMs = performance.now() - started;
+        markNode(service, node, options, err, tookMs);
+        (tried ??= new Set()).add(node.id);
+        // A refused or reset connection is dead: the next call to this node dials afresh.
+        if (err.fault && err.fault.reason !== 'timeout') transport.evict(node.address);
+        // 6. Retry, while attempts, budget and retry budget last, and only what may be retried.
+        if (i >= options.retries || spent(call) || !isRetryable(err, options.idempotent)) throw err;
+        // go-micro sleeps first and lets the deadline cut it. A backoff that leaves the next
+        // attempt less time than this one took (plus the lateness of a timer) would only turn
+        // this error into a 408, so the call ends here with it instead.
+        backoff = backoffMs(i + 1);
+        if (backoff + tookMs + TIMER_SLACK_MS >= remaining(call)) throw err;
+        if (retryBudget && !retryBudget.tryRetry()) throw err;
+      }
+    } finally {
+      call.dispose();
     }
-    return reply.then((bytes) => decodeReply(codec, bytes, req));
   }
 
-  /** Encodes the request and hands it to the transport; throws a 400 when it cannot be encoded. */
-  function transmit(
+  /**
+   * An attempt with something around it: its own limit (a child context cut at
+   * `attemptTimeoutMs`), the wrappers, or both. Always rejects with a MicroError.
+   */
+  async function guardedAttempt(
+    node: Node,
+    req: Request,
+    options: ResolvedCallOptions,
+    call: DerivedContext,
+  ): Promise<unknown> {
+    const a = attemptContext(call, options.attemptTimeoutMs);
+    try {
+      // Transports honour the signal themselves; the race is only for wrappers that may not
+      // (it costs a promise, two closures and a listener per call).
+      if (hasWrappers) return await raceSignal(wrapped(a.ctx, node, req, options), a.ctx.signal);
+      const codec = codecOf(options.contentType);
+      return decode(
+        codec,
+        await send(codec, a, node, req, a.cancellable ? a.ctx.signal : undefined),
+        req,
+      );
+    } catch (thrown) {
+      throw attemptError(thrown, call, a, node, req, options);
+    } finally {
+      if (a !== call) a.dispose();
+    }
+  }
+
+  /**
+   * Encodes the request and hands it to the transport. Throws (synchronously) a 400 when the
+   * request cannot be encoded.
+   */
+  function send(
     codec: Codec,
     ctx: Pick<Context, 'metadata' | 'deadline'>,
     node: Node,
@@ -159,7 +257,8 @@ export function createClient(opts: ClientOptions): Client {
     return transport.dial(node.address, node.metadata).call(head, body, signal);
   }
 
-  function decodeReply(codec: Codec, bytes: Uint8Array, req: Request): unknown {
+  /** The reply's body decoded; a 502 when the peer sent what the codec cannot read. */
+  function decode(codec: Codec, bytes: Uint8Array, req: Request): unknown {
     try {
       return codec.decode(bytes, { endpoint: req.endpoint, kind: 'response' });
     } catch (err) {
@@ -171,118 +270,9 @@ export function createClient(opts: ClientOptions): Client {
   }
 
   /**
-   * What call wrappers wrap: a wrapper may hand on a context of its own, so its signal is always
-   * passed.
+   * The MicroError an attempt in `a` (within `call`) failed with: a 408 once a budget ran out —
+   * the call's, or the attempt's own (a transport fault: the node did not answer in time).
    */
-  const attemptOnNode: CallFunc = (ctx, node, req, o) => send(ctx, node, req, o, ctx.signal);
-  const attempt = composeWrappers(opts.wrapCall, attemptOnNode);
-  const hasWrappers = (opts.wrapCall?.length ?? 0) > 0;
-  // Most calls pass no options: resolve the defaults once.
-  const defaultOptions = resolveCallOptions(defaults, codecs, undefined).options;
-
-  async function call<Res, Req>(
-    service: string,
-    endpoint: string,
-    request: Req,
-    callOpts?: CallOptions,
-  ): Promise<Res> {
-    const options =
-      callOpts === undefined
-        ? defaultOptions
-        : resolveCallOptions(defaults, codecs, callOpts).options;
-    const call = callContext(options.timeoutMs, callOpts);
-    try {
-      // A warm selector cache answers at once; only a lookup is awaited (and raced with the
-      // budget).
-      const next = pickCached(service, options, call) ?? (await pick(service, options, call));
-      const req: Request = {
-        service,
-        endpoint,
-        body: request,
-        contentType: options.contentType,
-        stream: false,
-      };
-      // With no wrappers and no attempt limit, an attempt is the transport call itself: no
-      // attempt context, no extra promise between the reply and this loop.
-      const direct = !hasWrappers && options.attemptTimeoutMs <= 0;
-      const codec = direct ? codecOf(options.contentType) : undefined;
-      // Made on the first failure: most calls succeed on their first node.
-      let tried: Set<string> | undefined;
-      retryBudget?.recordCall();
-      let backoff = 0;
-      for (let i = 0; ; i++) {
-        if (backoff > 0) await sleepWithin(backoff, call.ctx);
-        if (spent(call)) throw budgetError(call.ctx, service, endpoint);
-        const node = tried ? next({ exclude: tried }) : next();
-        const started = performance.now();
-        try {
-          const rsp = codec
-            ? decodeReply(codec, await transmitDirect(codec, node, req, call), req)
-            : await attemptOn(node, req, options, call);
-          markNode(service, node, options, undefined, performance.now() - started);
-          return rsp as Res;
-        } catch (thrown) {
-          // attemptOn rejects with MicroErrors only; a direct attempt's error is translated here.
-          const err = codec
-            ? attemptError(thrown, call, call, node, req, options)
-            : MicroError.from(thrown, CLIENT_ERROR_ID);
-          (tried ??= new Set()).add(node.id);
-          const tookMs = performance.now() - started;
-          markNode(service, node, options, err, tookMs);
-          // A refused or reset connection is dead: the next call to this node dials afresh.
-          if (err.fault && err.fault.reason !== 'timeout') transport.evict(node.address);
-          if (i >= options.retries || spent(call) || !isRetryable(err, options.idempotent))
-            throw err;
-          // go-micro sleeps first and lets the deadline cut it. A backoff that leaves the next
-          // attempt less time than this one took (plus the lateness of a timer) would only turn
-          // this error into a 408, so the call ends here with it instead.
-          backoff = backoffMs(i + 1);
-          if (backoff + tookMs + TIMER_SLACK_MS >= remaining(call)) throw err;
-          if (retryBudget && !retryBudget.tryRetry()) throw err;
-        }
-      }
-    } finally {
-      call.dispose();
-    }
-  }
-
-  /** {@link transmit} within the call's own context (no attempt limit, no wrappers). */
-  function transmitDirect(
-    codec: Codec,
-    node: Node,
-    req: Request,
-    call: DerivedContext,
-  ): Promise<Uint8Array> {
-    // Without wrappers the context object itself is never needed: the derived one carries the
-    // deadline and metadata, and the signal only when something besides the deadline can abort.
-    return transmit(codec, call, node, req, call.cancellable ? call.ctx.signal : undefined);
-  }
-
-  /**
-   * One attempt, bounded by the attempt limit and the call's budget; always rejects with a
-   * MicroError.
-   */
-  async function attemptOn(
-    node: Node,
-    req: Request,
-    options: ResolvedCallOptions,
-    call: DerivedContext,
-  ): Promise<unknown> {
-    const a = attemptContext(call, options.attemptTimeoutMs);
-    try {
-      // Transports honour the signal themselves; the race is only for wrappers that may not
-      // (it costs a promise, two closures and a listener per call).
-      if (!hasWrappers)
-        return await send(a, node, req, options, a.cancellable ? a.ctx.signal : undefined);
-      return await raceSignal(attempt(a.ctx, node, req, options), a.ctx.signal);
-    } catch (thrown) {
-      throw attemptError(thrown, call, a, node, req, options);
-    } finally {
-      if (a !== call) a.dispose();
-    }
-  }
-
-  /** The MicroError an attempt in `a` (within `call`) failed with: a 408 once a budget ran out. */
   function attemptError(
     thrown: unknown,
     call: DerivedContext,

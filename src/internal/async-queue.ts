@@ -6,9 +6,9 @@
 export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   private readonly items: T[] = [];
   private waiting:
-    { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void } | undefined;
+    { resolve: (r: IteratorResult<T>) => void; reject: (e: Error) => void } | undefined;
   private ended = false;
-  private error: unknown;
+  private error: Error | undefined;
   private onClose: (() => void) | undefined;
 
   constructor(onClose?: () => void) {
@@ -38,7 +38,7 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   /**
    * Ends the queue; buffered items are still delivered before `err` is thrown or iteration ends.
    */
-  end(err?: unknown): void {
+  end(err?: Error): void {
     if (this.ended) return;
     this.ended = true;
     this.error = err;

@@ -4,14 +4,9 @@ import { readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { MicroError } from '../errors.js';
-import type { Node } from './registry.js';
-import {
-  REGISTRY_ERROR_ID,
-  recordKey,
-  type NodeRecord,
-  type RecordMap,
-  type ServiceInfo,
-} from './watch-diff.js';
+import type { Endpoint, Node } from './registry.js';
+import { REGISTRY_ERROR_ID } from './errors.js';
+import { recordKey, type NodeRecord, type RecordMap, type ServiceInfo } from './node-records.js';
 
 /**
  * The local registry's files: directory layout, the entry format, owner-process liveness and
@@ -174,7 +169,8 @@ export function parseEntry(text: string): EntryFile | undefined {
   return {
     service: {
       ...service,
-      endpoints: Array.isArray(service.endpoints) ? service.endpoints : [],
+      // Endpoint shapes are not checked here (go-micro registries do not either): as stored.
+      endpoints: Array.isArray(service.endpoints) ? (service.endpoints as Endpoint[]) : [],
     } as ServiceInfo,
     node: { ...node, metadata: isObject(node.metadata) ? node.metadata : {} } as Node,
     expiresAt,

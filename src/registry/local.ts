@@ -1,3 +1,4 @@
+import { clampTimeout } from '../context.js';
 import { mkdirSync, watch as fsWatch, type FSWatcher } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -6,16 +7,9 @@ import { InvalidOptionError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { checkComponent, checkNumber, checkString } from '../options.js';
 import type { RegisterOptions, Registry, Service, WatchOptions, Watcher } from './registry.js';
-import {
-  MAX_TIMER_MS,
-  SnapshotWatch,
-  checkRegistration,
-  closedError,
-  failedWatcher,
-  groupRecords,
-  toRecords,
-  type RecordMap,
-} from './watch-diff.js';
+import { checkRegistration, closedError } from './errors.js';
+import { groupRecords, toRecords, type RecordMap } from './node-records.js';
+import { SnapshotWatch, failedWatcher } from './watchers.js';
 import {
   DIR_MODE,
   checkOwnDir,
@@ -70,7 +64,7 @@ export function localRegistry(opts: LocalRegistryOptions = {}): Registry {
   const logger = checkComponent('logger', opts.logger, ['warn']);
   return new LocalRegistry(
     root,
-    Math.min(sweepMs ?? DEFAULTS.localSweepMs, MAX_TIMER_MS),
+    clampTimeout(sweepMs ?? DEFAULTS.localSweepMs),
     chosen ? undefined : path.dirname(root),
     logger,
   );

@@ -1,3 +1,4 @@
+import { clampTimeout } from '../context.js';
 import type { AsyncQueue } from '../internal/async-queue.js';
 import { checkString } from '../options.js';
 import type {
@@ -8,20 +9,16 @@ import type {
   WatchOptions,
   Watcher,
 } from './registry.js';
+import { checkRegistration, closedError } from './errors.js';
 import {
-  MAX_TIMER_MS,
-  checkRegistration,
-  closedError,
-  createWatcher,
   diffRecords,
-  failedWatcher,
   groupRecords,
   recordKey,
   toRecords,
-  watchedBy,
   type NodeRecord,
   type RecordMap,
-} from './watch-diff.js';
+} from './node-records.js';
+import { createWatcher, failedWatcher, watchedBy } from './watchers.js';
 
 /** Options for {@link memoryRegistry}. */
 export interface MemoryRegistryOptions {
@@ -145,11 +142,11 @@ class MemoryRegistry implements Registry {
         if (e.expiresAt > 0 && e.expiresAt < earliest) earliest = e.expiresAt;
     }
     if (earliest === Infinity || this.closed) return;
-    const delay = Math.min(Math.max(earliest - Date.now(), 0), MAX_TIMER_MS);
+    const delay = clampTimeout(earliest - Date.now());
     this.timer = setTimeout(() => {
       this.expire();
       this.schedule();
-    }, delay).unref(); // expiry further away than MAX_TIMER_MS is re-armed in steps
+    }, delay).unref(); // expiry further away than a timer can wait is re-armed in steps
   }
 
   private emit(events: WatchEvent[]): void {

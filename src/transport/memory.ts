@@ -1,20 +1,21 @@
 import { DeadlineExceeded, clampTimeout } from '../context.js';
 import { DEFAULTS } from '../defaults.js';
-import {
-  CLIENT_ERROR_ID,
-  InvalidOptionError,
-  MicroError,
-  SERVER_ERROR_ID,
-  type TransportFault,
-} from '../errors.js';
+import { CLIENT_ERROR_ID, MicroError, SERVER_ERROR_ID } from '../errors.js';
 import { AsyncQueue } from '../internal/async-queue.js';
 import { normalizeMetadata } from '../metadata.js';
-import { checkInteger, joinHostPort, parseAddress } from '../options.js';
-import { cancelledError, serverError, unaryOverStream } from './frame-stream.js';
+import { checkInteger, joinHostPort } from '../options.js';
+import { kindOf, settle, unaryOverStream } from './dispatch.js';
+import {
+  cancelledError,
+  deadlineFault,
+  messageTooLarge,
+  serverError,
+  transportFault,
+} from './errors.js';
+import { listenAddress } from './listen-address.js';
 import type {
   Connection,
   Dispatcher,
-  EndpointKind,
   FrameStream,
   InboundHead,
   ListenOptions,
@@ -55,12 +56,7 @@ class MemoryTransport implements Transport {
     dispatcher: Dispatcher,
     opts: ListenOptions = {},
   ): Promise<Listener> {
-    const parsed = parseAddress(address);
-    if (!parsed)
-      throw new InvalidOptionError(
-        'listen.address',
-        `expected "host:port", got ${JSON.stringify(address)}`,
-      );
+    const parsed = listenAddress(address);
     const max =
       checkInteger('listen.maxMessageBytes', opts.maxMessageBytes, 1) ?? this.maxMessageBytes;
     let bound = joinHostPort(parsed.host, parsed.port);
@@ -126,7 +122,7 @@ class MemoryServer implements Listener {
           };
         });
       }
-      const reset = fault(503, 'connection closed by the server', {
+      const reset = transportFault(503, 'connection closed by the server', {
         beforeHandler: false,
         reason: 'reset',
       });
@@ -194,10 +190,7 @@ class Exchange {
     this.timer = setTimeout(
       () => {
         if (Date.now() < this.deadline) return this.arm();
-        this.fail(
-          fault(408, 'deadline exceeded', { beforeHandler: false, reason: 'timeout' }),
-          new DeadlineExceeded(),
-        );
+        this.fail(deadlineFault(), new DeadlineExceeded());
       },
       clampTimeout(this.deadline - Date.now()),
     );
@@ -269,12 +262,11 @@ class MemoryConnection implements Connection {
     if (signal?.aborted) throw cancelledError(signal.reason);
     const server = this.transport.serverAt(this.address);
     if (!server)
-      throw fault(503, `connection refused: nothing listens on ${this.address}`, {
+      throw transportFault(503, `connection refused: nothing listens on ${this.address}`, {
         beforeHandler: true,
         reason: 'refused',
       });
-    if (head.deadline <= Date.now())
-      throw fault(408, 'deadline exceeded', { beforeHandler: false, reason: 'timeout' });
+    if (head.deadline <= Date.now()) throw deadlineFault();
     return server;
   }
 
@@ -343,11 +335,10 @@ class MemoryStream {
       return Promise.reject(this.failure ?? new MicroError(CLIENT_ERROR_ID, 400, 'stream closed'));
     if (to.closed)
       return Promise.reject(new MicroError(CLIENT_ERROR_ID, 400, 'send after closeSend'));
-    try {
-      checkSize(body, this.limit);
-    } catch (err) {
+    if (body.byteLength > this.limit) {
       // As in gRPC, an oversized message fails the whole call.
-      this.ex.fail(err as MicroError, err);
+      const err = messageTooLarge(body.byteLength, this.limit);
+      this.ex.fail(err, err);
       return Promise.reject(err);
     }
     to.push(body.slice());
@@ -366,12 +357,7 @@ function failedStream(err: MicroError): FrameStream {
 }
 
 function checkSize(body: Uint8Array, limit: number): void {
-  if (body.byteLength > limit)
-    throw new MicroError(
-      CLIENT_ERROR_ID,
-      413,
-      `message of ${body.byteLength} bytes is larger than the limit of ${limit}`,
-    );
+  if (body.byteLength > limit) throw messageTooLarge(body.byteLength, limit);
 }
 
 /** What the handler sees: the head as a peer would send it (metadata normalized again). */
@@ -388,24 +374,4 @@ function inbound(head: RequestHead): InboundHead {
 /** An error as it arrives over a wire: the four go-micro fields, no cause, no fault, no stack. */
 function wireCopy(err: MicroError): MicroError {
   return MicroError.fromJSON(err.toJSON(), SERVER_ERROR_ID);
-}
-
-function fault(code: number, detail: string, f: TransportFault): MicroError {
-  return new MicroError(CLIENT_ERROR_ID, code, detail, undefined, { fault: f });
-}
-
-function kindOf(dispatcher: Dispatcher, endpoint: string): EndpointKind | undefined {
-  try {
-    return dispatcher.kind(endpoint);
-  } catch {
-    return undefined;
-  }
-}
-
-function settle<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return Promise.resolve(fn());
-  } catch (err) {
-    return Promise.reject(err);
-  }
 }

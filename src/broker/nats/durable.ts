@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, NatsError } from 'nats';
 import type { Logger } from '../../logger.js';
-import { AckPolicy, DeliverPolicy, nanos } from './nats-package.js';
+import { AckPolicy, ConsumerEvents, DeliverPolicy, nanos } from './nats-package.js';
 
 /**
  * JetStream side of the NATS broker: the stream that stores durable topics, one durable pull
@@ -128,9 +128,9 @@ export async function startDurable(
   const watch = async (messages: ConsumerMessages): Promise<void> => {
     for await (const s of await messages.status()) {
       if (
-        s.type === 'consumer_not_found' ||
-        s.type === 'stream_not_found' ||
-        s.type === 'consumer_deleted'
+        s.type === ConsumerEvents.ConsumerNotFound ||
+        s.type === ConsumerEvents.StreamNotFound ||
+        s.type === ConsumerEvents.ConsumerDeleted
       ) {
         logger.warn(
           { topic, queue, consumer: name, event: s.type },

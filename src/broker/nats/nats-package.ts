@@ -5,6 +5,13 @@ import { importPeers } from '../../internal/optional-peer.js';
  * so importing `tsmicro/broker/nats` without it fails with one clear error (see importPeers).
  * Types come from `nats` directly (`import type`), which costs nothing at run time.
  */
-export const { AckPolicy, DeliverPolicy, ErrorCode, connect, nanos, nkeyAuthenticator } = (
-  await importPeers('tsmicro/broker/nats', { nats: () => import('nats') })
-).nats;
+export const {
+  AckPolicy,
+  ConsumerEvents,
+  DeliverPolicy,
+  ErrorCode,
+  Events,
+  connect,
+  nanos,
+  nkeyAuthenticator,
+} = (await importPeers('tsmicro/broker/nats', { nats: () => import('nats') })).nats;

@@ -15,7 +15,7 @@ import type {
 } from '../broker.js';
 import { decodeEnvelope, encodeEnvelope } from '../envelope.js';
 import { ensureStream, startDurable, subjectMatches, type Outcome } from './durable.js';
-import { connect } from './nats-package.js';
+import { Events, connect } from './nats-package.js';
 import { isAuthError, natsAuth, resolveNatsOptions, type NatsBrokerOptions } from './options.js';
 import { BROKER_ERROR_ID, OutageGate } from './outage.js';
 
@@ -126,19 +126,19 @@ export function natsBroker(opts: NatsBrokerOptions = {}): NatsBroker {
     };
     void (async () => {
       for await (const s of nc.status()) {
-        if (s.type === 'disconnect') {
+        if (s.type === Events.Disconnect) {
           stats.disconnects++;
           gate.down();
-          o.logger.warn({ server: String(s.data) }, 'NATS connection lost; reconnecting');
-        } else if (s.type === 'reconnect') {
+          o.logger.warn({ server: s.data }, 'NATS connection lost; reconnecting');
+        } else if (s.type === Events.Reconnect) {
           attempt = 0;
           stats.reconnects++;
-          o.logger.info({ server: String(s.data) }, 'NATS connection restored');
+          o.logger.info({ server: s.data }, 'NATS connection restored');
           void gate.reconnected(
             (topic, data) => nc.publish(topic, data),
             () => nc.flush(),
           );
-        } else if (s.type === 'error') {
+        } else if (s.type === Events.Error) {
           o.logger.warn({ err: s.data }, 'NATS reported an error');
         }
       }

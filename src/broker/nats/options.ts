@@ -125,7 +125,9 @@ function resolveDurable(js: NatsDurableOptions | undefined): DurableConfig | und
       'natsBroker.jetstream.stream',
       'a stream name without ".", "*", ">", "/" or spaces is required',
     );
-  if (!Array.isArray(js.subjects) || js.subjects.length === 0)
+  // Checked through an unknown: Array.isArray would narrow `js.subjects` itself to any[].
+  const subjects: unknown = js.subjects;
+  if (!Array.isArray(subjects) || subjects.length === 0)
     throw new InvalidOptionError(
       'natsBroker.jetstream.subjects',
       'at least one subject is required',

@@ -4,7 +4,7 @@ import https from 'node:https';
 import type ConsulClient from 'consul';
 import { MicroError } from '../../errors.js';
 import { importPeers } from '../../internal/optional-peer.js';
-import { REGISTRY_ERROR_ID } from '../watch-diff.js';
+import { REGISTRY_ERROR_ID } from '../errors.js';
 
 const { default: Consul } = (
   await importPeers('tsmicro/registry/consul', { consul: () => import('consul') })

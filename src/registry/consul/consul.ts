@@ -14,13 +14,9 @@ import { ConsulAgents, statusOf } from './agent.js';
 import { decodeVersion } from './encoding.js';
 import { registration } from './registration.js';
 import { toRecords, watchService } from './watch.js';
-import {
-  REGISTRY_ERROR_ID,
-  checkRegistration,
-  closedError,
-  failedWatcher,
-  groupRecords,
-} from '../watch-diff.js';
+import { REGISTRY_ERROR_ID, checkRegistration, closedError } from '../errors.js';
+import { groupRecords } from '../node-records.js';
+import { failedWatcher } from '../watchers.js';
 
 /** Options for {@link consulRegistry}. */
 export interface ConsulRegistryOptions {

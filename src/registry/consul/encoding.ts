@@ -1,4 +1,5 @@
 import { deflateSync, inflateSync } from 'node:zlib';
+import { stringRecord } from '../node-records.js';
 import type { Endpoint, Value } from '../registry.js';
 
 /**
@@ -131,11 +132,4 @@ function toValue(obj: unknown): Value | undefined {
   if (Array.isArray(o.values))
     v.values = o.values.map(toValue).filter((x): x is Value => x !== undefined);
   return v;
-}
-
-function stringRecord(obj: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (typeof obj !== 'object' || obj === null) return out;
-  for (const [k, v] of Object.entries(obj)) if (typeof v === 'string') out[k] = v;
-  return out;
 }

@@ -1,14 +1,10 @@
 import type { Watcher } from '../registry.js';
 import type { ConsulAgents, HealthEntry } from './agent.js';
 import { decodeEndpoints, decodeMetadata, decodeVersion } from './encoding.js';
+import { asError } from '../../internal/as-error.js';
 import { joinHostPort } from '../../options.js';
-import {
-  createWatcher,
-  diffRecords,
-  type NodeRecord,
-  type RecordMap,
-  recordKey,
-} from '../watch-diff.js';
+import { diffRecords, type NodeRecord, type RecordMap, recordKey } from '../node-records.js';
+import { createWatcher } from '../watchers.js';
 
 /**
  * Consul health entries → node records, and the blocking-query loop that watches one service.
@@ -90,7 +86,7 @@ export function watchService(o: ServiceWatchOptions): Watcher {
         snapshot = records;
       }
     } catch (err) {
-      if (!abort.signal.aborted) queue.end(err);
+      if (!abort.signal.aborted) queue.end(asError(err));
     }
   })();
   return watcher;

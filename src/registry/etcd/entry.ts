@@ -1,4 +1,4 @@
-import type { NodeRecord } from '../watch-diff.js';
+import { stringRecord, type NodeRecord } from '../node-records.js';
 
 /**
  * The etcd key layout and value format, go-micro's (registry/etcd): the key of a node is
@@ -49,11 +49,4 @@ export function parseEntry(value: string): NodeRecord | undefined {
     },
     node: { id: node.id, address: node.address, metadata: stringRecord(node.metadata) },
   };
-}
-
-function stringRecord(obj: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (typeof obj !== 'object' || obj === null) return out;
-  for (const [k, v] of Object.entries(obj)) if (typeof v === 'string') out[k] = v;
-  return out;
 }

@@ -13,15 +13,9 @@ import type {
 } from '../registry.js';
 import { watchPrefix } from './watch.js';
 import { parseEntry, serviceKey, servicePrefix } from './entry.js';
-import {
-  REGISTRY_ERROR_ID,
-  checkRegistration,
-  closedError,
-  failedWatcher,
-  groupRecords,
-  recordKey,
-  type RecordMap,
-} from '../watch-diff.js';
+import { REGISTRY_ERROR_ID, checkRegistration, closedError } from '../errors.js';
+import { groupRecords, recordKey, type RecordMap } from '../node-records.js';
+import { failedWatcher } from '../watchers.js';
 
 const { Etcd3 } = (await importPeers('tsmicro/registry/etcd', { etcd3: () => import('etcd3') }))
   .etcd3;

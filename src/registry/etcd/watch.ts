@@ -2,7 +2,8 @@ import type { Etcd3, IKeyValue, Watcher as EtcdWatcher } from 'etcd3';
 import type { MicroError } from '../../errors.js';
 import type { Watcher } from '../registry.js';
 import { parseEntry } from './entry.js';
-import { createWatcher, diffRecords, type NodeRecord, type RecordMap } from '../watch-diff.js';
+import { diffRecords, type NodeRecord, type RecordMap } from '../node-records.js';
+import { createWatcher } from '../watchers.js';
 
 /** What {@link watchPrefix} needs. Not exported from the package. */
 export interface PrefixWatchOptions {
@@ -55,8 +56,8 @@ export function watchPrefix(o: PrefixWatchOptions): Watcher {
         const prev = snapshot.get(key);
         if (next) snapshot.set(key, next);
         else snapshot.delete(key);
-        const before: RecordMap = prev ? new Map([[key, prev]]) : new Map();
-        const after: RecordMap = next ? new Map([[key, next]]) : new Map();
+        const before: RecordMap = new Map(prev ? [[key, prev]] : []);
+        const after: RecordMap = new Map(next ? [[key, next]] : []);
         for (const event of diffRecords(before, after)) {
           if (o.service === undefined || event.service.name === o.service) queue.push(event);
         }

@@ -15,7 +15,9 @@ import { DEFAULTS } from '../../defaults.js';
 import { CLIENT_ERROR_ID, InvalidOptionError, MicroError } from '../../errors.js';
 import { isReservedKey } from '../../metadata.js';
 import { checkComponent, checkInteger } from '../../options.js';
-import { cancelledError, duplexFrameStream, toBuffer, view } from '../frame-stream.js';
+import { toBuffer, view } from '../buffers.js';
+import { cancelledError } from '../errors.js';
+import { duplexFrameStream } from './duplex-frame-stream.js';
 import { ChannelPool, type ChannelLease } from './pool.js';
 import { listenGrpc } from './server.js';
 import { errorFromStatus } from './status.js';
@@ -205,7 +207,7 @@ class GrpcConnection implements Connection {
     try {
       metadata = outboundMetadata(head);
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(MicroError.from(err, CLIENT_ERROR_ID)); // a 400 already
     }
     const lease = this.pool.acquire(this.address);
     return new Promise<Uint8Array>((resolve, reject) => {
@@ -360,7 +362,7 @@ class MethodPaths {
       this.count = 1;
       paths = undefined;
     }
-    if (!paths) this.paths.set(service, (paths = new Map()));
+    if (!paths) this.paths.set(service, (paths = new Map<string, string>()));
     path = methodPath(service, endpoint);
     paths.set(endpoint, path);
     return path;

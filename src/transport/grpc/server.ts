@@ -11,27 +11,17 @@ import {
 } from '@grpc/grpc-js';
 import type { Duplex } from 'node:stream';
 import { DeadlineExceeded, clampTimeout } from '../../context.js';
-import { InvalidOptionError, MicroError, SERVER_ERROR_ID } from '../../errors.js';
+import { MicroError, SERVER_ERROR_ID } from '../../errors.js';
 import { LazyAbort } from '../../internal/lazy-abort.js';
 import { isReservedKey, type Metadata } from '../../metadata.js';
-import { joinHostPort, parseAddress } from '../../options.js';
-import {
-  dispatchUnary,
-  duplexFrameStream,
-  serverError,
-  toBuffer,
-  unaryOverStream,
-  view,
-} from '../frame-stream.js';
+import { joinHostPort } from '../../options.js';
+import { toBuffer, view } from '../buffers.js';
+import { dispatchUnary, kindOf, settle, unaryOverStream } from '../dispatch.js';
+import { serverError } from '../errors.js';
+import { listenAddress } from '../listen-address.js';
+import type { Dispatcher, FrameStream, InboundHead, Listener, UnaryCall } from '../transport.js';
+import { duplexFrameStream } from './duplex-frame-stream.js';
 import { statusFromError } from './status.js';
-import type {
-  Dispatcher,
-  EndpointKind,
-  FrameStream,
-  InboundHead,
-  Listener,
-  UnaryCall,
-} from '../transport.js';
 
 /** How {@link listenGrpc} builds its server. */
 export interface GrpcServerConfig {
@@ -56,12 +46,7 @@ export async function listenGrpc(
   dispatcher: Dispatcher,
   config: GrpcServerConfig,
 ): Promise<Listener> {
-  const parsed = parseAddress(address);
-  if (!parsed)
-    throw new InvalidOptionError(
-      'listen.address',
-      `expected "host:port", got ${JSON.stringify(address)}`,
-    );
+  const parsed = listenAddress(address);
   const server = new DispatchingServer(
     {
       ...config.options,
@@ -233,14 +218,6 @@ class PeerAddresses {
       this.lastAddress = peerAddress(peer);
     }
     return this.lastAddress;
-  }
-}
-
-function kindOf(dispatcher: Dispatcher, endpoint: string): EndpointKind | undefined {
-  try {
-    return dispatcher.kind(endpoint);
-  } catch {
-    return undefined; // answered by dispatcher.unary, which says what is wrong
   }
 }
 
@@ -489,13 +466,4 @@ function peerAddress(peer: string): string | undefined {
 
 function cancelledByClient(): MicroError {
   return new MicroError(SERVER_ERROR_ID, 408, 'call cancelled by the client');
-}
-
-/** Runs `fn`, turning a synchronous throw into a rejection. */
-function settle<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return Promise.resolve(fn());
-  } catch (err) {
-    return Promise.reject(err);
-  }
 }

@@ -45,7 +45,7 @@ export type ReceivedStatus = Pick<StatusObject, 'code' | 'details'> & {
  * 3. Otherwise classify the statuses grpc-js makes up itself — see {@link faultOf}.
  * 4. Anything else → the code mapped back from the gRPC status (go-micro v5), id go.micro.client.
  *
- * A call the caller cancelled is not decoded here: it is `cancelledError()` (frame-stream.ts).
+ * A call the caller cancelled is not decoded here: it is `cancelledError()` (transport/errors.ts).
  */
 export function errorFromStatus(st: ReceivedStatus, cause?: unknown): MicroError {
   const options = cause === undefined ? {} : { cause };

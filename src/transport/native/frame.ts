@@ -51,6 +51,26 @@ export class FrameWriter {
     this.writeOut();
   }
 
+  /**
+   * Resolves once the socket has room again ('drain'), or rejects with `closed()` when the socket
+   * closes first, or already has (`dead`: its owner has given it up).
+   */
+  drained(dead: boolean, closed: () => Error): Promise<void> {
+    if (dead) return Promise.reject(closed());
+    return new Promise((resolve, reject) => {
+      const onDrain = (): void => {
+        this.socket.off('close', onClose);
+        resolve();
+      };
+      const onClose = (): void => {
+        this.socket.off('drain', onDrain);
+        reject(closed());
+      };
+      this.socket.once('drain', onDrain);
+      this.socket.once('close', onClose);
+    });
+  }
+
   private writeOut(): void {
     const pending = this.pending;
     if (pending.length === 0) return;
@@ -367,12 +387,16 @@ function readStr(buf: Buffer, cursor: { off: number }): string {
   return buf.toString('utf8', start, start + len);
 }
 
-/** Receives decoded frames from a {@link FrameReader}. */
+/**
+ * Receives decoded frames from a {@link FrameReader}. A `kind` is the byte the peer sent: one of
+ * {@link Kind}, or a kind this side does not know (a newer peer, a broken one), which each sink
+ * answers in its `default` branch.
+ */
 export interface FrameSink {
   /** One whole frame; `payload` is a view into the socket's chunk (not copied). */
-  frame(kind: number, id: number, payload: Buffer): void;
+  frame(kind: Kind, id: number, payload: Buffer): void;
   /** A frame larger than the limit was skipped without buffering it. */
-  oversized(kind: number, id: number, payloadBytes: number): void;
+  oversized(kind: Kind, id: number, payloadBytes: number): void;
   /**
    * The byte stream is not frames (a length too small to hold a header): the connection must go.
    */
@@ -424,7 +448,7 @@ export class FrameReader {
         this.sink.broken(`frame length ${length} is shorter than a frame header`);
         return;
       }
-      const kind = chunk[off + 4];
+      const kind = chunk[off + 4] as Kind; // or an unknown kind: see FrameSink
       const id = chunk.readUInt32BE(off + 5);
       const payloadBytes = length - 5;
       if (payloadBytes > this.maxPayload) {

@@ -1,8 +1,9 @@
 import type tls from 'node:tls';
 import { DEFAULTS } from '../../defaults.js';
-import { CLIENT_ERROR_ID, InvalidOptionError, MicroError } from '../../errors.js';
+import type { MicroError } from '../../errors.js';
+import { InvalidOptionError } from '../../errors.js';
 import { checkInteger } from '../../options.js';
-import { cancelledError } from '../frame-stream.js';
+import { cancelledError, deadlineFault, messageTooLarge } from '../errors.js';
 import type { TlsOptions } from '../tls.js';
 import { listenNative } from './server.js';
 import { Session, type SessionConfig } from './session.js';
@@ -150,14 +151,7 @@ class NativeConnection implements Connection {
     const failed = this.precheck(head, signal);
     if (failed) return Promise.reject(failed);
     const limit = this.transport.maxMessageBytes;
-    if (body.byteLength > limit)
-      return Promise.reject(
-        new MicroError(
-          CLIENT_ERROR_ID,
-          413,
-          `message of ${body.byteLength} bytes is larger than the limit of ${limit}`,
-        ),
-      );
+    if (body.byteLength > limit) return Promise.reject(messageTooLarge(body.byteLength, limit));
     return this.transport.session(this.address).call(head, body, signal);
   }
 
@@ -170,10 +164,7 @@ class NativeConnection implements Connection {
   /** The error a call fails with before anything is sent, if any. */
   private precheck(head: RequestHead, signal: AbortSignal | undefined): MicroError | undefined {
     if (signal?.aborted) return cancelledError(signal.reason);
-    if (head.deadline <= Date.now())
-      return new MicroError(CLIENT_ERROR_ID, 408, 'deadline exceeded', undefined, {
-        fault: { beforeHandler: false, reason: 'timeout' },
-      });
+    if (head.deadline <= Date.now()) return deadlineFault();
     return undefined;
   }
 }

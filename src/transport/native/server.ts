@@ -1,11 +1,13 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { DeadlineExceeded, clampTimeout } from '../../context.js';
-import { InvalidOptionError, MicroError, SERVER_ERROR_ID } from '../../errors.js';
+import { MicroError, SERVER_ERROR_ID } from '../../errors.js';
 import { DeadlineSweep } from '../../internal/deadline-sweep.js';
 import { LazyAbort } from '../../internal/lazy-abort.js';
-import { joinHostPort, parseAddress } from '../../options.js';
-import { dispatchUnary, serverError, unaryOverStream } from '../frame-stream.js';
+import { joinHostPort } from '../../options.js';
+import { dispatchUnary, kindOf, settle, unaryOverStream } from '../dispatch.js';
+import { serverError } from '../errors.js';
+import { listenAddress } from '../listen-address.js';
 import {
   FrameReader,
   HEAD_ALLOWANCE,
@@ -36,12 +38,7 @@ export async function listenNative(
   dispatcher: Dispatcher,
   config: NativeListenConfig,
 ): Promise<Listener> {
-  const parsed = parseAddress(address);
-  if (!parsed)
-    throw new InvalidOptionError(
-      'listen.address',
-      `expected "host:port", got ${JSON.stringify(address)}`,
-    );
+  const parsed = listenAddress(address);
   const listener = new NativeListener(dispatcher, config);
   const server = config.tls
     ? tls.createServer(config.tls, (socket) => listener.accept(socket))
@@ -189,7 +186,7 @@ class ServerConn implements FrameSink {
     );
   }
 
-  frame(kind: number, id: number, payload: Buffer): void {
+  frame(kind: Kind, id: number, payload: Buffer): void {
     switch (kind) {
       case Kind.Request:
         return this.onRequest(id, payload);
@@ -217,7 +214,7 @@ class ServerConn implements FrameSink {
     }
   }
 
-  oversized(kind: number, id: number, payloadBytes: number): void {
+  oversized(kind: Kind, id: number, payloadBytes: number): void {
     const err = MicroError.payloadTooLarge(
       SERVER_ERROR_ID,
       `message of about ${payloadBytes} bytes is larger than the limit of ${this.max}`,
@@ -378,7 +375,7 @@ class ServerConn implements FrameSink {
         window: (n) => {
           this.write(u32Frame(Kind.Window, id, n));
         },
-        drained: () => this.drained(),
+        drained: () => this.out.drained(this.dead, connectionClosed),
       },
       this.max,
       (err) => this.fail(call, err, err),
@@ -400,24 +397,20 @@ class ServerConn implements FrameSink {
       [Symbol.asyncIterator]: end.iterator,
     };
     const dispatcher = this.listener.dispatcher;
-    let kind;
-    try {
-      kind = dispatcher.kind(head.endpoint);
-    } catch {
-      kind = undefined;
-    }
-    let served: Promise<void>;
-    try {
-      served =
-        kind === 'stream'
-          ? dispatcher.stream(inbound(head, this.remote), frames, call.signal)
-          : kind === 'unary'
-            ? unaryFromStream(dispatcher, inbound(head, this.remote), frames, call.signal)
-            : unaryOverStream(dispatcher, inbound(head, this.remote), frames, call.signal);
-    } catch (err) {
-      served = Promise.reject(err);
-    }
-    served.then(
+    const kind = kindOf(dispatcher, head.endpoint);
+    // A unary endpoint opened as a stream takes its one request from the first message, as over
+    // gRPC; an unknown one gets the dispatcher's 404.
+    settle(() =>
+      kind === 'stream'
+        ? dispatcher.stream(inbound(head, this.remote), frames, call.signal)
+        : unaryOverStream(
+            dispatcher,
+            inbound(head, this.remote),
+            frames,
+            call.signal,
+            kind === 'unary',
+          ),
+    ).then(
       () => {
         if (!call.done) {
           this.write(emptyFrame(Kind.End, id));
@@ -435,41 +428,10 @@ class ServerConn implements FrameSink {
     if (payload.length > 0) reason = MicroError.fromJSON(payload.toString('utf8'), SERVER_ERROR_ID);
     this.end(call, reason);
   }
-
-  private drained(): Promise<void> {
-    if (this.dead) return Promise.reject(new MicroError(SERVER_ERROR_ID, 503, 'connection closed'));
-    return new Promise((resolve, reject) => {
-      const onDrain = (): void => {
-        this.socket.off('close', onClose);
-        resolve();
-      };
-      const onClose = (): void => {
-        this.socket.off('drain', onDrain);
-        reject(new MicroError(SERVER_ERROR_ID, 503, 'connection closed'));
-      };
-      this.socket.once('drain', onDrain);
-      this.socket.once('close', onClose);
-    });
-  }
 }
 
-/**
- * A unary endpoint opened as a stream: its one request is the first message, as over gRPC, and
- * a stream that closes without one is a 400 (grpc-js too refuses a unary call with no message).
- */
-async function unaryFromStream(
-  dispatcher: Dispatcher,
-  head: InboundHead,
-  frames: FrameStream,
-  signal: AbortSignal,
-): Promise<void> {
-  const first = await frames[Symbol.asyncIterator]().next();
-  if (first.done === true)
-    throw MicroError.badRequest(
-      SERVER_ERROR_ID,
-      `${head.endpoint} is unary and the stream sent no request message`,
-    );
-  await frames.send(await dispatcher.unary(head, first.value, signal));
+function connectionClosed(): MicroError {
+  return new MicroError(SERVER_ERROR_ID, 503, 'connection closed');
 }
 
 function destroySocket(socket: net.Socket): void {

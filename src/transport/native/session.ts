@@ -1,9 +1,10 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { DeadlineSweep } from '../../internal/deadline-sweep.js';
-import { CLIENT_ERROR_ID, MicroError, SERVER_ERROR_ID, type TransportFault } from '../../errors.js';
+import { CLIENT_ERROR_ID, MicroError, SERVER_ERROR_ID } from '../../errors.js';
 import { parseAddress } from '../../options.js';
-import { cancelledError } from '../frame-stream.js';
+import { view } from '../buffers.js';
+import { cancelledError, deadlineFault, transportFault as fault } from '../errors.js';
 import {
   FrameReader,
   HEAD_ALLOWANCE,
@@ -51,6 +52,11 @@ class PendingCall {
  * One multiplexed connection to a server: every call and stream to that address shares it,
  * told apart by id. Owns the socket, the keepalive and the calls in flight; when the socket
  * dies every call on it fails with a transport fault (refused before it connected, reset after).
+ *
+ * The socket holds the event loop only while calls are in flight on it, as grpc-js does with
+ * its HTTP/2 sessions: an idle pooled connection does not keep a program that has finished its
+ * calls alive until the idle timeout closes it, and a call in flight keeps it alive until it
+ * settles.
  */
 export class Session implements FrameSink {
   private readonly socket: net.Socket;
@@ -76,11 +82,7 @@ export class Session implements FrameSink {
   /** Ends calls whose deadline passed (one timer for all of them). */
   private readonly deadlines = new DeadlineSweep<PendingCall>(
     () => this.calls.values(),
-    (call) =>
-      this.abandon(
-        call,
-        fault(408, 'deadline exceeded', { beforeHandler: false, reason: 'timeout' }),
-      ),
+    (call) => this.abandon(call, deadlineFault()),
   );
 
   constructor(
@@ -96,6 +98,7 @@ export class Session implements FrameSink {
       ? tls.connect({ servername: net.isIP(host) ? undefined : host, ...config.tls, host, port })
       : net.connect({ host, port, noDelay: true });
     this.socket.setNoDelay(true);
+    this.socket.unref(); // ref'd by the first call (see track)
     this.out = new FrameWriter(this.socket);
     this.socket.once(config.tls ? 'secureConnect' : 'connect', () => {
       this.connected = true;
@@ -182,7 +185,7 @@ export class Session implements FrameSink {
         window: (n) => {
           this.write(u32Frame(Kind.Window, call.id, n));
         },
-        drained: () => this.drained(),
+        drained: () => this.out.drained(this.dead, connectionClosed),
       },
       this.config.maxMessageBytes,
       (err) => this.abandon(call, err),
@@ -216,7 +219,7 @@ export class Session implements FrameSink {
     call.reject(err);
   }
 
-  frame(kind: number, id: number, payload: Buffer): void {
+  frame(kind: Kind, id: number, payload: Buffer): void {
     if (id === 0) {
       if (kind === Kind.Pong) this.pingSent = 0;
       else if (kind === Kind.GoAway) this.goAway();
@@ -226,13 +229,10 @@ export class Session implements FrameSink {
     if (!call) return; // a call this side already gave up on
     switch (kind) {
       case Kind.Reply:
-        if (this.settle(call))
-          call.resolve(new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength));
+        if (this.settle(call)) call.resolve(view(payload));
         return;
       case Kind.Data:
-        return call.stream?.receive(
-          new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength),
-        );
+        return call.stream?.receive(view(payload));
       case Kind.Window:
         return payload.length >= 4 ? call.stream?.grant(payload.readUInt32BE(0)) : undefined;
       case Kind.End:
@@ -256,7 +256,7 @@ export class Session implements FrameSink {
     }
   }
 
-  oversized(_kind: number, id: number, payloadBytes: number): void {
+  oversized(_kind: Kind, id: number, payloadBytes: number): void {
     const call = this.calls.get(id);
     if (call && this.settle(call)) {
       call.reject(
@@ -296,6 +296,7 @@ export class Session implements FrameSink {
   }
 
   private track(call: PendingCall, deadline: number, signal: AbortSignal | undefined): void {
+    if (this.calls.size === 0) this.socket.ref();
     this.calls.set(call.id, call);
     call.deadline = deadline;
     this.deadlines.arm(deadline);
@@ -309,6 +310,7 @@ export class Session implements FrameSink {
   /** Removes a call; false when it had already ended. */
   private settle(call: PendingCall): boolean {
     if (!this.calls.delete(call.id)) return false;
+    if (this.calls.size === 0 && !this.dead) this.socket.unref();
     if (call.onAbort) call.signal!.removeEventListener('abort', call.onAbort);
     this.lastUsed = Date.now();
     if (this.draining && this.calls.size === 0) this.close();
@@ -317,25 +319,6 @@ export class Session implements FrameSink {
 
   private write(frame: Buffer): boolean {
     return this.dead ? false : this.out.write(frame);
-  }
-
-  private drained(): Promise<void> {
-    if (this.dead)
-      return Promise.reject(
-        fault(503, 'connection closed', { beforeHandler: false, reason: 'reset' }),
-      );
-    return new Promise((resolve, reject) => {
-      const onDrain = (): void => {
-        this.socket.off('close', onClose);
-        resolve();
-      };
-      const onClose = (): void => {
-        this.socket.off('drain', onDrain);
-        reject(fault(503, 'connection closed', { beforeHandler: false, reason: 'reset' }));
-      };
-      this.socket.once('drain', onDrain);
-      this.socket.once('close', onClose);
-    });
   }
 
   private goAway(): void {
@@ -382,11 +365,11 @@ export class Session implements FrameSink {
 }
 
 const EMPTY = new Uint8Array(0);
-const PING_PAYLOAD = new Uint8Array(8);
 
-function fault(code: number, detail: string, f: TransportFault): MicroError {
-  return new MicroError(CLIENT_ERROR_ID, code, detail, undefined, { fault: f });
+function connectionClosed(): MicroError {
+  return fault(503, 'connection closed', { beforeHandler: false, reason: 'reset' });
 }
+const PING_PAYLOAD = new Uint8Array(8);
 
 function headError(err: unknown): MicroError {
   if (err instanceof HeadTooLargeError)

@@ -1,12 +1,7 @@
 import type { Duplex } from 'node:stream';
-import { DeadlineExceeded } from '../context.js';
-import { CLIENT_ERROR_ID, MicroError, SERVER_ERROR_ID } from '../errors.js';
-import type { Dispatcher, FrameStream, InboundHead, UnaryCall } from './transport.js';
-
-/**
- * What the transports share: a FrameStream over a Node duplex, Buffer views, and the errors
- * every transport makes the same way. Nothing here loads grpc-js.
- */
+import type { MicroError } from '../../errors.js';
+import { view } from '../buffers.js';
+import type { FrameStream } from '../transport.js';
 
 /** How {@link duplexFrameStream} reaches the call under a duplex. */
 export interface DuplexHooks {
@@ -89,84 +84,4 @@ export function duplexFrameStream(duplex: Duplex, hooks: DuplexHooks): FrameStre
       if (ended) throw ended;
     },
   };
-}
-
-/**
- * A plain Uint8Array over a Buffer's bytes, no copy (Buffer's `slice` shares memory, Uint8Array's
- * copies).
- */
-export function view(buf: Buffer): Uint8Array {
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-}
-
-/** A Buffer over a Uint8Array's bytes, no copy (what grpc-js serializers must return). */
-export function toBuffer(body: Uint8Array): Buffer {
-  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-}
-
-/**
- * What a server sends when a handler rejected with `err`. A deadline abort that escaped the
- * handler becomes a 408, as Go's context.DeadlineExceeded does; anything else not a
- * MicroError is this server's 500.
- */
-export function serverError(err: unknown): MicroError {
-  if (err instanceof DeadlineExceeded)
-    return MicroError.timeout(SERVER_ERROR_ID, 'deadline exceeded');
-  return MicroError.from(err, SERVER_ERROR_ID);
-}
-
-/**
- * The error a call cancelled by its caller's signal ends with: 408, not a fault (nothing failed).
- */
-export function cancelledError(cause?: unknown): MicroError {
-  return new MicroError(
-    CLIENT_ERROR_ID,
-    408,
-    'call cancelled',
-    undefined,
-    cause === undefined ? {} : { cause },
-  );
-}
-
-/**
- * Hands one unary call to `dispatcher`: through `serveUnary` when it has it, else through the
- * promise of `unary`. Its outcome, a synchronous throw included, always reaches `call`.
- */
-export function dispatchUnary(
-  dispatcher: Dispatcher,
-  head: InboundHead,
-  body: Uint8Array,
-  call: UnaryCall,
-): void {
-  try {
-    if (dispatcher.serveUnary) dispatcher.serveUnary(head, body, call);
-    else
-      dispatcher.unary(head, body, call.signal).then(
-        (reply) => call.replied(reply),
-        (err: unknown) => call.failed(err),
-      );
-  } catch (err) {
-    call.failed(err);
-  }
-}
-
-/**
- * Serves a stream through `dispatcher.unary`: the first message (or none) is the request, the
- * reply the only message back. What a server does with a stream to an endpoint it does not know
- * as a stream — answering without waiting for the client to half-close, so a client that opened
- * a stream and waits for a reply gets the 404 instead of hanging.
- */
-export async function unaryOverStream(
-  dispatcher: Dispatcher,
-  head: InboundHead,
-  frames: FrameStream,
-  signal: AbortSignal,
-): Promise<void> {
-  const first = await frames[Symbol.asyncIterator]().next();
-  const reply = await dispatcher.unary(
-    head,
-    first.done === true ? new Uint8Array(0) : first.value,
-    signal,
-  );
-  await frames.send(reply);
 }
