@@ -322,7 +322,7 @@ test('streams: random message sequences echo back or fail typed', async () => {
             if (!cancel)
               assert.deepEqual(
                 got,
-                messages.map((m) => JSON.parse(JSON.stringify(m ?? null))),
+                messages.map((m) => JSON.parse(JSON.stringify(m ?? null)) as unknown),
               );
           },
           () => `stream of ${messages.length}`,
