@@ -3,8 +3,9 @@
 # one). Consul is built from the Go module proxy as a dependency of a tiny wrapper module, since
 # `go install` refuses it for the `replace` lines in its go.mod (shared/docs/real-services.md).
 #   .ci/consul.sh               build now (no-op when the binary exists)
-#   .ci/consul.sh --background  build in the background; log and pid next to the binary, which
-#                               test/helpers/servers.ts waits for (bounded)
+#   .ci/consul.sh --background  build in the background; log and pid next to the binary
+#   .ci/consul.sh --wait        wait for a background build; fails (with its log) if it left no
+#                               binary. .ci/run does, before the tests: no suite races a build
 # Cold, the build takes 8–20 min on 2 cores; warm (module cache filled), about a minute.
 set -euo pipefail
 . "$(dirname "$0")/go-build.sh"
@@ -17,15 +18,24 @@ mkdir -p "$cache"
 
 # The versions real-services.md names, in order, each with the Go version its wrapper declares.
 candidates=("$version:1.22" "1.20.2:1.22" "1.20.1:1.22")
-for candidate in "${candidates[@]}"; do
-  bin="$cache/consul-${candidate%%:*}/consul"
-  if [ -x "$bin" ]; then
-    echo "consul: $bin"
-    exit 0
-  fi
-done
+found() {
+  for candidate in "${candidates[@]}"; do
+    bin="$cache/consul-${candidate%%:*}/consul"
+    if [ -x "$bin" ]; then
+      echo "consul: $bin"
+      return 0
+    fi
+  done
+  return 1
+}
+if found; then exit 0; fi
 
 if [ "${1:-}" = "--background" ]; then background_build "consul $version" "$0" "$log" "$pidfile"; fi
+if [ "${1:-}" = "--wait" ]; then
+  wait_for_build "consul $version" "$0" "$pidfile" "$log"
+  found || build_failed "consul $version" "$log"
+  exit 0
+fi
 
 require_go "consul"
 echo "building consul $version with $(go version) at $(date -u +%T)"

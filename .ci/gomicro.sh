@@ -4,8 +4,9 @@
 # outside the work tree under a name carrying the hash of its Go sources, so an edit rebuilds it
 # and an unchanged tree never does; it is never committed.
 #   .ci/gomicro.sh               build now (no-op when the binary exists); prints its path
-#   .ci/gomicro.sh --background  build in the background; log and pid next to the binary, which
-#                                test/helpers/gomicro.ts waits for (bounded)
+#   .ci/gomicro.sh --background  build in the background; log and pid next to the binary
+#   .ci/gomicro.sh --wait        wait for a background build; fails (with its log) if it left no
+#                                binary. .ci/run does, before the tests: no suite races a build
 #   .ci/gomicro.sh --path        print where the binary for the current sources goes, and exit
 # Cold (empty Go module cache) the build downloads ~70 modules and takes a few minutes on 2 cores.
 set -euo pipefail
@@ -30,6 +31,11 @@ if [ -x "$bin" ]; then
 fi
 
 if [ "${1:-}" = "--background" ]; then background_build "the go-micro peer" "$0" "$log" "$pidfile"; fi
+if [ "${1:-}" = "--wait" ]; then
+  wait_for_build "go-micro peer" "$0" "$pidfile" "$log"
+  if [ -x "$bin" ]; then echo "gomicro peer: $bin"; exit 0; fi
+  build_failed "go-micro peer" "$log"
+fi
 
 require_go "the go-micro peer"
 echo "building the go-micro peer ($hash) with $(go version) at $(date -u +%T)"

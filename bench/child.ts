@@ -2,6 +2,7 @@
 // shared by the runners (bench/run.ts, bench/instructions.ts).
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { tetherArgs } from '../test/helpers/tether.js';
 
 export interface ChildOptions {
   env: NodeJS.ProcessEnv;
@@ -17,7 +18,7 @@ export interface Child {
    * The first stdout line matching `re`, printed already or to come, which no earlier call
    * took; rejects when the process exits first or after `timeoutMs`.
    */
-  line(re: RegExp): Promise<RegExpMatchArray>;
+  line: (re: RegExp) => Promise<RegExpMatchArray>;
   /** Settles once the process has exited. */
   exited: Promise<void>;
   /** The last 4,000 characters the process wrote to stderr. */
@@ -25,7 +26,11 @@ export interface Child {
 }
 
 export function startChild(command: string, args: string[], opts: ChildOptions): Child {
-  const proc = spawn(command, args, { env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  // Dies with the runner, however it dies (a benchmark server left behind would skew the next
+  // run). The kernel's parent-death signal only: the tests' Node-side guard (a timer) would run
+  // inside the instructions being counted.
+  const [cmd, argv] = tetherArgs(command, args);
+  const proc = spawn(cmd, argv, { env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
   proc.stderr.setEncoding('utf8').on('data', (d: string) => {
     err = (err + d).slice(-4000);

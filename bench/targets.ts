@@ -8,6 +8,13 @@ import { grpcTransport } from '../src/transport/grpc/grpc.js';
 import { nativeTransport } from '../src/transport/native/native.js';
 import { pino } from 'pino';
 
+/**
+ * Each call's deadline, ms: BENCH_CALL_TIMEOUT_MS, else 5 s (go-micro's default). Under callgrind
+ * a process runs ~50× slower and stands still while callgrind dumps its counts, so on a loaded
+ * machine 5 s is not always enough; bench/instructions.ts gives its processes a generous one.
+ */
+const CALL_TIMEOUT_MS = Number(process.env.BENCH_CALL_TIMEOUT_MS ?? 5_000);
+
 /** The request every target sends: ~100 bytes once JSON-encoded. */
 export const PAYLOAD = { id: 42, name: 'bench', data: 'x'.repeat(64) };
 export const PAYLOAD_BYTES = Buffer.from(JSON.stringify(PAYLOAD));
@@ -81,6 +88,7 @@ function tsmicroTarget(makeTransport: () => Transport, implicitContext = true): 
         registry: localRegistry({ dir }),
         transport: makeTransport(),
         logger: silent(),
+        timeout: CALL_TIMEOUT_MS,
       });
       const client = service.client;
       return {
@@ -170,7 +178,8 @@ const identity = (b: Buffer): Buffer => b;
 /**
  * @grpc/grpc-js with no framework around it: bytes in, the same bytes out. With `goMicroDialect`
  * each call also carries what any go-micro gRPC client sends (and tsmicro's too): a deadline
- * (5 s, as `grpc-timeout`) and the `timeout` and `x-content-type` metadata. That separates what
+ * (as `grpc-timeout`; 5 s unless BENCH_CALL_TIMEOUT_MS) and the `timeout` and `x-content-type`
+ * metadata. That separates what
  * the protocol costs grpc-js itself from what tsmicro adds.
  */
 function rawGrpc(goMicroDialect: boolean): Target {
@@ -210,7 +219,7 @@ function rawGrpc(goMicroDialect: boolean): Target {
       const dialect = (): Promise<unknown> =>
         new Promise((resolve, reject) => {
           const md = new grpc.Metadata();
-          md.set('timeout', '5000000000');
+          md.set('timeout', String(CALL_TIMEOUT_MS * 1_000_000));
           md.set('x-content-type', 'application/grpc+json');
           client.makeUnaryRequest(
             '/bench.Bench/Echo',
@@ -218,7 +227,7 @@ function rawGrpc(goMicroDialect: boolean): Target {
             identity,
             PAYLOAD_BYTES,
             md,
-            { deadline: Date.now() + 5_000 },
+            { deadline: Date.now() + CALL_TIMEOUT_MS },
             (err, value) => (err ? reject(err) : resolve(value)),
           );
         });

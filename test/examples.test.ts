@@ -1,27 +1,25 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { runScript } from './helpers/processes.js';
 import { makeTempDir } from './helpers/tmp.js';
 
-const run = promisify(execFile);
 const example = (path: string): string =>
   fileURLToPath(new URL(`../examples/${path}`, import.meta.url));
 
 test('examples/greeter: the demo starts a server and a client process and prints the reply', async () => {
   await using dir = await makeTempDir('example-greeter');
-  const { stdout } = await run(process.execPath, [example('greeter/demo.js'), 'Grace'], {
+  const { stdout } = await runScript(example('greeter/demo.js'), ['Grace'], {
     env: { ...process.env, TSMICRO_REGISTRY_DIR: dir.path },
-    timeout: 30_000,
+    timeoutMs: 30_000,
   });
   assert.match(stdout, /\[server\] greeter ready at 127\.0\.0\.1:\d+/);
   assert.match(stdout, /\[client\] Hello Grace/);
 });
 
 test('examples/observability: one call is traced across both services, logged, and counted on the metrics endpoint', async () => {
-  const { stdout } = await run(process.execPath, [example('observability/demo.js'), 'Grace'], {
-    timeout: 30_000,
+  const { stdout } = await runScript(example('observability/demo.js'), ['Grace'], {
+    timeoutMs: 30_000,
   });
   assert.match(stdout, /\[call\] Hello Grace/);
   assert.match(stdout, /\[call\] error .*"code":400/);
@@ -55,9 +53,9 @@ test('examples/observability: one call is traced across both services, logged, a
 
 test('examples/resilience: idempotent calls survive a node killed mid-load', async () => {
   await using dir = await makeTempDir('example-resilience');
-  const { stdout } = await run(process.execPath, [example('resilience/demo.js')], {
+  const { stdout } = await runScript(example('resilience/demo.js'), [], {
     env: { ...process.env, TSMICRO_REGISTRY_DIR: dir.path },
-    timeout: 60_000,
+    timeoutMs: 60_000,
   });
   assert.match(stdout, /^killing \S+$/m);
   const calls = /^calls (\d+): ok (\d+), failed (\d+)$/m.exec(stdout);
@@ -68,9 +66,9 @@ test('examples/resilience: idempotent calls survive a node killed mid-load', asy
 });
 
 test('examples/pubsub: a queue group shares the events, a broadcast subscriber sees them all (memory broker)', async () => {
-  const { stdout } = await run(process.execPath, [example('pubsub/main.js')], {
+  const { stdout } = await runScript(example('pubsub/main.js'), [], {
     env: { ...process.env, NATS_URL: '', TSMICRO_LOG_LEVEL: 'warn' },
-    timeout: 30_000,
+    timeoutMs: 30_000,
   });
   const packed = stdout
     .split('\n')
@@ -82,7 +80,7 @@ test('examples/pubsub: a queue group shares the events, a broadcast subscriber s
 });
 
 test('examples/context: calls in a handler inherit its budget and metadata by themselves, or with implicitContext: false only through { ctx }', async () => {
-  const { stdout } = await run(process.execPath, [example('context/main.js')], { timeout: 30_000 });
+  const { stdout } = await runScript(example('context/main.js'), [], { timeoutMs: 30_000 });
   const lines = Object.fromEntries(
     [...stdout.matchAll(/^(\S+ \S+): back had (-?\d+) ms left, tenant (\S+)$/gm)].map((m) => [
       m[1],
@@ -98,8 +96,8 @@ test('examples/context: calls in a handler inherit its budget and metadata by th
 });
 
 test('examples/transports: one node serves gRPC and native; each client takes its path', async () => {
-  const { stdout } = await run(process.execPath, [example('transports/demo.js')], {
-    timeout: 30_000,
+  const { stdout } = await runScript(example('transports/demo.js'), [], {
+    timeoutMs: 30_000,
   });
   assert.match(stdout, /^\[server\] gRPC at 127\.0\.0\.1:\d+, native on port \d+$/m);
   assert.match(stdout, /^\[native\] Hello Ada$/m);
@@ -109,9 +107,9 @@ test('examples/transports: one node serves gRPC and native; each client takes it
 
 test('examples/streaming: server, client and bidi streams, cancel, and an error mid-stream', async () => {
   await using dir = await makeTempDir('example-streaming');
-  const { stdout } = await run(process.execPath, [example('streaming/main.js')], {
+  const { stdout } = await runScript(example('streaming/main.js'), [], {
     env: { ...process.env, TSMICRO_REGISTRY_DIR: dir.path },
-    timeout: 30_000,
+    timeoutMs: 30_000,
   });
   assert.equal(
     stdout,
@@ -127,9 +125,9 @@ test('examples/streaming: server, client and bidi streams, cancel, and an error 
 });
 
 test('examples/security: mutual TLS and JWT auth let in the trusted caller only', async () => {
-  const { stdout } = await run(process.execPath, [example('security/demo.js')], {
+  const { stdout } = await runScript(example('security/demo.js'), [], {
     env: { ...process.env, TSMICRO_LOG_LEVEL: 'silent' },
-    timeout: 60_000,
+    timeoutMs: 60_000,
   });
   // The caller's spoofed x-auth-subject: root is replaced by the verified subject.
   assert.match(stdout, /^\[trusted\] read s3cr3t as ada$/m);

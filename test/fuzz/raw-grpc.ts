@@ -91,7 +91,7 @@ export function rawRequest(
     req.on('data', (c: Buffer) => {
       if (chunks.length < 64) chunks.push(c);
     });
-    req.on('error', (err) => {
+    req.on('error', (err: Error) => {
       answer.reset = err.message;
     });
     req.on('close', () => {

@@ -1,35 +1,25 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { builtBinary, CACHE } from './builds.js';
+import { spawnTethered } from './tether.js';
 
 /**
  * The go-micro peer: a real go-micro v5 program of ours (test/gomicro/peer) that
- * `.ci/gomicro.sh` builds into `~/.cache/tsmicro/gomicro-peer-<hash of its Go sources>/peer`.
+ * `.ci/gomicro.sh` builds into `$TSMICRO_CACHE/gomicro-peer-<hash of its Go sources>/peer`.
  * Like the servers in servers.ts, a missing binary skips a suite with the reason, except with
- * CI=true, where it is a failure; a build still running in the background is waited for (bounded).
+ * CI=true, where it is a failure; a build still running in the background is waited for
+ * (bounded, see builds.ts). A peer dies with the test process that started it (tether.ts).
  */
 
-const CACHE = process.env.TSMICRO_CACHE ?? path.join(os.homedir(), '.cache', 'tsmicro');
 const BUILD_PID = path.join(CACHE, 'gomicro.build.pid');
 const BUILD_LOG = path.join(CACHE, 'gomicro.build.log');
-/**
- * Longest wait for a background build (cold: a few minutes on 2 cores, more while Consul builds
- * too).
- */
-const BUILD_WAIT_MS = Number(process.env.GOMICRO_BUILD_WAIT_MS ?? 25 * 60_000);
 /** The peer's sources, from .build/test/helpers/ back to the repo. */
 const SOURCES = fileURLToPath(new URL('../../../test/gomicro/peer/', import.meta.url));
-
-const children = new Set<ChildProcess>();
-// A test that crashes must not leave Go processes behind.
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
 
 /** The cache path for the current sources; the same hash `.ci/gomicro.sh` computes. */
 export function peerBinaryPath(): string {
@@ -41,39 +31,33 @@ export function peerBinaryPath(): string {
   return path.join(CACHE, `gomicro-peer-${h.digest('hex').slice(0, 16)}`, 'peer');
 }
 
+async function findPeer(): Promise<{ bin: string } | { bin?: undefined; why: string }> {
+  if (process.env.GOMICRO_PEER)
+    return existsSync(process.env.GOMICRO_PEER)
+      ? { bin: process.env.GOMICRO_PEER }
+      : { why: `no go-micro peer at GOMICRO_PEER=${process.env.GOMICRO_PEER}` };
+  const bin = peerBinaryPath();
+  return builtBinary({
+    what: 'the go-micro peer',
+    pidFile: BUILD_PID,
+    script: 'gomicro.sh',
+    log: BUILD_LOG,
+    missing: `no go-micro peer at ${bin}: run .ci/gomicro.sh (log: ${BUILD_LOG})`,
+    find: () => (existsSync(bin) ? bin : undefined),
+  });
+}
+
 /** The peer binary (GOMICRO_PEER or the cache); waits, bounded, for a background build. */
 export async function peerBinary(): Promise<string | undefined> {
-  if (process.env.GOMICRO_PEER)
-    return existsSync(process.env.GOMICRO_PEER) ? process.env.GOMICRO_PEER : undefined;
-  const bin = peerBinaryPath();
-  const deadline = Date.now() + BUILD_WAIT_MS;
-  let told = false;
-  while (!existsSync(bin) && buildRunning() && Date.now() < deadline) {
-    if (!told)
-      process.stderr.write(
-        `waiting for the go-micro peer build in the background (log: ${BUILD_LOG})\n`,
-      );
-    told = true;
-    await new Promise((r) => setTimeout(r, 2_000));
-  }
-  return existsSync(bin) ? bin : undefined;
+  return (await findPeer()).bin;
 }
 
 /** Why the go-micro suites cannot run here, or false. With CI=true a missing peer throws. */
 export async function gomicroSkipReason(): Promise<string | false> {
-  if (await peerBinary()) return false;
-  const reason = `no go-micro peer at ${peerBinaryPath()}: run .ci/gomicro.sh (log: ${BUILD_LOG})`;
-  if (process.env.CI === 'true') throw new Error(`CI=true and ${reason}`);
-  return reason;
-}
-
-function buildRunning(): boolean {
-  try {
-    process.kill(Number(readFileSync(BUILD_PID, 'utf8').trim()), 0);
-    return true;
-  } catch {
-    return false;
-  }
+  const found = await findPeer();
+  if (found.bin !== undefined) return false;
+  if (process.env.CI === 'true') throw new Error(`CI=true and ${found.why}`);
+  return found.why;
 }
 
 /** A peer process: its JSON stdout lines, parsed. */
@@ -106,18 +90,17 @@ export async function startPeer(
 ): Promise<Peer> {
   const bin = await peerBinary();
   if (!bin) throw new Error('no go-micro peer binary');
-  const child = spawn(bin, [mode, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  children.add(child);
+  const child = spawnTethered(bin, [mode, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: Record<string, unknown>[] = [];
   const waiters = new Set<{
     match: (l: Record<string, unknown>) => boolean;
     resolve: (l: Record<string, unknown>) => void;
   }>();
   let err = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
     err = (err + d).slice(-20_000);
   });
-  createInterface({ input: child.stdout }).on('line', (text) => {
+  createInterface({ input: child.stdout! }).on('line', (text) => {
     let line: Record<string, unknown>;
     try {
       line = JSON.parse(text) as Record<string, unknown>;
@@ -131,10 +114,7 @@ export async function startPeer(
         w.resolve(line);
       }
   });
-  const exited = once(child, 'exit').then(([code, signal]) => {
-    children.delete(child);
-    return (code ?? signal) as number | string;
-  });
+  const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
   const peer: Peer = {
     child,
     lines,

@@ -33,6 +33,8 @@ export interface NatsServer extends AsyncDisposable {
   /** `nats://127.0.0.1:<port>` */
   readonly url: string;
   readonly port: number;
+  /** The server process's pid while it runs. */
+  readonly pid: number | undefined;
   /** SIGKILLs the server; its port and store stay for {@link NatsServer.start}. */
   kill(): Promise<void>;
   /** Starts it again on the same port with the same store. */
@@ -70,6 +72,9 @@ export async function startNatsServer(
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
+    get pid() {
+      return server.pid;
+    },
     kill: () => server.kill(),
     start: () => server.start(),
     [Symbol.asyncDispose]: () => server[Symbol.asyncDispose](),

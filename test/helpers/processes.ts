@@ -1,12 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { spawnTethered } from './tether.js';
 
 /**
  * Runs fixture programs (test/fixtures/*.ts, compiled next to this file's build) as real child
  * processes, reads their stdout line by line, and kills them — the way multi-process behaviour
- * is tested here.
+ * is tested here. Every one dies with the test process that started it (tether.ts).
  */
 
 /** Absolute path of a compiled fixture, e.g. `fixturePath('greeter-server')`. */
@@ -39,17 +40,17 @@ export function startFixture(
   args: string[] = [],
   env: Record<string, string> = {},
 ): Fixture {
-  const child = spawn(process.execPath, [fixturePath(name), ...args], {
+  const child = spawnTethered(process.execPath, [fixturePath(name), ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
   const waiters: { pattern: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
   let err = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
     err = (err + d).slice(-20_000);
   });
-  createInterface({ input: child.stdout }).on('line', (line) => {
+  createInterface({ input: child.stdout! }).on('line', (line) => {
     lines.push(line);
     for (let i = waiters.length - 1; i >= 0; i--) {
       const m = line.match(waiters[i].pattern);
@@ -105,4 +106,43 @@ export function startFixture(
     },
   };
   return fixture;
+}
+
+/** What {@link runScript} collected from a process that exited 0. */
+export interface ScriptOutput {
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the Node script `script` with `args` to its end, as `execFile` would but tethered (it and
+ * its own Node children die with this process): resolves with its output once it exits 0;
+ * rejects, with its stderr, on another exit or after `timeoutMs` (then it is SIGKILLed).
+ */
+export async function runScript(
+  script: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<ScriptOutput> {
+  const child = spawnTethered(process.execPath, [script, ...args], {
+    env: opts.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, opts.timeoutMs);
+  // 'close', not 'exit': by then both pipes are drained.
+  const [code, signal] = (await once(child, 'close').finally(() => clearTimeout(timer))) as [
+    number | null,
+    NodeJS.Signals | null,
+  ];
+  if (code === 0) return { stdout, stderr };
+  const how = timedOut ? `timed out after ${opts.timeoutMs} ms` : `exited ${code ?? signal}`;
+  throw new Error(`${script} ${args.join(' ')} ${how}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
 }

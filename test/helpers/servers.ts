@@ -1,38 +1,58 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { builtBinary, CACHE, type CachedBuild } from './builds.js';
+import { spawnTethered } from './tether.js';
+import { which } from './which.js';
+
+export { which };
 
 /**
  * Real Consul, etcd and NATS servers for tests, on loopback only. Suites that change a server's
  * life (kill, restart) start their own instance on free ports; nothing here touches a shared one.
  * A binary that is missing skips the suite with the reason, except with CI=true, where it is a
- * failure (`.ci/run` provisions them first).
+ * failure (`.ci/run` provisions them first). Every server dies with the test process that started
+ * it (tether.ts).
  */
 
 /** The Consul version `.ci/consul.sh` builds. */
 export const CONSUL_VERSION = process.env.CONSUL_VERSION ?? '1.20.5';
-const CACHE = path.join(os.homedir(), '.cache', 'tsmicro');
-/** Where `.ci/consul.sh` records the pid (and log) of a build still running in the background. */
-const BUILD_PID = path.join(CACHE, 'consul.build.pid');
-const BUILD_LOG = path.join(CACHE, 'consul.build.log');
-/** Longest wait for a background Consul build (a cold one takes 8–20 min on 2 cores). */
-const BUILD_WAIT_MS = Number(process.env.CONSUL_BUILD_WAIT_MS ?? 25 * 60_000);
 const READY_MS = 60_000;
 
-const children = new Set<ChildProcess>();
-// A test that crashes must not leave servers behind.
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
+/**
+ * The Consul binary: CONSUL_BIN, the one `.ci/consul.sh` builds into the cache (log and pid of a
+ * background build next to it), or PATH.
+ */
+const CONSUL_BUILD: CachedBuild = {
+  what: 'the Consul',
+  pidFile: path.join(CACHE, 'consul.build.pid'),
+  script: 'consul.sh',
+  log: path.join(CACHE, 'consul.build.log'),
+  missing: `no consul binary (PATH, CONSUL_BIN or ${path.join(CACHE, `consul-${CONSUL_VERSION}`)}): run .ci/consul.sh`,
+  find() {
+    if (process.env.CONSUL_BIN && existsSync(process.env.CONSUL_BIN)) return process.env.CONSUL_BIN;
+    const cached = path.join(CACHE, `consul-${CONSUL_VERSION}`, 'consul');
+    if (existsSync(cached)) return cached;
+    // .ci/consul.sh falls back to other versions when one does not build.
+    const other = existsSync(CACHE)
+      ? readdirSync(CACHE).find(
+          (d) => /^consul-\d/.test(d) && existsSync(path.join(CACHE, d, 'consul')),
+        )
+      : undefined;
+    return other ? path.join(CACHE, other, 'consul') : which('consul');
+  },
+};
 
 /** A server this process started. */
 export interface RealServer extends AsyncDisposable {
   /** Consul: `127.0.0.1:<http port>`; etcd: `http://127.0.0.1:<client port>`. */
   readonly address: string;
+  /** The server process's pid while it runs. */
+  readonly pid: number | undefined;
   /** SIGKILLs the server (its ports stay reserved for {@link start}). */
   kill(): Promise<void>;
   /**
@@ -50,44 +70,23 @@ type Kind = 'consul' | 'etcd' | 'nats';
  * server throws instead: CI must run every suite.
  */
 export async function skipReason(kind: Kind): Promise<string | false> {
-  const found =
-    kind === 'consul' ? await consulBinary() : kind === 'etcd' ? which('etcd') : await findNats();
-  if (found) return false;
-  const reason =
-    kind === 'consul'
-      ? `no consul binary (PATH, CONSUL_BIN or ${path.join(CACHE, `consul-${CONSUL_VERSION}`)}): run .ci/consul.sh`
-      : kind === 'etcd'
-        ? 'no etcd binary: apt-get install -y etcd-server'
-        : 'no NATS server at NATS_URL or 127.0.0.1:4222';
+  let reason: string | undefined;
+  if (kind === 'consul') {
+    const found = await builtBinary(CONSUL_BUILD);
+    if (found.bin === undefined) reason = found.why;
+  } else if (kind === 'etcd') {
+    if (!which('etcd')) reason = 'no etcd binary: apt-get install -y etcd-server';
+  } else if (!(await findNats())) {
+    reason = 'no NATS server at NATS_URL or 127.0.0.1:4222';
+  }
+  if (reason === undefined) return false;
   if (process.env.CI === 'true') throw new Error(`CI=true and ${reason}`);
   return reason;
 }
 
-/** The Consul binary: CONSUL_BIN, PATH, or the cache; waits (bounded) for a background build. */
+/** The Consul binary (see {@link CONSUL_BUILD}); waits, bounded, for a background build. */
 export async function consulBinary(): Promise<string | undefined> {
-  const find = (): string | undefined => {
-    if (process.env.CONSUL_BIN && existsSync(process.env.CONSUL_BIN)) return process.env.CONSUL_BIN;
-    const cached = path.join(CACHE, `consul-${CONSUL_VERSION}`, 'consul');
-    if (existsSync(cached)) return cached;
-    // .ci/consul.sh falls back to other versions when one does not build.
-    const other = existsSync(CACHE)
-      ? readdirSync(CACHE).find(
-          (d) => /^consul-\d/.test(d) && existsSync(path.join(CACHE, d, 'consul')),
-        )
-      : undefined;
-    return other ? path.join(CACHE, other, 'consul') : which('consul');
-  };
-  const deadline = Date.now() + BUILD_WAIT_MS;
-  let found = find();
-  let told = false;
-  while (!found && buildRunning() && Date.now() < deadline) {
-    if (!told)
-      process.stderr.write(`waiting for the Consul build in the background (log: ${BUILD_LOG})\n`);
-    told = true;
-    await new Promise((r) => setTimeout(r, 2_000));
-    found = find();
-  }
-  return found;
+  return (await builtBinary(CONSUL_BUILD)).bin;
 }
 
 /** The NATS URL when a server answers there (NATS_URL, else 127.0.0.1:4222). */
@@ -213,15 +212,13 @@ export async function managed(
   let log = '';
   const start = async (): Promise<void> => {
     log = '';
-    const c = spawn(bin, args(), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawnTethered(bin, args(), { stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
-    children.add(c);
-    c.on('exit', () => children.delete(c));
     const keep = (d: Buffer): void => {
       log = (log + d.toString()).slice(-10_000);
     };
-    c.stdout.on('data', keep);
-    c.stderr.on('data', keep);
+    c.stdout!.on('data', keep);
+    c.stderr!.on('data', keep);
     const deadline = Date.now() + READY_MS;
     while (Date.now() < deadline) {
       if (c.exitCode !== null)
@@ -242,6 +239,9 @@ export async function managed(
   await start();
   return {
     address,
+    get pid() {
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     kill,
     start,
     async wipe() {
@@ -252,32 +252,6 @@ export async function managed(
       if (dataDir) await rm(dataDir, { recursive: true, force: true, maxRetries: 3 });
     },
   };
-}
-
-function buildRunning(): boolean {
-  try {
-    const pid = Number(readFileSync(BUILD_PID, 'utf8').trim());
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export function which(name: string): string | undefined {
-  // PATH first; then the usual dirs, for a CI shell whose PATH is minimal.
-  const dirs = [
-    ...(process.env.PATH ?? '').split(path.delimiter),
-    '/usr/local/bin',
-    '/usr/bin',
-    '/usr/local/sbin',
-    '/usr/sbin',
-  ];
-  for (const dir of dirs) {
-    const p = path.join(dir, name);
-    if (dir && existsSync(p)) return p;
-  }
-  return undefined;
 }
 
 export async function freePorts(n: number): Promise<number[]> {

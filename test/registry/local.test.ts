@@ -102,7 +102,12 @@ test('entries live in <dir>/<service>/<node id>.json with owner and expiry, and 
   const before = Date.now();
   await reg.register(svc('greeter', '1.0.0', node('g-1')), { ttlMs: 60_000 });
   assert.deepEqual(await readdir(path.join(tmp.path, 'greeter')), ['g-1.json']);
-  const entry = JSON.parse(readFileSync(path.join(tmp.path, 'greeter', 'g-1.json'), 'utf8'));
+  const entry = JSON.parse(readFileSync(path.join(tmp.path, 'greeter', 'g-1.json'), 'utf8')) as {
+    node: unknown;
+    service: { name: string };
+    expiresAt: number;
+    owner: { pid: number; host: string };
+  };
   assert.deepEqual(entry.node, node('g-1'));
   assert.equal(entry.service.name, 'greeter');
   assert.ok(entry.expiresAt >= before + 60_000 && entry.expiresAt <= Date.now() + 60_000);

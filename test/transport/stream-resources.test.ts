@@ -41,7 +41,7 @@ async function echoPair(makeTransport: () => Transport): Promise<{
   c: ReturnType<typeof cluster>;
   caller: Service;
   open: () => number;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }> {
   const c = cluster();
   let open = 0;

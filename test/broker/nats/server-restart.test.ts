@@ -38,7 +38,7 @@ test(
     const got: number[] = [];
     try {
       await holding.subscribe('outage.held', async (m) => {
-        got.push(JSON.parse(new TextDecoder().decode(m.body)).id);
+        got.push((JSON.parse(new TextDecoder().decode(m.body)) as { id: number }).id);
       });
       await failFast.connect();
       await holding.publish('events.all', event(1));
