@@ -88,7 +88,7 @@ function tsmicroTarget(makeTransport: () => Transport, implicitContext = true): 
         registry: localRegistry({ dir }),
         transport: makeTransport(),
         logger: silent(),
-        timeout: CALL_TIMEOUT_MS,
+        timeoutMs: CALL_TIMEOUT_MS,
       });
       const client = service.client;
       return {

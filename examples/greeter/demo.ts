@@ -36,7 +36,7 @@ try {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   createInterface({ input: client.stdout }).on('line', (line) => console.log(`[client] ${line}`));
-  const [code] = await once(client, 'exit');
+  const [code] = (await once(client, 'exit')) as [number | null];
   process.exitCode = code === 0 ? 0 : 1;
 } finally {
   if (server.exitCode === null && server.signalCode === null) {
