@@ -39,6 +39,8 @@ export interface Op {
 export interface LoadOptions {
   durationMs: number;
   maxOps: number;
+  /** Keeps the load going past `durationMs` until this settles (bounded by its own caller). */
+  until?: Promise<unknown>;
   concurrency: number;
   /** Every n-th op is a stream of three messages (0 = none). */
   streamEvery: number;
@@ -70,6 +72,10 @@ export async function mixedLoad(client: Service, o: LoadOptions): Promise<Op[]> 
       ops.push(op);
     });
   const end = Date.now() + o.durationMs;
+  let done = o.until === undefined;
+  void o.until?.finally(() => {
+    done = true;
+  });
   let n = 0;
   const one = async (i: number): Promise<void> => {
     const kind: Op['kind'] =
@@ -104,7 +110,7 @@ export async function mixedLoad(client: Service, o: LoadOptions): Promise<Op[]> 
     }
   };
   const worker = async (): Promise<void> => {
-    while (Date.now() < end && n < o.maxOps) await one(n++);
+    while ((Date.now() < end || !done) && n < o.maxOps) await one(n++);
   };
   await Promise.all(Array.from({ length: o.concurrency }, worker));
   return ops;

@@ -80,6 +80,9 @@ async function warm(client: Service, nodes: readonly Node[]): Promise<void> {
 }
 
 /** SIGKILL one of three nodes mid-load: idempotent calls ≥ 99.9 %. */
+
+/** Churn cycles (a node joins, one leaves) a churn run makes at the least: samples enough for a trend. */
+const MIN_CHURN_CYCLES = 9;
 export async function sigkill(t: TestContext): Promise<Report[]> {
   await using dir = await makeTempDir('chaos-kill-');
   const env = { TSMICRO_REGISTRY_DIR: dir.path };
@@ -462,10 +465,13 @@ export async function churn(
       trackedNodes: selector.stats!('chaos').length,
     });
   };
+  // The churn runs for durationMs and at least MIN_CHURN_CYCLES cycles: on a loaded machine a
+  // node takes seconds to start, and a verdict on "flat" needs enough samples whatever the speed.
+  // The cycle count bounds it (the file's own timeout bounds the time).
   const end = Date.now() + opts.durationMs;
   let cycles = 0;
   const churning = (async () => {
-    while (Date.now() + opts.periodMs < end) {
+    while (Date.now() + opts.periodMs < end || cycles < MIN_CHURN_CYCLES) {
       await sleep(opts.periodMs);
       const joined = await startNode('1.0.0', env);
       all.push(joined);
@@ -488,6 +494,7 @@ export async function churn(
     attemptTimeoutMs: 1_000,
     timeoutMs: 5_000,
     sink: tally.add,
+    until: churning,
   });
   await churning;
   const reports = tally.report('churn', startedAt, Date.now());
@@ -500,7 +507,7 @@ export async function churn(
     99.9,
     'idempotent calls under churn',
   );
-  assert.ok(samples.length >= 4, `too few churn cycles (${samples.length})`);
+  assert.ok(samples.length >= MIN_CHURN_CYCLES, `too few churn cycles (${samples.length})`);
   // Flat: the last third never exceeds the first third by more than a fixed slack.
   const third = Math.max(1, Math.floor(samples.length / 3));
   const first = samples.slice(0, third);
