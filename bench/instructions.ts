@@ -146,8 +146,9 @@ function dumped(outFile: string): { all: number; compiler: number } {
     );
   const summary = readFileSync(dump, 'utf8').match(/^summary: (\d+)/m);
   if (!summary) throw new Error(`no summary line in ${dump}`);
-  // Inclusive costs of the compiler's two entries: on a helper thread (concurrent) and on the
-  // main thread (when V8 compiles in place).
+  // Inclusive costs of the compilers' entries: on a helper thread (concurrent) and on the main
+  // thread (when V8 compiles in place). Their names differ by V8 version, and from Node 22 on
+  // Maglev, V8's mid-tier optimizing compiler, is on as well.
   const annotated = execFileSync(
     'callgrind_annotate',
     ['--inclusive=yes', '--threshold=100', dump],
@@ -155,14 +156,26 @@ function dumped(outFile: string): { all: number; compiler: number } {
   ).toString();
   let compiler = 0;
   for (const line of annotated.split('\n')) {
-    const m =
-      /^\s*([\d,]+) .*(OptimizingCompileDispatcher::CompileTask::RunInternal\(\)|Runtime_CompileOptimized\()/.exec(
-        line,
-      );
-    if (m && !line.includes("'")) compiler += Number(m[1].replace(/,/g, ''));
+    const m = /^\s*([\d,]+) .*?:v8::internal::([\w:]+)\(/.exec(line);
+    if (m && COMPILER_ENTRIES.has(m[2]) && !line.includes("'"))
+      compiler += Number(m[1].replace(/,/g, ''));
   }
   return { all: Number(summary[1]), compiler };
 }
+
+/**
+ * Where V8's optimizing compilers start, as callgrind_annotate names them (after
+ * `v8::internal::`): Turbofan's concurrent task (Node 20 and 22, then Node 24's), Maglev's
+ * concurrent job, and the main thread's runtime entries.
+ */
+const COMPILER_ENTRIES = new Set([
+  'OptimizingCompileDispatcher::CompileTask::RunInternal',
+  'OptimizingCompileTaskExecutor::CompileTask::Run',
+  'maglev::MaglevConcurrentDispatcher::JobTask::Run',
+  'Runtime_CompileOptimized',
+  'Runtime_CompileOptimizedOSR',
+  'Runtime_CompileOptimizedOSRFromMaglev',
+]);
 
 /** Per call: the instructions counted but V8's optimizing compiler's, and the compiler's. */
 interface Count {

@@ -14,8 +14,8 @@ import path from 'node:path';
 export const CACHE = process.env.TSMICRO_CACHE ?? path.join(os.homedir(), '.cache', 'tsmicro');
 
 /**
- * Longest wait for a build still running, outside CI: TSMICRO_BUILD_WAIT_MS, at most 90 s, half
- * of the 180 s a test file gets under npm test (the wait happens inside it).
+ * Longest wait for a build still running, outside CI: TSMICRO_BUILD_WAIT_MS, at most 90 s, well
+ * inside the 600 s a test file gets under npm test (the wait happens inside it).
  */
 const WAIT_MS = Math.min(Number(process.env.TSMICRO_BUILD_WAIT_MS ?? 30_000), 90_000);
 
