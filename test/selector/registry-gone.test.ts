@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { localRegistry, memoryRegistry, MicroError, registrySelector } from '../../src/index.js';
 import { cluster } from '../helpers/services.js';
 import { makeTempDir } from '../helpers/tmp.js';
@@ -29,6 +29,19 @@ async function callFor(
   return { calls, ok, firstError };
 }
 
+/**
+ * Takes registry directory `dir` away in one step: renamed aside, then removed. Removing it in
+ * place races the registry's own watchers, which recreate a service directory the moment it
+ * vanishes (a watch outlives a tmp cleaner), so `rm -r` could find the root refilled between
+ * emptying and removing it (ENOTEMPTY). The rename is atomic and is what "the directory is gone"
+ * means to the registry; nothing writes into the renamed copy, so removing that cannot race.
+ */
+async function removeRegistryDir(dir: string): Promise<void> {
+  const aside = `${dir}.gone`;
+  await rename(dir, aside);
+  await rm(aside, { recursive: true, force: true });
+}
+
 test('local registry directory removed: calls keep flowing to the last known node; once that node dies it is dropped', async (t) => {
   await using dir = await makeTempDir('resilience-gone-');
   const server = await startServer(dir.path, 'resilience-server', ['echo', '0', 'ok']);
@@ -41,7 +54,7 @@ test('local registry directory removed: calls keep flowing to the last known nod
   // An independent watch proves the registry itself now reports the node gone.
   const observer = localRegistry({ dir: dir.path });
   const watcher = observer.watch({ service: 'echo' });
-  await rm(dir.path, { recursive: true, force: true });
+  await removeRegistryDir(dir.path);
   for await (const event of watcher) if (event.action === 'delete') break;
   assert.deepEqual(await observer.getService('echo'), [], 'the registry lists nothing');
   await observer.close();
