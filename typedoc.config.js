@@ -21,6 +21,10 @@ export default {
   readme: 'none',
   excludePrivate: true,
   excludeInternal: true,
+  // Source links would name a git remote, which a clone may lack (TypeDoc then warns, and a
+  // warning fails the build); the reference links types, not lines of a hosted repository.
+  disableGit: true,
+  disableSources: true,
   // StrategyName is derived from this list; its TSDoc spells the names out.
   intentionallyNotExported: ['STRATEGY_NAMES'],
   // CI runs `npm run docs`: a broken {@link}, an undocumented export or an unexported type that the

@@ -12,7 +12,6 @@ import { attemptCounter, secondsSince, type BreakerState } from './shared.js';
 const { Counter, Gauge, Histogram, Registry, Summary } = (
   await importPeers('tsmicro/wrappers/metrics', { 'prom-client': () => import('prom-client') })
 )['prom-client'];
-type Registry = PromRegistry;
 
 /** Options for {@link prometheusMetrics}. */
 export interface MetricsOptions {
@@ -20,7 +19,7 @@ export interface MetricsOptions {
    * The prom-client registry the metrics are registered in. @defaultValue a new `Registry` of its
    * own (never prom-client's global one)
    */
-  registry?: Registry;
+  registry?: PromRegistry;
   /**
    * `micro_version` label of the server metrics. @defaultValue the version of the service
    * handling the request (`HandlerContext.version`)
@@ -49,7 +48,7 @@ export interface Metrics {
   /** Counts delivered events per topic and outcome. */
   readonly subscriber: SubscriberWrapper;
   /** Where the metrics live. */
-  readonly registry: Registry;
+  readonly registry: PromRegistry;
   /**
    * Records a breaker's state (0 closed, 1 half-open, 2 open): pass as `circuitBreaker({
    * onStateChange: metrics.breakerState })`.
