@@ -87,3 +87,32 @@ export { bytesCodec } from './codec/bytes.js';
 export type { Broker } from './broker/broker.js';
 export { memoryBroker } from './broker/memory.js';
 export type { MemoryBrokerOptions } from './broker/memory.js';
+
+export { defineService, defineTopic } from './contract/define.js';
+export type {
+  ServiceContract,
+  TopicContract,
+  EndpointDefinition,
+  HandlerDefinitions,
+  StreamKind,
+} from './contract/define.js';
+export { ofType } from './contract/schema.js';
+export type { Schema, TypeOnly, InputOf, OutputOf } from './contract/schema.js';
+export { clientFor } from './contract/client.js';
+export type {
+  ClientForOptions,
+  ContractClient,
+  EndpointClient,
+  ResponseStream,
+  RequestStream,
+  TopicPublisher,
+} from './contract/client.js';
+export { implement } from './contract/implement.js';
+export type {
+  ImplementOptions,
+  ContractHandlers,
+  EndpointHandler,
+  ResponseSender,
+  TopicSubscriber,
+  HandlerTarget,
+} from './contract/implement.js';
