@@ -98,16 +98,17 @@ export type {
 } from './contract/define.js';
 export { ofType } from './contract/schema.js';
 export type { Schema, TypeOnly, InputOf, OutputOf } from './contract/schema.js';
-export { clientFor } from './contract/client.js';
+export { clientFor, publisherFor } from './contract/client.js';
 export type {
   ClientForOptions,
+  PublisherForOptions,
   ContractClient,
   EndpointClient,
   ResponseStream,
   RequestStream,
   TopicPublisher,
 } from './contract/client.js';
-export { implement } from './contract/implement.js';
+export { implement, subscribeTo } from './contract/implement.js';
 export type {
   ImplementOptions,
   ContractHandlers,

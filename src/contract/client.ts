@@ -59,18 +59,27 @@ export interface ClientForOptions {
    */
   name?: string;
   /**
-   * Validate each request (and each published event) against its schema before anything is sent:
-   * one that fails is rejected with a 400 from `go.micro.client`, naming each failing field.
-   * Schemas that only carry a type are never validated. @defaultValue false (the server validates)
+   * Validate each request against its schema before anything is sent: one that fails is rejected
+   * with a 400 from `go.micro.client`, naming each failing field. Schemas that only carry a type
+   * are never validated. @defaultValue false (the server validates)
+   */
+  validate?: boolean;
+}
+
+/** Options for {@link publisherFor}. */
+export interface PublisherForOptions {
+  /**
+   * Validate each event against the topic's schema before it is published: one that fails is
+   * rejected with a 400 from `go.micro.client`. @defaultValue false (subscribers validate)
    */
   validate?: boolean;
 }
 
 /**
- * The typed client of a contract, on `client` (a service's client, or one from createClient).
- * For a service contract, each `Handler.Method` is a function taking the request and the usual
- * {@link CallOptions}; an endpoint the contract marks idempotent is called with
- * `idempotent: true` unless the call says otherwise. For a topic contract, a typed publisher.
+ * The typed client of a service contract, on `client` (a service's client, or one from
+ * createClient): each `Handler.Method` is a function taking the request and the usual
+ * {@link CallOptions}. An endpoint the contract marks idempotent is called with
+ * `idempotent: true` unless the call says otherwise.
  *
  * @example
  * ```ts
@@ -81,30 +90,12 @@ export interface ClientForOptions {
 export function clientFor<C extends ServiceContract>(
   contract: C,
   client: Client,
-  opts?: ClientForOptions,
-): ContractClient<C>;
-export function clientFor<S extends Schema>(
-  contract: TopicContract<S>,
-  client: Client,
-  opts?: ClientForOptions,
-): TopicPublisher<S>;
-export function clientFor(
-  contract: ServiceContract | TopicContract,
-  client: Client,
   opts: ClientForOptions = {},
-): unknown {
-  if (typeof client?.call !== 'function')
-    throw new InvalidOptionError(
-      'clientFor.client',
-      'expected a Client (service.client, or createClient())',
-    );
+): ContractClient<C> {
+  checkClient('clientFor', client);
   const validate = checkBoolean('clientFor.validate', opts.validate) ?? false;
-  if (contract?.kind === 'topic') return topicPublisher(contract, client, validate);
   if (contract?.kind !== 'service')
-    throw new InvalidOptionError(
-      'clientFor.contract',
-      'expected a contract from defineService() or defineTopic()',
-    );
+    throw new InvalidOptionError('clientFor.contract', 'expected a contract from defineService()');
   const name = checkRegistryName('clientFor.name', opts.name) ?? contract.name;
   const handlers: Record<string, Record<string, unknown>> = {};
   for (const [handler, methods] of Object.entries(contract.handlers)) {
@@ -113,7 +104,42 @@ export function clientFor(
       out[method] = endpointClient(client, name, `${handler}.${method}`, def, validate);
     handlers[handler] = Object.freeze(out);
   }
-  return Object.freeze(handlers);
+  return Object.freeze(handlers) as ContractClient<C>;
+}
+
+/**
+ * The typed publisher of a topic contract, on `client`.
+ *
+ * @example
+ * ```ts
+ * await publisherFor(UserJoined, service.client).publish({ user: 'ada' });
+ * ```
+ */
+export function publisherFor<S extends Schema>(
+  contract: TopicContract<S>,
+  client: Client,
+  opts: PublisherForOptions = {},
+): TopicPublisher<S> {
+  checkClient('publisherFor', client);
+  const validate = checkBoolean('publisherFor.validate', opts.validate) ?? false;
+  if (contract?.kind !== 'topic')
+    throw new InvalidOptionError('publisherFor.contract', 'expected a contract from defineTopic()');
+  const check = validate
+    ? checkFor(contract.event, 400, `invalid event for ${contract.topic}`)
+    : undefined;
+  return Object.freeze({
+    topic: contract.topic,
+    publish: async (event: InputOf<S>, o?: PublishOptions) =>
+      client.publish(contract.topic, check ? await check(event, CLIENT_ERROR_ID) : event, o),
+  });
+}
+
+function checkClient(at: string, client: Client): void {
+  if (typeof client?.call !== 'function')
+    throw new InvalidOptionError(
+      `${at}.client`,
+      'expected a Client (service.client, or createClient())',
+    );
 }
 
 /** `{ idempotent: true }` made once: the common call with no options of its own allocates nothing. */
@@ -209,19 +235,4 @@ function checkedSends(stream: ClientStream, check: Check): ClientStream {
     cancel: () => stream.cancel(),
     [Symbol.asyncIterator]: () => stream[Symbol.asyncIterator](),
   };
-}
-
-function topicPublisher(
-  contract: TopicContract,
-  client: Client,
-  validate: boolean,
-): TopicPublisher<Schema> {
-  const check = validate
-    ? checkFor(contract.event, 400, `invalid event for ${contract.topic}`)
-    : undefined;
-  return Object.freeze({
-    topic: contract.topic,
-    publish: async (event: unknown, o?: PublishOptions) =>
-      client.publish(contract.topic, check ? await check(event, CLIENT_ERROR_ID) : event, o),
-  });
 }

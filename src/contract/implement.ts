@@ -56,9 +56,9 @@ export type ContractHandlers<C extends ServiceContract> = {
 export type TopicSubscriber<S extends Schema> = (
   event: OutputOf<S>,
   ctx: SubscriberContext,
-) => void | Promise<void>;
+) => unknown;
 
-/** Options for {@link implement} with a service contract. */
+/** Options for {@link implement}. */
 export interface ImplementOptions {
   /**
    * Validate what each handler answers against the response schema too: one that fails is
@@ -67,17 +67,17 @@ export interface ImplementOptions {
   validateResponses?: boolean;
 }
 
-/** What {@link implement} registers on: a Server, or a Service (which has the same methods). */
+/** What {@link implement} and {@link subscribeTo} register on: a Server, or a Service. */
 export type HandlerTarget = Pick<Server, 'handle' | 'subscribe'>;
 
 /**
- * Registers the typed handlers of a service contract on a server or service (go-micro's generated
- * `RegisterGreeterHandler(server, impl)`), or subscribes a typed subscriber to a topic contract.
+ * Registers the typed handlers of a service contract on a server or service, every method of
+ * every handler (go-micro's generated `RegisterGreeterHandler(server, impl)`).
  *
  * Requests are validated against their schemas before the handler runs: one that fails is answered
  * with a 400 from `go.micro.server` whose detail names each failing field and why, and the handler
- * never sees it. An event that fails is logged and dropped as a malformed one is (a 400: a broker
- * with acknowledgements does not redeliver it). Schemas that only carry a type add nothing per call.
+ * never sees it. Schemas that only carry a type add nothing per call. Throws InvalidOptionError
+ * naming a missing method (`implement.handlers.Greeter.Hello`) before registering anything.
  *
  * @example
  * ```ts
@@ -90,34 +90,15 @@ export function implement<C extends ServiceContract>(
   target: HandlerTarget,
   contract: C,
   handlers: ContractHandlers<C>,
-  opts?: ImplementOptions,
-): void;
-export function implement<S extends Schema>(
-  target: HandlerTarget,
-  contract: TopicContract<S>,
-  subscriber: TopicSubscriber<S>,
-  opts?: ServerSubscribeOptions,
-): void;
-export function implement(
-  target: HandlerTarget,
-  contract: ServiceContract | TopicContract,
-  impl: unknown,
-  opts: ImplementOptions | ServerSubscribeOptions = {},
+  opts: ImplementOptions = {},
 ): void {
   if (typeof target?.handle !== 'function')
     throw new InvalidOptionError('implement.target', 'expected a Server or a Service');
-  if (contract?.kind === 'topic') {
-    subscribeTopic(target, contract, impl, opts as ServerSubscribeOptions);
-    return;
-  }
   if (contract?.kind !== 'service')
-    throw new InvalidOptionError(
-      'implement.contract',
-      'expected a contract from defineService() or defineTopic()',
-    );
+    throw new InvalidOptionError('implement.contract', 'expected a contract from defineService()');
   const validateResponses =
-    checkBoolean('implement.validateResponses', (opts as ImplementOptions).validateResponses) ??
-    false;
+    checkBoolean('implement.validateResponses', opts.validateResponses) ?? false;
+  const impl: unknown = handlers;
   if (typeof impl !== 'object' || impl === null)
     throw new InvalidOptionError('implement.handlers', 'expected { Handler: { Method: fn } }');
   // Checked whole before anything is registered, so a missing method leaves the server as it was.
@@ -138,7 +119,7 @@ export function implement(
           `implement.handlers.${handler}.${method}`,
           'expected a function',
         );
-      const bound = (fn as (...args: unknown[]) => unknown).bind(methods);
+      const bound = (fn as AnyFn).bind(methods);
       out[method] = endpointMethod(`${handler}.${method}`, def, bound, validateResponses);
       if (def.description !== undefined)
         endpointMetadata[method] = { description: def.description };
@@ -147,6 +128,45 @@ export function implement(
   }
   for (const [handler, methods, handleOpts] of registrations)
     target.handle(handler, methods, handleOpts);
+}
+
+/**
+ * Subscribes a typed subscriber to a topic contract on a server or service. Each event is
+ * validated against the topic's schema first: one that fails is logged and dropped as a malformed
+ * event is (a 400, which a broker with acknowledgements does not redeliver), and the subscriber
+ * never sees it.
+ *
+ * @example
+ * ```ts
+ * subscribeTo(service, UserJoined, (event) => console.log(event.user), { queue: 'mailer' });
+ * ```
+ */
+export function subscribeTo<S extends Schema>(
+  target: HandlerTarget,
+  contract: TopicContract<S>,
+  subscriber: TopicSubscriber<S>,
+  opts?: ServerSubscribeOptions,
+): void {
+  if (typeof target?.subscribe !== 'function')
+    throw new InvalidOptionError('subscribeTo.target', 'expected a Server or a Service');
+  if (contract?.kind !== 'topic')
+    throw new InvalidOptionError('subscribeTo.contract', 'expected a contract from defineTopic()');
+  const fn: unknown = subscriber;
+  if (typeof fn !== 'function')
+    throw new InvalidOptionError(
+      'subscribeTo.subscriber',
+      'expected a function (event, ctx) => ...',
+    );
+  const run = fn as (event: unknown, ctx: SubscriberContext) => unknown;
+  const check = checkFor(contract.event, 400, `invalid event on ${contract.topic}`);
+  target.subscribe(
+    contract.topic,
+    (event: unknown, ctx: SubscriberContext) =>
+      (check
+        ? afterCheck(check(event, SERVER_ERROR_ID), (checked) => run(checked, ctx))
+        : run(event, ctx)) as void | Promise<void>,
+    opts,
+  );
 }
 
 type AnyFn = (...args: unknown[]) => unknown;
@@ -222,26 +242,4 @@ async function* checkedMessages(
   check: (value: unknown) => unknown,
 ): AsyncIterable<unknown> {
   for await (const message of messages) yield await check(message);
-}
-
-function subscribeTopic(
-  target: HandlerTarget,
-  contract: TopicContract,
-  subscriber: unknown,
-  opts: ServerSubscribeOptions,
-): void {
-  if (typeof subscriber !== 'function')
-    throw new InvalidOptionError('implement.subscriber', 'expected a function (event, ctx) => ...');
-  const fn = subscriber as (event: unknown, ctx: SubscriberContext) => void | Promise<void>;
-  const check = checkFor(contract.event, 400, `invalid event on ${contract.topic}`);
-  target.subscribe(
-    contract.topic,
-    check
-      ? (event: unknown, ctx: SubscriberContext) =>
-          afterCheck(check(event, SERVER_ERROR_ID), (checked) =>
-            fn(checked, ctx),
-          ) as void | Promise<void>
-      : fn,
-    opts,
-  );
 }
