@@ -3,7 +3,17 @@
 // a JSON object of about 100 bytes (raw targets send its bytes as they are).
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import { createService, localRegistry, type Service, type Transport } from '../src/index.js';
+import { z } from 'zod';
+import {
+  clientFor,
+  createService,
+  defineService,
+  implement,
+  localRegistry,
+  ofType,
+  type Service,
+  type Transport,
+} from '../src/index.js';
 import { grpcTransport } from '../src/transport/grpc/grpc.js';
 import { nativeTransport } from '../src/transport/native/native.js';
 import { pino } from 'pino';
@@ -22,6 +32,8 @@ export const PAYLOAD_BYTES = Buffer.from(JSON.stringify(PAYLOAD));
 export type TargetName =
   | 'tcp-floor'
   | 'tsmicro-native'
+  | 'tsmicro-native-contract'
+  | 'tsmicro-native-zod'
   | 'tsmicro-grpc'
   | 'tsmicro-grpc-explicit'
   | 'raw-grpc-js'
@@ -31,6 +43,8 @@ export type TargetName =
 export const TARGETS: readonly TargetName[] = [
   'tcp-floor',
   'tsmicro-native',
+  'tsmicro-native-contract',
+  'tsmicro-native-zod',
   'tsmicro-grpc',
   'tsmicro-grpc-explicit',
   'raw-grpc-js',
@@ -58,11 +72,32 @@ interface Target {
 
 const silent = () => pino({ level: 'silent' });
 
+/** The bench endpoint as a contract: TypeScript types only, or Zod schemas (validated). */
+const BENCH_CONTRACTS = {
+  types: defineService('bench', {
+    Bench: { Echo: { request: ofType<typeof PAYLOAD>(), response: ofType<typeof PAYLOAD>() } },
+  }),
+  zod: defineService('bench', {
+    Bench: {
+      Echo: {
+        request: z.object({ id: z.number(), name: z.string(), data: z.string() }),
+        response: z.object({ id: z.number(), name: z.string(), data: z.string() }),
+      },
+    },
+  }),
+};
+
 /**
  * A tsmicro service over `transport`, found through a local registry directory shared by both
  * processes. `implicitContext: false` serves without AsyncLocalStorage (the server's option).
+ * With `contract`, the server implements the endpoint through a contract and the client calls it
+ * through the contract's typed client (for `zod`, both sides validate the request).
  */
-function tsmicroTarget(makeTransport: () => Transport, implicitContext = true): Target {
+function tsmicroTarget(
+  makeTransport: () => Transport,
+  implicitContext = true,
+  contract?: keyof typeof BENCH_CONTRACTS,
+): Target {
   return {
     async server() {
       const dir = process.env.BENCH_REGISTRY_DIR!;
@@ -74,11 +109,14 @@ function tsmicroTarget(makeTransport: () => Transport, implicitContext = true): 
         drainDelayMs: 0,
         implicitContext,
       });
-      service.handle('Bench', {
-        async Echo(req: unknown) {
-          return req;
-        },
-      });
+      if (contract)
+        implement(service, BENCH_CONTRACTS[contract], { Bench: { Echo: async (req) => req } });
+      else
+        service.handle('Bench', {
+          async Echo(req: unknown) {
+            return req;
+          },
+        });
       await service.start();
       return { address: dir, close: () => service.stop() };
     },
@@ -91,6 +129,12 @@ function tsmicroTarget(makeTransport: () => Transport, implicitContext = true): 
         timeoutMs: CALL_TIMEOUT_MS,
       });
       const client = service.client;
+      if (contract) {
+        const typed = clientFor(BENCH_CONTRACTS[contract], client, {
+          validate: contract === 'zod',
+        });
+        return { call: () => typed.Bench.Echo(PAYLOAD), close: () => service.stop() };
+      }
       return {
         call: () => client.call('bench', 'Bench.Echo', PAYLOAD),
         close: () => service.stop(),
@@ -319,6 +363,10 @@ export function target(name: string): Target {
       return tcpFloor;
     case 'tsmicro-native':
       return tsmicroTarget(() => nativeTransport());
+    case 'tsmicro-native-contract':
+      return tsmicroTarget(() => nativeTransport(), true, 'types');
+    case 'tsmicro-native-zod':
+      return tsmicroTarget(() => nativeTransport(), true, 'zod');
     case 'tsmicro-grpc':
       return tsmicroTarget(() => grpcTransport());
     case 'tsmicro-grpc-explicit':

@@ -138,3 +138,19 @@ test('examples/security: mutual TLS and JWT auth let in the trusted caller only'
     /^\[no client certificate\] refused: 503 TLS connection to 127\.0\.0\.1:\d+ failed/m,
   );
 });
+
+test('examples/typed: a typed client calls a typed server across processes; a bad field is a 400 naming it', async () => {
+  await using dir = await makeTempDir('example-typed');
+  const { stdout } = await runScript(example('typed/demo.js'), ['Grace'], {
+    env: { ...process.env, TSMICRO_REGISTRY_DIR: dir.path },
+    timeoutMs: 30_000,
+  });
+  assert.match(stdout, /\[server\] typed-greeter ready at 127\.0\.0\.1:\d+/);
+  assert.match(stdout, /\[client\] Bonjour Grace$/m);
+  assert.match(stdout, /\[server\] greeted Grace$/m);
+  assert.match(stdout, /\[client\] countdown 3 2 1 0$/m);
+  assert.match(
+    stdout,
+    /\[client\] refused 400: invalid request to Greeter\.Hello: name: Invalid input: expected string, received number$/m,
+  );
+});
