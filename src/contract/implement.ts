@@ -215,14 +215,14 @@ function endpointMethod(
       });
     default: {
       // Nothing to validate: the user's method itself, so a contract adds nothing per call.
-      if (!checkRequest && !checkResponse) return fn as HandlerMethods[string];
+      if (!checkRequest && !checkResponse) return fn;
       const run = (value: unknown, ctx: HandlerContext): unknown =>
         checkResponse
           ? afterCheck(fn(value, ctx), (answer) => response(answer, ctx))
           : fn(value, ctx);
-      if (!checkRequest) return run as HandlerMethods[string];
-      return ((value: unknown, ctx: HandlerContext) =>
-        afterCheck(request(value), (checked) => run(checked, ctx))) as HandlerMethods[string];
+      if (!checkRequest) return run;
+      return (value: unknown, ctx: HandlerContext) =>
+        afterCheck(request(value), (checked) => run(checked, ctx));
     }
   }
 }

@@ -31,7 +31,11 @@ test('every wrong use of a contract in the fixture fails to compile, and nothing
   const config = ts.getParsedCommandLineOfConfigFile(
     path.join(repo, 'tsconfig.test.json'),
     {},
-    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => assert.fail(String(d.messageText)) },
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) =>
+        assert.fail(ts.flattenDiagnosticMessageText(d.messageText, '\n')),
+    },
   );
   assert.ok(config);
   const host = ts.createCompilerHost(config.options);

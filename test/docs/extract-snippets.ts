@@ -10,6 +10,11 @@ export interface Snippet {
    * the type-check (and counted, so opting out stays visible).
    */
   readonly nocheck: boolean;
+  /**
+   * The block opened with ```ts file=contract.ts: a module later blocks of the same page import
+   * (`import { Greeter } from './contract.js'`), as the reader's own project would have it.
+   */
+  readonly moduleFile?: string;
 }
 
 const OPEN = /^(\s*)```(?:ts|typescript)(?:\s+(.*))?$/;
@@ -35,7 +40,14 @@ export function extractSnippets(file: string, markdown: string): Snippet[] {
       .slice(start, end)
       .map((l) => l.slice(Math.min(indent, l.length - l.trimStart().length)))
       .join('\n');
-    snippets.push({ file, line: start + 1, code: code + '\n', nocheck: info.includes('nocheck') });
+    const moduleFile = info.find((w) => w.startsWith('file='))?.slice('file='.length);
+    snippets.push({
+      file,
+      line: start + 1,
+      code: code + '\n',
+      nocheck: info.includes('nocheck'),
+      ...(moduleFile ? { moduleFile } : {}),
+    });
     i = end;
   }
   return snippets;

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { extractSnippets, type Snippet } from './extract-snippets.js';
@@ -33,8 +33,9 @@ createService({ name: 'control', noSuchOption: 3 });
 export const strictOnly = (x) => x;
 `;
 
+/** Each page's snippets in a folder of their own, so one may import another by its file name. */
 const moduleName = (s: Snippet): string =>
-  `${s.file.replace(/[/.]/g, '_')}_L${String(s.line).padStart(4, '0')}.ts`;
+  `${s.file.replace(/[/.]/g, '_')}/${s.moduleFile ?? `L${String(s.line).padStart(4, '0')}.ts`}`;
 
 /** Diagnostics per written module, keyed by its path. */
 function typeCheck(modules: ReadonlyMap<string, string>): Map<string, readonly ts.Diagnostic[]> {
@@ -90,6 +91,7 @@ const modules = new Map<string, string>();
 const pathOf = new Map<Snippet, string>();
 for (const s of checked) {
   const path = join(outDir, moduleName(s)).replace(/\\/g, '/');
+  mkdirSync(dirname(path), { recursive: true });
   pathOf.set(s, path);
   modules.set(path, s.code);
   writeFileSync(path, s.code);

@@ -2,6 +2,9 @@
 // The build compiles this file with the markers (a wrong use that compiled would leave its marker
 // unused, which fails the build); test/contract/type-fixtures.test.ts compiles it without them and
 // expects an error on each marked line. It imports the built package, as an application does.
+/* eslint-disable @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access,
+   @typescript-eslint/no-unsafe-assignment -- each wrong use is deliberate; the compiler's error on
+   it is what is tested */
 import { z } from 'zod';
 import {
   clientFor,
