@@ -153,4 +153,5 @@ test('examples/typed: a typed client calls a typed server across processes; a ba
     stdout,
     /\[client\] refused 400: invalid request to Greeter\.Hello: name: Invalid input: expected string, received number$/m,
   );
+  assert.match(stdout, /\[client\] refused 400.*\n(?:\[server\].*\n)*\[client\] Hello again$/m);
 });

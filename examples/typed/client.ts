@@ -22,6 +22,8 @@ try {
     if (!MicroError.is(err)) throw err;
     console.log(`refused ${err.code}: ${err.detail}`);
   });
+  // ...and the server goes on serving.
+  console.log((await greeter.Greeter.Hello({ name: 'again' })).msg);
 } finally {
   await service.stop();
 }

@@ -101,7 +101,17 @@ console.log(JSON.stringify(out));
 
 /** What the consumer compiles with tsc, strict, its own library checks on. */
 const TYPED_APP = `
-import { createService, MicroError, type CallWrapper, type Registry, type Transport } from 'tsmicro';
+import {
+  clientFor,
+  createService,
+  defineService,
+  implement,
+  MicroError,
+  ofType,
+  type CallWrapper,
+  type Registry,
+  type Transport,
+} from 'tsmicro';
 import type { Dispatcher, FrameStream, Strategy, Watcher } from 'tsmicro/plugin';
 import type { TlsOptions } from 'tsmicro/transport/tls';
 // @ts-expect-error a plug-in author's type: in tsmicro/plugin, not in the root export
@@ -114,6 +124,13 @@ service.handle('Greeter', {
     return { msg: 'Hello ' + req.name };
   },
 });
+// A contract on types alone (no schema library installed): typed handlers and a typed client.
+const Typed = defineService('typed', {
+  Typed: { Hello: { request: ofType<{ name: string }>(), response: ofType<{ msg: string }>() } },
+});
+implement(service, Typed, { Typed: { Hello: ({ name }) => ({ msg: name }) } });
+export const typedHello = (name: string): Promise<string> =>
+  clientFor(Typed, service.client).Typed.Hello({ name }).then((r) => r.msg);
 export const passThrough: CallWrapper = (next) => (ctx, node, req, opts) =>
   next(ctx, node, req, opts);
 export const tls: TlsOptions = { ca: '-----BEGIN CERTIFICATE-----' };
