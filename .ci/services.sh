@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the servers the test suites run against, from Debian: etcd (registry) and NATS
 # (broker), and valgrind, which the instruction-count benchmark runs under. The suites start
-# their own instances on free loopback ports; a NATS is also started on 127.0.0.1:4222 for
-# suites that look for a shared one. Consul is built by .ci/consul.sh.
+# their own instances on free loopback ports; a NATS is also started on 127.0.0.1:4222 (and on
+# each port in NATS_PORTS) for suites that look for a shared one. Consul is built by .ci/consul.sh.
 set -euo pipefail
 
 missing=()
@@ -23,12 +23,16 @@ echo "etcd: $(etcd --version 2>/dev/null | head -1)"
 
 nats_bin="$(command -v nats-server || echo /usr/sbin/nats-server)"
 echo "nats-server: $("$nats_bin" --version)"
-if ! (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null; then
-  nats_dir="$(mktemp -d)"
-  nohup "$nats_bin" -a 127.0.0.1 -p 4222 -js -sd "$nats_dir" >"$nats_dir/nats.log" 2>&1 </dev/null &
-  for _ in $(seq 1 50); do
-    (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null && break
-    sleep 0.1
-  done
-  echo "nats-server started on 127.0.0.1:4222 (log: $nats_dir/nats.log)"
-fi
+# One shared NATS per port in NATS_PORTS (default 4222): .ci/run gives each Node line it runs
+# side by side a shared NATS of its own, so no suite sees another's subjects or streams.
+for port in ${NATS_PORTS:-4222}; do
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    nats_dir="$(mktemp -d)"
+    nohup "$nats_bin" -a 127.0.0.1 -p "$port" -js -sd "$nats_dir" >"$nats_dir/nats.log" 2>&1 </dev/null &
+    for _ in $(seq 1 50); do
+      (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+      sleep 0.1
+    done
+    echo "nats-server started on 127.0.0.1:$port (log: $nats_dir/nats.log)"
+  fi
+done
