@@ -75,6 +75,16 @@ export const DEFAULTS = Object.freeze({
    */
   etcdRequestTimeoutMs: 10_000,
 
+  /**
+   * Largest JSON Schema (compact JSON, bytes) an endpoint publishes in the registry; a larger one
+   * is left out with a warning. Measured (docs/contracts.md): Consul 1.20 took a 20 MB tag but
+   * warns of a large Raft entry above 1 MiB per registration, and every watch response carries all
+   * tags again; etcd refuses a value (one node, all its endpoints) over 1.5 MiB, and a client reads
+   * at most 4 MiB per range (listServices reads every entry). 4 KiB holds a message of some fifty
+   * fields, and keeps a node of 64 endpoints with both schemas at the limit under 1 MiB.
+   */
+  registrySchemaMaxBytes: 4_096,
+
   /** Selector cache entry lifetime without a watch update (go-micro registry cache: 1 min). */
   selectorCacheTtlMs: 60_000,
 
