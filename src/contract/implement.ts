@@ -11,6 +11,7 @@ import type {
 } from '../server/server.js';
 import { streaming } from '../server/server.js';
 import type { EndpointDefinition, ServiceContract, TopicContract } from './define.js';
+import { endpointTypes, eventTypes } from './describe.js';
 import type { InputOf, OutputOf, Schema } from './schema.js';
 import { afterCheck, checkFor } from './validate.js';
 
@@ -79,6 +80,11 @@ export type HandlerTarget = Pick<Server, 'handle' | 'subscribe'>;
  * never sees it. An event that fails is logged and dropped as a malformed one is (a 400: a broker
  * with acknowledgements does not redeliver it). Schemas that only carry a type add nothing per call.
  *
+ * Each endpoint (and a topic's subscriber) is published in the registry with its request and
+ * response as go-micro `Value` trees and, where the schema library can give one, their JSON
+ * Schemas in the endpoint metadata (read them with `endpointSchemas`); see
+ * {@link RegistryDescribed} for a schema that brings its own Value.
+ *
  * @example
  * ```ts
  * implement(service, Greeter, {
@@ -131,6 +137,7 @@ export function implement(
       );
     const out: Record<string, HandlerMethods[string]> = {};
     const endpointMetadata: Record<string, Record<string, string>> = {};
+    const types: NonNullable<HandleOptions['endpointTypes']> = {};
     for (const [method, def] of Object.entries(defs)) {
       const fn = (methods as Record<string, unknown>)[method];
       if (typeof fn !== 'function')
@@ -142,8 +149,9 @@ export function implement(
       out[method] = endpointMethod(`${handler}.${method}`, def, bound, validateResponses);
       if (def.description !== undefined)
         endpointMetadata[method] = { description: def.description };
+      types[method] = endpointTypes(method, def);
     }
-    registrations.push([handler, out, { endpointMetadata }]);
+    registrations.push([handler, out, { endpointMetadata, endpointTypes: types }]);
   }
   for (const [handler, methods, handleOpts] of registrations)
     target.handle(handler, methods, handleOpts);
@@ -195,14 +203,14 @@ function endpointMethod(
       });
     default: {
       // Nothing to validate: the user's method itself, so a contract adds nothing per call.
-      if (!checkRequest && !checkResponse) return fn as HandlerMethods[string];
+      if (!checkRequest && !checkResponse) return fn;
       const run = (value: unknown, ctx: HandlerContext): unknown =>
         checkResponse
           ? afterCheck(fn(value, ctx), (answer) => response(answer, ctx))
           : fn(value, ctx);
-      if (!checkRequest) return run as HandlerMethods[string];
-      return ((value: unknown, ctx: HandlerContext) =>
-        afterCheck(request(value), (checked) => run(checked, ctx))) as HandlerMethods[string];
+      if (!checkRequest) return run;
+      return (value: unknown, ctx: HandlerContext) =>
+        afterCheck(request(value), (checked) => run(checked, ctx));
     }
   }
 }
@@ -234,6 +242,10 @@ function subscribeTopic(
     throw new InvalidOptionError('implement.subscriber', 'expected a function (event, ctx) => ...');
   const fn = subscriber as (event: unknown, ctx: SubscriberContext) => void | Promise<void>;
   const check = checkFor(contract.event, 400, `invalid event on ${contract.topic}`);
+  const subscribeOpts: ServerSubscribeOptions = {
+    ...opts,
+    endpointTypes: opts.endpointTypes ?? eventTypes(contract.topic, contract.event),
+  };
   target.subscribe(
     contract.topic,
     check
@@ -242,6 +254,6 @@ function subscribeTopic(
             fn(checked, ctx),
           ) as void | Promise<void>
       : fn,
-    opts,
+    subscribeOpts,
   );
 }
