@@ -98,8 +98,9 @@ export class Router implements Dispatcher {
       const hints = {
         requestHint: { endpoint, kind: 'request' },
         responseHint: { endpoint, kind: 'response' },
-        ...('request' in published ? { request: published.request } : {}),
-        ...('response' in published ? { response: published.response } : {}),
+        // Always set, undefined or not: every route keeps one shape on the call path.
+        request: published.request,
+        response: published.response,
       } as const;
       if (isStreamHandler(impl)) {
         const fn = impl.fn;
