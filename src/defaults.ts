@@ -75,6 +75,17 @@ export const DEFAULTS = Object.freeze({
    */
   etcdRequestTimeoutMs: 10_000,
 
+  /**
+   * Largest JSON Schema (compact JSON, bytes) an endpoint publishes in the registry; a larger one
+   * is left out with a warning. Measured (docs/contracts.md, bench/registry-limits.ts): Consul 1.20
+   * kept a 16 MiB tag, but logs a large-Raft-entry warning past 1 MiB per registration, and every
+   * watch answer carries all tags again; etcd refuses a value (one node with all its endpoints)
+   * over 1.5 MiB, and its client reads at most 4 MiB per range. Typical schemas are 130 B to 1 KB;
+   * 4 KiB holds a flat object of about a hundred fields, and a node of 64 endpoints with both
+   * schemas at the limit stays at 0.8 MiB of Consul tags and 0.5 MiB of etcd value.
+   */
+  registrySchemaMaxBytes: 4_096,
+
   /** Selector cache entry lifetime without a watch update (go-micro registry cache: 1 min). */
   selectorCacheTtlMs: 60_000,
 

@@ -52,9 +52,17 @@ export type {
   SubscriberFunc,
   SubscriberWrapper,
   ServerSubscribeOptions,
+  EndpointTypes,
+  SubscriberTypes,
 } from './server/server.js';
 
 export type { Registry, Service as RegistryService, Node } from './registry/registry.js';
+export {
+  endpointSchemas,
+  REQUEST_SCHEMA_KEY,
+  RESPONSE_SCHEMA_KEY,
+} from './registry/endpoint-schemas.js';
+export type { EndpointSchemas, JsonSchema } from './registry/endpoint-schemas.js';
 export { memoryRegistry } from './registry/memory.js';
 export { localRegistry } from './registry/local.js';
 export type { LocalRegistryOptions } from './registry/local.js';
@@ -97,7 +105,8 @@ export type {
   StreamKind,
 } from './contract/define.js';
 export { ofType } from './contract/schema.js';
-export type { Schema, TypeOnly, InputOf, OutputOf } from './contract/schema.js';
+export type { Schema, TypeOnly, InputOf, OutputOf, RegistryDescribed } from './contract/schema.js';
+export { valueFromJsonSchema } from './contract/registry-value.js';
 export { clientFor, publisherFor } from './contract/client.js';
 export type {
   ClientForOptions,

@@ -11,6 +11,7 @@ import type {
 } from '../server/server.js';
 import { streaming } from '../server/server.js';
 import type { EndpointDefinition, ServiceContract, TopicContract } from './define.js';
+import { endpointTypes, eventTypes } from './describe.js';
 import type { InputOf, OutputOf, Schema } from './schema.js';
 import { afterCheck, checkFor } from './validate.js';
 
@@ -79,6 +80,11 @@ export type HandlerTarget = Pick<Server, 'handle' | 'subscribe'>;
  * never sees it. Schemas that only carry a type add nothing per call. Throws InvalidOptionError
  * naming a missing method (`implement.handlers.Greeter.Hello`) before registering anything.
  *
+ * Each endpoint (and a topic's subscriber) is published in the registry with its request and
+ * response as go-micro `Value` trees and, where the schema library can give one, their JSON
+ * Schemas in the endpoint metadata (read them with `endpointSchemas`); see
+ * {@link RegistryDescribed} for a schema that brings its own Value.
+ *
  * @example
  * ```ts
  * implement(service, Greeter, {
@@ -112,6 +118,7 @@ export function implement<C extends ServiceContract>(
       );
     const out: Record<string, HandlerMethods[string]> = {};
     const endpointMetadata: Record<string, Record<string, string>> = {};
+    const types: NonNullable<HandleOptions['endpointTypes']> = {};
     for (const [method, def] of Object.entries(defs)) {
       const fn = (methods as Record<string, unknown>)[method];
       if (typeof fn !== 'function')
@@ -123,8 +130,9 @@ export function implement<C extends ServiceContract>(
       out[method] = endpointMethod(`${handler}.${method}`, def, bound, validateResponses);
       if (def.description !== undefined)
         endpointMetadata[method] = { description: def.description };
+      types[method] = endpointTypes(method, def);
     }
-    registrations.push([handler, out, { endpointMetadata }]);
+    registrations.push([handler, out, { endpointMetadata, endpointTypes: types }]);
   }
   for (const [handler, methods, handleOpts] of registrations)
     target.handle(handler, methods, handleOpts);
@@ -159,13 +167,17 @@ export function subscribeTo<S extends Schema>(
     );
   const run = fn as (event: unknown, ctx: SubscriberContext) => unknown;
   const check = checkFor(contract.event, 400, `invalid event on ${contract.topic}`);
+  const subscribeOpts: ServerSubscribeOptions = {
+    ...opts,
+    endpointTypes: opts?.endpointTypes ?? eventTypes(contract.topic, contract.event),
+  };
   target.subscribe(
     contract.topic,
     (event: unknown, ctx: SubscriberContext) =>
       (check
         ? afterCheck(check(event, SERVER_ERROR_ID), (checked) => run(checked, ctx))
         : run(event, ctx)) as void | Promise<void>,
-    opts,
+    subscribeOpts,
   );
 }
 

@@ -3,6 +3,7 @@ import type {
   StandardSchemaV1,
   StandardTypedV1,
 } from '@standard-schema/spec';
+import type { Value } from '../registry/registry.js';
 
 /**
  * The schemas a contract takes. Every one is a Standard Typed value (`@standard-schema/spec`):
@@ -10,6 +11,27 @@ import type {
  * itself as JSON Schema, through Standard JSON Schema), or {@link ofType} for types alone.
  */
 export type Schema<Input = unknown, Output = Input> = StandardTypedV1<Input, Output>;
+
+/**
+ * What a schema may carry besides Standard Schema, for the registry. When a contract's schema has
+ * a `registryValue` property, `implement()` publishes it as is as the endpoint's go-micro
+ * `Value` (request, response or event) instead of deriving one: a generator with exact type
+ * information (a `.proto` descriptor: message names, field names, `int32` vs `int64`) sets it so
+ * go-micro tools show the very types a Go peer generated from the same file would. `null`
+ * publishes no type. Without it, the Value is derived from the schema's JSON Schema (Standard
+ * JSON Schema), or is `{name, type}` of an {@link ofType} name, or there is none.
+ *
+ * @example
+ * ```ts
+ * const HelloRequest = Object.assign(z.object({ name: z.string() }), {
+ *   registryValue: { name: 'HelloRequest', type: 'HelloRequest', values: [{ name: 'name', type: 'string' }] },
+ * });
+ * ```
+ */
+export interface RegistryDescribed {
+  /** The go-micro `registry.Value` to publish for this schema, as is. */
+  readonly registryValue?: Value | null;
+}
 
 /** What a schema accepts: the type a caller sends, or a handler returns. */
 export type InputOf<S extends Schema> = StandardTypedV1.InferInput<S>;

@@ -3,7 +3,8 @@ import { findCodec } from '../codec/codec.js';
 import { composeWrappers } from '../compose.js';
 import { runWithContext, type HandlerContext } from '../context.js';
 import { InvalidOptionError, MicroError, SERVER_ERROR_ID } from '../errors.js';
-import type { Endpoint } from '../registry/registry.js';
+import type { Logger } from '../logger.js';
+import type { Endpoint, Value } from '../registry/registry.js';
 import type {
   Dispatcher,
   EndpointKind,
@@ -21,6 +22,7 @@ import type {
   ServerStream,
 } from './server.js';
 import { isStreamHandler } from './server.js';
+import { publishedTypes } from './endpoint-types.js';
 
 interface Route {
   kind: EndpointKind;
@@ -30,6 +32,9 @@ interface Route {
    */
   run: (req: ServerRequest, ctx: HandlerContext) => unknown;
   metadata: Record<string, string>;
+  /** What the registry shows of the request and response types, when the handler said. */
+  request?: Value | null;
+  response?: Value | null;
   /** Made once per endpoint rather than per call. */
   requestHint: CodecHint;
   responseHint: CodecHint;
@@ -54,6 +59,8 @@ export class Router implements Dispatcher {
     private readonly wrappers: readonly HandlerWrapper[],
     /** Whether handlers run in AsyncLocalStorage (see `ServerOptions.implicitContext`). */
     private readonly implicitContext: boolean,
+    /** Told about endpoint descriptions left out of the registry. */
+    private readonly logger: Logger,
   ) {}
 
   /** Adds the methods of handler `name`. Throws InvalidOptionError on a malformed handler. */
@@ -67,13 +74,33 @@ export class Router implements Dispatcher {
       throw new InvalidOptionError('handle.name', `handler ${name} is already registered`);
     if (typeof methods !== 'object' || methods === null)
       throw new InvalidOptionError('handle.methods', 'expected an object of methods');
+    const types = opts.endpointTypes;
+    if (types !== undefined) {
+      if (typeof types !== 'object' || types === null)
+        throw new InvalidOptionError('handle.opts.endpointTypes', 'expected { Method: types }');
+      for (const method of Object.keys(types))
+        if (!Object.hasOwn(methods, method))
+          throw new InvalidOptionError(
+            `handle.opts.endpointTypes.${method}`,
+            `handler ${name} has no method ${method}`,
+          );
+    }
     const added = new Map<string, Route>();
     for (const [method, impl] of Object.entries(methods)) {
       const endpoint = `${name}.${method}`;
-      const metadata = { ...(opts.endpointMetadata?.[method] ?? {}) };
+      const published = publishedTypes(
+        `handle.opts.endpointTypes.${method}`,
+        endpoint,
+        types?.[method],
+        this.logger,
+      );
+      const metadata = { ...(opts.endpointMetadata?.[method] ?? {}), ...published.metadata };
       const hints = {
         requestHint: { endpoint, kind: 'request' },
         responseHint: { endpoint, kind: 'response' },
+        // Always set, undefined or not: every route keeps one shape on the call path.
+        request: published.request,
+        response: published.response,
       } as const;
       if (isStreamHandler(impl)) {
         const fn = impl.fn;
@@ -111,7 +138,12 @@ export class Router implements Dispatcher {
   endpoints(): Endpoint[] {
     return [...this.routes.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([name, route]) => ({ name, metadata: route.metadata }));
+      .map(([name, route]) => {
+        const endpoint: Endpoint = { name, metadata: route.metadata };
+        if (route.request !== undefined) endpoint.request = route.request;
+        if (route.response !== undefined) endpoint.response = route.response;
+        return endpoint;
+      });
   }
 
   kind(endpoint: string): EndpointKind | undefined {

@@ -21,6 +21,7 @@ import type { Listener, Transport } from '../transport/transport.js';
 import { Registrar } from './register.js';
 import { Router } from './router.js';
 import { deliver, subscriberEndpoints, type SubscriberEntry } from './subscriber.js';
+import { publishedTypes } from './endpoint-types.js';
 import type {
   HandleOptions,
   HandlerMethods,
@@ -148,6 +149,7 @@ export function createServer(opts: ServerOptions): Server {
     opts.codecs,
     opts.wrapHandler ?? [],
     implicitContext,
+    logger,
   );
   const pending: SubscriberEntry[] = [];
   const subscriptions: Subscription[] = [];
@@ -184,10 +186,34 @@ export function createServer(opts: ServerOptions): Server {
         throw new InvalidOptionError('subscribe.subscriber', 'expected a function');
       if (state !== 'new') throw new InvalidOptionError('subscribe', 'subscribe before start()');
       const queue = checkString('subscribe.queue', subOpts.queue);
+      const types = subOpts.endpointTypes;
+      if (types !== undefined && (typeof types !== 'object' || types === null))
+        throw new InvalidOptionError(
+          'subscribe.endpointTypes',
+          'expected { request?, requestSchema? }',
+        );
+      const published = publishedTypes(
+        'subscribe.endpointTypes',
+        topic,
+        types === undefined
+          ? undefined
+          : {
+              request: types.request,
+              requestSchema: types.requestSchema,
+              warnings: types.warnings,
+            },
+        logger,
+      );
       const base: SubscriberFunc = async (msg, ctx) => {
         await subscriber(msg.body as T, ctx);
       };
-      pending.push({ topic, queue, run: composeWrappers(opts.wrapSubscriber, base) });
+      pending.push({
+        topic,
+        queue,
+        run: composeWrappers(opts.wrapSubscriber, base),
+        metadata: published.metadata,
+        ...('request' in published ? { request: published.request } : {}),
+      });
     },
 
     async start(): Promise<void> {

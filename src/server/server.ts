@@ -1,6 +1,7 @@
 import type { HandlerContext } from '../context.js';
 import type { Metadata } from '../metadata.js';
-import type { Node } from '../registry/registry.js';
+import type { JsonSchema } from '../registry/endpoint-schemas.js';
+import type { Node, Value } from '../registry/registry.js';
 
 /**
  * The server: serves handlers and subscribers, registers itself with a TTL, keeps the
@@ -49,10 +50,39 @@ export type HandlerMethods = Record<
   UnaryHandler<never, unknown> | StreamHandler<never, unknown>
 >;
 
+/**
+ * What the registry shows of one endpoint's types: go-micro's `Endpoint.request`/`response` trees,
+ * and the JSON Schemas, published in the endpoint's metadata (read them back with
+ * `endpointSchemas`). Each part is optional; `implement()` fills them in from a contract.
+ */
+export interface EndpointTypes {
+  /** The request type as go-micro describes it; `null` (or absent) publishes none. */
+  request?: Value | null;
+  /** The response type as go-micro describes it; `null` (or absent) publishes none. */
+  response?: Value | null;
+  /**
+   * The request's JSON Schema. Left out, with a warning naming the endpoint, when its compact
+   * JSON is over `DEFAULTS.registrySchemaMaxBytes`.
+   */
+  requestSchema?: JsonSchema;
+  /** The response's JSON Schema; left out over the same limit. */
+  responseSchema?: JsonSchema;
+  /**
+   * Why a part is missing (a schema the library could not describe as JSON Schema): the server
+   * logs each as a warning naming the endpoint when it adds it.
+   */
+  warnings?: readonly string[];
+}
+
 /** Per-handler options. */
 export interface HandleOptions {
   /** Extra metadata per endpoint (method name → metadata), published in the registry. */
   endpointMetadata?: Record<string, Record<string, string>>;
+  /**
+   * The types each endpoint publishes in the registry (method name → types). Without them an
+   * endpoint publishes none, as before.
+   */
+  endpointTypes?: Record<string, EndpointTypes>;
 }
 
 /** A request as handler wrappers see it (body decoded). */
@@ -102,10 +132,15 @@ export type SubscriberFunc = (msg: ServerMessage, ctx: SubscriberContext) => Pro
 /** Wraps every subscriber call. The first in a list is outermost. */
 export type SubscriberWrapper = (next: SubscriberFunc) => SubscriberFunc;
 
+/** What the registry shows of a subscriber's event: go-micro sets its endpoint's `request`. */
+export type SubscriberTypes = Pick<EndpointTypes, 'request' | 'requestSchema' | 'warnings'>;
+
 /** Options for {@link Server.subscribe}. */
 export interface ServerSubscribeOptions {
   /** Queue group: one instance per group receives each event. Omit for broadcast. */
   queue?: string;
+  /** The event's type and JSON Schema, published with the subscriber's endpoint. */
+  endpointTypes?: SubscriberTypes;
 }
 
 /** Serves handlers and subscribers. */

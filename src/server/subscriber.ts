@@ -4,7 +4,7 @@ import { MicroError, SERVER_ERROR_ID } from '../errors.js';
 import { findCodec } from '../codec/codec.js';
 import type { Logger } from '../logger.js';
 import { normalizeMetadata } from '../metadata.js';
-import type { Endpoint } from '../registry/registry.js';
+import type { Endpoint, Value } from '../registry/registry.js';
 import type { ServerMessage, SubscriberContext, SubscriberFunc } from './server.js';
 
 /** A subscriber as the server keeps it: topic, queue group, and the wrapped function. */
@@ -12,6 +12,10 @@ export interface SubscriberEntry {
   topic: string;
   queue: string | undefined;
   run: SubscriberFunc;
+  /** The event's type as the registry shows it (go-micro's subscriber `request`), when known. */
+  request?: Value | null;
+  /** Extra endpoint metadata: the event's JSON Schema, when known. */
+  metadata?: Record<string, string>;
 }
 
 /**
@@ -57,10 +61,19 @@ export async function deliver(
 
 /** Subscribers as go-micro publishes them: one endpoint per topic, flagged as subscriber. */
 export function subscriberEndpoints(subs: readonly SubscriberEntry[]): Endpoint[] {
-  return subs.map((s) => ({
-    name: s.topic,
-    metadata: { topic: s.topic, subscriber: 'true', ...(s.queue ? { queue: s.queue } : {}) },
-  }));
+  return subs.map((s) => {
+    const endpoint: Endpoint = {
+      name: s.topic,
+      metadata: {
+        ...s.metadata,
+        topic: s.topic,
+        subscriber: 'true',
+        ...(s.queue ? { queue: s.queue } : {}),
+      },
+    };
+    if (s.request !== undefined) endpoint.request = s.request;
+    return endpoint;
+  });
 }
 
 function headerOf(header: Readonly<Record<string, string>>, key: string): string | undefined {
