@@ -11,6 +11,7 @@ import {
   defineTopic,
   endpointSchemas,
   implement,
+  subscribeTo,
   memoryBroker,
   ofType,
   type EndpointTypes,
@@ -195,7 +196,7 @@ export async function assertRoundTrip(registry: Registry, reader: Registry): Pro
       When: () => ({ ok: true }),
     },
   });
-  implement(service, Joined, () => {});
+  subscribeTo(service, Joined, () => {});
   await service.start();
   try {
     const endpoints = await registeredEndpoints(reader, Greeter.name);
