@@ -31,18 +31,19 @@ function structValue(type: protobuf.Type, depth: number): Value {
         if (oneofsDone.has(oneof)) continue;
         oneofsDone.add(oneof);
         const goName = goCamelCase(oneof.name);
-        values.push({ name: goName, type: `is${name}_${goName}`, values: null });
+        values.push({ name: goName, type: `is${name}_${goName}` });
         continue;
       }
       values.push({ ...fieldValue(field, depth + 1), name: field.name });
     }
   }
-  return { name, type: name, values: values.length > 0 ? values : null };
+  // No children: no `values` (go-micro's JSON has null there, which decodes to the same).
+  return values.length > 0 ? { name, type: name, values } : { name, type: name };
 }
 
 function fieldValue(field: protobuf.Field, depth: number): Value {
   // A Go map's reflect type has no name.
-  if (field.map) return { name: '', type: '', values: null };
+  if (field.map) return { name: '', type: '' };
   const resolved = field.resolvedType;
   if (field.repeated) {
     const elem = resolved
@@ -50,17 +51,17 @@ function fieldValue(field: protobuf.Field, depth: number): Value {
       : field.type === 'bytes'
         ? ''
         : GO_SCALARS[field.type];
-    return { name: '', type: `[]${elem}`, values: null };
+    return { name: '', type: `[]${elem}` };
   }
   if (resolved instanceof protobuf.Type) return structValue(resolved, depth);
   if (resolved instanceof protobuf.Enum) {
     const name = goTypeName(resolved);
-    return { name, type: name, values: null };
+    return { name, type: name };
   }
   // []byte is a slice: its element's name is uint8, its own name empty.
-  if (field.type === 'bytes') return { name: '', type: '[]uint8', values: null };
+  if (field.type === 'bytes') return { name: '', type: '[]uint8' };
   const scalar = GO_SCALARS[field.type] ?? field.type;
-  return { name: scalar, type: scalar, values: null };
+  return { name: scalar, type: scalar };
 }
 
 /** The oneof a field is a member of, unless it is the synthetic one of a proto3 `optional` field. */
