@@ -6,7 +6,8 @@ import type { Value } from '../registry/registry.js';
  * protoc-gen-go publishes for the same message, so `describe` and go-micro tools show one
  * endpoint the same whichever side serves it.
  *
- * go-micro builds it by reflection over the generated Go struct (server/extractor.go): a value per
+ * go-micro builds it by reflection over the generated Go struct (its gRPC server's
+ * server/grpc/extractor.go, which the default server's differs from only for untagged fields): a value per
  * exported field, named by the first part of its `json` tag (protoc-gen-go writes the field's
  * name as in the .proto), typed by the Go type name, three levels deep at most. So this walks the
  * descriptor and names each type as protoc-gen-go would name it in Go.
@@ -30,8 +31,10 @@ function structValue(type: protobuf.Type, depth: number): Value {
       if (oneof) {
         if (oneofsDone.has(oneof)) continue;
         oneofsDone.add(oneof);
-        const goName = goCamelCase(oneof.name);
-        values.push({ name: goName, type: `is${name}_${goName}` });
+        // Its Go field has no json tag, so go-micro's gRPC server (server/grpc/extractor.go)
+        // leaves the value named by its type.
+        const goType = `is${name}_${goCamelCase(oneof.name)}`;
+        values.push({ name: goType, type: goType });
         continue;
       }
       values.push({ ...fieldValue(field, depth + 1), name: field.name });

@@ -14,6 +14,8 @@ import { protoContract } from '../../src/contract/proto.js';
 import { consulRegistry } from '../../src/registry/consul/consul.js';
 import type { Registry } from '../../src/registry/registry.js';
 import { GreeterDefinition, Mood } from '../gen/helloworld.js';
+import { ShapesDefinition } from '../gen/shapes.js';
+import { fileURLToPath } from 'node:url';
 import { gomicroSkipReason, runPeer, startPeer, type Peer } from '../helpers/gomicro.js';
 import { HELLO_PROTO } from '../helpers/protos.js';
 import { skipReason, startConsul, type RealServer } from '../helpers/servers.js';
@@ -30,6 +32,7 @@ const Greeter = protoContract('ts.proto', GreeterDefinition, { protos: HELLO_PRO
 /** 2^53 + 1: no JS number holds it, so only an exact int64 path gets `+ 1` right. */
 const BIG = '9007199254740993';
 const INT64_MIN = '-9223372036854775808';
+const SHAPES_PROTO = fileURLToPath(new URL('../../../test/protos/shapes.proto', import.meta.url));
 
 describe(
   'helloworld.proto: go-micro (protoc-gen-micro) ⇄ tsmicro (ts-proto + protoContract), real Consul',
@@ -218,16 +221,27 @@ describe(
 
     test("the contract's registry Value of each message is what go-micro registers for its Go struct", async () => {
       const [svc] = await registry.getService('go.proto');
-      const sayHello = svc!.endpoints.find((e) => e.name === 'Greeter.SayHello');
-      assert.ok(sayHello, JSON.stringify(svc!.endpoints.map((e) => e.name)));
+      const sayHello = svc.endpoints.find((e) => e.name === 'Greeter.SayHello');
+      assert.ok(sayHello, JSON.stringify(svc.endpoints.map((e) => e.name)));
       assert.deepEqual(Greeter.handlers.Greeter.SayHello.request.registryValue, sayHello.request);
       assert.deepEqual(Greeter.handlers.Greeter.SayHello.response.registryValue, sayHello.response);
       assert.deepEqual(
-        svc!.endpoints.map((e) => e.name).sort(),
+        svc.endpoints
+          .map((e) => e.name)
+          .filter((n) => n.startsWith('Greeter.'))
+          .sort(),
         Object.keys(Greeter.handlers.Greeter)
           .map((m) => `Greeter.${m}`)
           .sort(),
       );
+    });
+    test('every kind of field (nested, repeated, map, bytes, oneof, optional, deeper than 3) has the Value go-micro registers', async () => {
+      const Shapes = protoContract('shapes', ShapesDefinition, { protos: SHAPES_PROTO });
+      const [svc] = await registry.getService('go.proto');
+      const echo = svc.endpoints.find((e) => e.name === 'Shapes.Echo');
+      assert.ok(echo, JSON.stringify(svc.endpoints.map((e) => e.name)));
+      assert.deepEqual(Shapes.handlers.Shapes.Echo.request.registryValue, echo.request);
+      assert.deepEqual(Shapes.handlers.Shapes.Echo.response.registryValue, echo.response);
     });
   },
 );

@@ -20,8 +20,8 @@ const BUILD_PID = path.join(CACHE, 'gomicro.build.pid');
 const BUILD_LOG = path.join(CACHE, 'gomicro.build.log');
 /** The peer's sources, from .build/test/helpers/ back to the repo. */
 const SOURCES = fileURLToPath(new URL('../../../test/gomicro/peer/', import.meta.url));
-/** The .proto whose generated Go code the peer is built with (see `.ci/gomicro.sh`). */
-const PROTO = fileURLToPath(new URL('../../../test/protos/helloworld.proto', import.meta.url));
+/** The .proto files whose generated Go code the peer is built with (see `.ci/gomicro.sh`). */
+const PROTOS = fileURLToPath(new URL('../../../test/protos/', import.meta.url));
 
 /** The cache path for the current sources; the same hash `.ci/gomicro.sh` computes. */
 export function peerBinaryPath(): string {
@@ -30,7 +30,10 @@ export function peerBinaryPath(): string {
     .sort();
   const h = createHash('sha256');
   for (const f of files) h.update(`${f}\n`).update(readFileSync(path.join(SOURCES, f)));
-  h.update(`${path.basename(PROTO)}\n`).update(readFileSync(PROTO));
+  for (const f of readdirSync(PROTOS)
+    .filter((f) => f.endsWith('.proto'))
+    .sort())
+    h.update(`${f}\n`).update(readFileSync(path.join(PROTOS, f)));
   return path.join(CACHE, `gomicro-peer-${h.digest('hex').slice(0, 16)}`, 'peer');
 }
 

@@ -1,8 +1,8 @@
 package main
 
-// The peer's half of the "from .proto" interop: test/protos/helloworld.proto served and called
-// through the code protoc-gen-go and protoc-gen-micro generate from it, as a go-micro user does.
-// That code is not committed: .ci/gomicro.sh generates it into gen/helloworld (buf.gen.yaml) in a
+// The peer's half of the "from .proto" interop: test/protos/helloworld.proto (and shapes.proto)
+// served and called through the code protoc-gen-go and protoc-gen-micro generate, as a go-micro
+// user does. That code is not committed: .ci/gomicro.sh generates it into gen/ (buf.gen.yaml) in a
 // copy of these sources, at build time, so this file only builds there.
 
 import (
@@ -26,6 +26,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"tsmicro.local/gomicropeer/gen/helloworld"
+	"tsmicro.local/gomicropeer/gen/shapes"
 )
 
 // protoGreeter implements the generated GreeterHandler. Each answer is computed from every field
@@ -90,10 +91,22 @@ func (g *protoGreeter) Chat(ctx context.Context, stream helloworld.Greeter_ChatS
 	}
 }
 
+// shapesEcho answers its request: Shapes is served so that its endpoint, with every kind of
+// field, is in the registry for the tests to compare.
+type shapesEcho struct{}
+
+func (shapesEcho) Echo(ctx context.Context, req *shapes.Outer, rsp *shapes.Outer) error {
+	proto.Merge(rsp, req)
+	return nil
+}
+
 // protoServerHandler is what `peer server --proto` registers instead of the well-known-type
 // Greeter: both are named Greeter, as the generated wrapper is named after the proto service.
 func protoServerHandler(srv server.Server, name string) error {
-	return helloworld.RegisterGreeterHandler(srv, &protoGreeter{name: name})
+	if err := helloworld.RegisterGreeterHandler(srv, &protoGreeter{name: name}); err != nil {
+		return err
+	}
+	return shapes.RegisterShapesHandler(srv, shapesEcho{})
 }
 
 // runProtoCall calls one rpc of helloworld.Greeter through the generated client
