@@ -38,7 +38,10 @@ function checkFields(
   depth: number,
 ): void {
   if (!isRecord(value)) {
-    issues.push({ path, message: `expected a ${type.name} object, received ${describe(value)}` });
+    issues.push({
+      path,
+      message: `expected an object (${type.name}), received ${describe(value)}`,
+    });
     return;
   }
   if (depth > MAX_NESTING) {

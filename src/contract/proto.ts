@@ -81,7 +81,8 @@ export interface ProtoMessageSchema<T> extends Schema<ProtoInput<T>, T> {
   readonly registryValue?: Value;
 }
 
-type StreamOf<M extends ProtoMethodDefinition> = M['requestStream'] extends true
+/** The `stream` of the contract endpoint of a ts-proto method, from its two stream flags. */
+export type StreamOf<M extends ProtoMethodDefinition> = M['requestStream'] extends true
   ? M['responseStream'] extends true
     ? { readonly stream: 'bidi' }
     : { readonly stream: 'client' }
@@ -133,9 +134,9 @@ export interface ProtoContractOptions {
 
 /**
  * A service contract from a `.proto` service, through the definition ts-proto generates for it
- * (`outputServices=generic-definitions`): {@link clientFor} makes its typed client (as
+ * (`outputServices=generic-definitions`): `clientFor` makes its typed client (as
  * protoc-gen-micro's `NewGreeterService(name, client)`, another service name through its `name`
- * option), {@link implement} registers its handler (`RegisterGreeterHandler(server, impl)`), with
+ * option), `implement` registers its handler (`RegisterGreeterHandler(server, impl)`), with
  * the request and response types of every rpc inferred from the generated interfaces.
  *
  * Messages cross the wire with the proto codec (`tsmicro/codec/proto`), given the same .proto:
