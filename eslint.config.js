@@ -6,7 +6,7 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', '.build/', 'node_modules/', 'bench/results/', 'docs/api/'] },
+  { ignores: ['dist/', '.build/', 'node_modules/', 'bench/results/', 'docs/api/', 'test/gen/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

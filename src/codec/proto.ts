@@ -1,7 +1,9 @@
 import protobuf from 'protobufjs';
 import { InvalidOptionError } from '../errors.js';
-import { isList } from '../options.js';
 import type { Codec, CodecHint } from './codec.js';
+import { loadRoot, PLAIN_OBJECTS, type ProtoSource } from './proto-root.js';
+
+export type { ProtoSource } from './proto-root.js';
 
 /** Request and response message types of one endpoint, fully qualified (`pkg.HelloRequest`). */
 export interface EndpointTypes {
@@ -12,7 +14,7 @@ export interface EndpointTypes {
 /** Options for {@link protoCodec}. */
 export interface ProtoCodecOptions {
   /** `.proto` file path(s), loaded with their imports, or a protobufjs `Root` already built. */
-  protos: string | readonly string[] | protobuf.Root;
+  protos: ProtoSource;
   /**
    * Keep field names as written in the .proto (`user_id`) instead of camelCase (`userId`) in the
    * objects handlers and callers see. Ignored for a given `Root`. @defaultValue false (as
@@ -41,7 +43,7 @@ export interface ProtoCodecOptions {
 export function protoCodec(opts: ProtoCodecOptions): Codec {
   if (typeof opts !== 'object' || opts === null)
     throw new InvalidOptionError('protoCodec', 'expected options with `protos`');
-  const root = loadRoot(opts.protos, opts.keepCase ?? false);
+  const root = loadRoot(opts.protos, opts.keepCase ?? false, 'protos');
   const byEndpoint = new Map<string, { request: protobuf.Type; response: protobuf.Type }>();
   collectServices(root, byEndpoint);
   for (const [endpoint, t] of Object.entries(opts.endpoints ?? {})) {
@@ -80,42 +82,9 @@ export function protoCodec(opts: ProtoCodecOptions): Codec {
     },
     decode(bytes, hint) {
       const type = typeFor(hint);
-      return type.toObject(type.decode(bytes), TO_OBJECT);
+      return type.toObject(type.decode(bytes), PLAIN_OBJECTS);
     },
   };
-}
-
-const TO_OBJECT: protobuf.IConversionOptions = {
-  longs: String,
-  enums: String,
-  defaults: true,
-  arrays: true,
-  objects: true,
-  oneofs: true,
-};
-
-function loadRoot(protos: ProtoCodecOptions['protos'], keepCase: boolean): protobuf.Root {
-  if (protos instanceof protobuf.Root) {
-    protos.resolveAll();
-    return protos;
-  }
-  const files = typeof protos === 'string' ? [protos] : isList(protos) ? [...protos] : undefined;
-  if (!files || files.length === 0 || files.some((f) => typeof f !== 'string' || f === '')) {
-    throw new InvalidOptionError(
-      'protos',
-      'expected a .proto path, a list of them, or a protobufjs Root',
-    );
-  }
-  try {
-    const root = new protobuf.Root().loadSync(files, { keepCase });
-    root.resolveAll();
-    return root;
-  } catch (err) {
-    throw new InvalidOptionError(
-      'protos',
-      `cannot load ${files.join(', ')}: ${(err as Error).message}`,
-    );
-  }
 }
 
 /**

@@ -20,14 +20,20 @@ const BUILD_PID = path.join(CACHE, 'gomicro.build.pid');
 const BUILD_LOG = path.join(CACHE, 'gomicro.build.log');
 /** The peer's sources, from .build/test/helpers/ back to the repo. */
 const SOURCES = fileURLToPath(new URL('../../../test/gomicro/peer/', import.meta.url));
+/** The .proto files whose generated Go code the peer is built with (see `.ci/gomicro.sh`). */
+const PROTOS = fileURLToPath(new URL('../../../test/protos/', import.meta.url));
 
 /** The cache path for the current sources; the same hash `.ci/gomicro.sh` computes. */
 export function peerBinaryPath(): string {
   const files = readdirSync(SOURCES)
-    .filter((f) => f === 'go.mod' || f === 'go.sum' || f.endsWith('.go'))
+    .filter((f) => f === 'go.mod' || f === 'go.sum' || f === 'buf.gen.yaml' || f.endsWith('.go'))
     .sort();
   const h = createHash('sha256');
   for (const f of files) h.update(`${f}\n`).update(readFileSync(path.join(SOURCES, f)));
+  for (const f of readdirSync(PROTOS)
+    .filter((f) => f.endsWith('.proto'))
+    .sort())
+    h.update(`${f}\n`).update(readFileSync(path.join(PROTOS, f)));
   return path.join(CACHE, `gomicro-peer-${h.digest('hex').slice(0, 16)}`, 'peer');
 }
 
@@ -85,7 +91,7 @@ export interface Peer extends AsyncDisposable {
  * Starts `peer <mode> ...args`. Its stdin stays open: closing it (our exit) stops a server peer.
  */
 export async function startPeer(
-  mode: 'server' | 'call' | 'publish' | 'subscribe' | 'event',
+  mode: 'server' | 'call' | 'proto-call' | 'publish' | 'subscribe' | 'event',
   args: string[],
 ): Promise<Peer> {
   const bin = await peerBinary();
@@ -164,7 +170,7 @@ export async function startPeer(
 
 /** Runs a one-shot peer mode to its end (bounded by `timeoutMs`) and returns its JSON lines. */
 export async function runPeer(
-  mode: 'call' | 'publish' | 'subscribe' | 'event',
+  mode: 'call' | 'proto-call' | 'publish' | 'subscribe' | 'event',
   args: string[],
   timeoutMs = 60_000,
 ): Promise<Record<string, unknown>[]> {

@@ -268,6 +268,7 @@ test('the packed tarball installs without optional peers, runs the greeter, and 
     'tsmicro/codec/json',
     'tsmicro/codec/bytes',
     'tsmicro/codec/proto',
+    'tsmicro/contract/proto',
     'tsmicro/broker/memory',
     'tsmicro/wrappers/ratelimit',
     'tsmicro/wrappers/bulkhead',

@@ -3,9 +3,10 @@
 // what happened as JSON lines on stdout, so a test can compare every field exactly.
 //
 //	peer server    --consul 127.0.0.1:8500 --name NAME [--version V] [--meta k=v,...]
-//	               [--nats URL --subscribe TOPIC]
+//	               [--nats URL --subscribe TOPIC] [--proto]
 //	peer call      --consul 127.0.0.1:8500 --service NAME --endpoint Greeter.Hello --body JSON
 //	               [--content-type application/json] [--metadata k=v,...] [--timeout 5s]
+//	peer proto-call --consul 127.0.0.1:8500 --service NAME --rpc SayHello --body JSON
 //	peer publish   --nats nats://127.0.0.1:4222 --topic T --count N [--header k=v,...]
 //	peer subscribe --nats nats://127.0.0.1:4222 --topic T --count N [--wait 60s]
 //	peer event     --nats nats://127.0.0.1:4222 --topic T --body JSON [--metadata k=v,...]
@@ -21,7 +22,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: peer server|call|publish|subscribe|event [flags]")
+		fail("usage: peer server|call|proto-call|publish|subscribe|event [flags]")
 	}
 	var err error
 	switch mode, args := os.Args[1], os.Args[2:]; mode {
@@ -29,6 +30,8 @@ func main() {
 		err = runServer(args)
 	case "call":
 		err = runCall(args)
+	case "proto-call":
+		err = runProtoCall(args)
 	case "publish":
 		err = runPublish(args)
 	case "subscribe":

@@ -86,6 +86,7 @@ func runServer(args []string) error {
 	ttl := fs.Duration("ttl", 30*time.Second, "registration TTL")
 	natsURL := fs.String("nats", "", "NATS URL for go-micro's NATS broker (with --subscribe)")
 	topic := fs.String("subscribe", "", "a server subscriber on this topic, printing each event")
+	protoHandler := fs.Bool("proto", false, "serve helloworld.Greeter from test/protos/helloworld.proto (proto.go)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -108,7 +109,11 @@ func runServer(args []string) error {
 		opts = append(opts, server.Broker(nats.NewNatsBroker(broker.Addrs(*natsURL))))
 	}
 	srv := grpcserver.NewServer(opts...)
-	if err := srv.Handle(srv.NewHandler(&Greeter{name: *name})); err != nil {
+	if *protoHandler {
+		if err := protoServerHandler(srv, *name); err != nil {
+			return err
+		}
+	} else if err := srv.Handle(srv.NewHandler(&Greeter{name: *name})); err != nil {
 		return err
 	}
 	if *topic != "" {
