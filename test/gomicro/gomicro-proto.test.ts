@@ -235,6 +235,31 @@ describe(
           .sort(),
       );
     });
+    test("tsmicro's own registry entry, read back from Consul, describes each message as go-micro's does", async () => {
+      const [ours] = await registry.getService(Greeter.name);
+      const [theirs] = await registry.getService('go.proto');
+      const endpoint = (svc: typeof ours, name: string) => {
+        const e = svc.endpoints.find((x) => x.name === name);
+        assert.ok(e, `${svc.name} has ${name}`);
+        return e;
+      };
+      const unary = endpoint(ours, 'Greeter.SayHello');
+      assert.deepEqual(unary.request, endpoint(theirs, 'Greeter.SayHello').request);
+      assert.deepEqual(unary.response, endpoint(theirs, 'Greeter.SayHello').response);
+      // For a stream go-micro reflects its handler's Go arguments (`Context`); tsmicro publishes
+      // the messages the stream carries, in the same form as a unary endpoint's.
+      assert.deepEqual(endpoint(theirs, 'Greeter.Countdown').request, {
+        name: 'Context',
+        type: 'Context',
+      });
+      const countdown = endpoint(ours, 'Greeter.Countdown');
+      assert.deepEqual(countdown.request, Greeter.handlers.Greeter.Countdown.request.registryValue);
+      assert.deepEqual(
+        countdown.response,
+        Greeter.handlers.Greeter.Countdown.response.registryValue,
+      );
+      assert.equal(countdown.metadata.stream, 'true');
+    });
     test('every kind of field (nested, repeated, map, bytes, oneof, optional, deeper than 3) has the Value go-micro registers', async () => {
       const Shapes = protoContract('shapes', ShapesDefinition, { protos: SHAPES_PROTO });
       const [svc] = await registry.getService('go.proto');
