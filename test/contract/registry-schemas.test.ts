@@ -96,68 +96,53 @@ describe('registry schemas: local registry', () => {
   });
 });
 
-const consulSkip = await skipReason('consul');
-describe('registry schemas: Consul (real agent)', { skip: consulSkip }, () => {
-  let consul: RealServer;
-  before(async () => {
-    consul = await startConsul();
-  });
-  after(async () => {
-    await consul?.[Symbol.asyncDispose]();
-  });
+/** Each real registry: how to start its server, and a registry client on it. */
+const REAL_REGISTRIES = [
+  {
+    suite: 'Consul (real agent)',
+    kind: 'consul',
+    carrier: 'the e- tags',
+    start: startConsul,
+    connect: (server: RealServer): Registry => consulRegistry({ address: server.address }),
+  },
+  {
+    suite: 'etcd (real server)',
+    kind: 'etcd',
+    carrier: 'the node value',
+    start: startEtcd,
+    connect: (server: RealServer): Registry => etcdRegistry({ endpoints: server.address }),
+  },
+] as const;
 
-  test('Values and JSON Schemas round-trip through the e- tags', async () => {
-    const registry = consulRegistry({ address: consul.address });
-    const reader = consulRegistry({ address: consul.address });
-    try {
-      await assertRoundTrip(registry, reader);
-    } finally {
-      await registry.close();
-      await reader.close();
+for (const real of REAL_REGISTRIES) {
+  const skip = await skipReason(real.kind);
+  describe(`registry schemas: ${real.suite}`, { skip }, () => {
+    let server: RealServer;
+    before(async () => {
+      server = await real.start();
+    });
+    after(async () => {
+      await server?.[Symbol.asyncDispose]();
+    });
+
+    /** A registering client and a separate reading one, both closed after `fn`. */
+    async function withPair(fn: (registry: Registry, reader: Registry) => Promise<void>) {
+      const registry = real.connect(server);
+      const reader = real.connect(server);
+      try {
+        await fn(registry, reader);
+      } finally {
+        await registry.close();
+        await reader.close();
+      }
     }
-  });
 
-  test(`the largest node the limit allows (${LARGEST_NODE_ENDPOINTS} endpoints at the limit) fits`, async () => {
-    const registry = consulRegistry({ address: consul.address });
-    const reader = consulRegistry({ address: consul.address });
-    try {
-      await assertLargestNodeFits(registry, reader, LARGEST_NODE_ENDPOINTS);
-    } finally {
-      await registry.close();
-      await reader.close();
-    }
-  });
-});
+    test(`Values and JSON Schemas round-trip through ${real.carrier}`, () =>
+      withPair((registry, reader) => assertRoundTrip(registry, reader)));
 
-const etcdSkip = await skipReason('etcd');
-describe('registry schemas: etcd (real server)', { skip: etcdSkip }, () => {
-  let etcd: RealServer;
-  before(async () => {
-    etcd = await startEtcd();
+    test(`the largest node the limit allows (${LARGEST_NODE_ENDPOINTS} endpoints at the limit) fits`, () =>
+      withPair((registry, reader) =>
+        assertLargestNodeFits(registry, reader, LARGEST_NODE_ENDPOINTS),
+      ));
   });
-  after(async () => {
-    await etcd?.[Symbol.asyncDispose]();
-  });
-
-  test('Values and JSON Schemas round-trip through the node value', async () => {
-    const registry = etcdRegistry({ endpoints: etcd.address });
-    const reader = etcdRegistry({ endpoints: etcd.address });
-    try {
-      await assertRoundTrip(registry, reader);
-    } finally {
-      await registry.close();
-      await reader.close();
-    }
-  });
-
-  test(`the largest node the limit allows (${LARGEST_NODE_ENDPOINTS} endpoints at the limit) fits`, async () => {
-    const registry = etcdRegistry({ endpoints: etcd.address });
-    const reader = etcdRegistry({ endpoints: etcd.address });
-    try {
-      await assertLargestNodeFits(registry, reader, LARGEST_NODE_ENDPOINTS);
-    } finally {
-      await registry.close();
-      await reader.close();
-    }
-  });
-});
+}
