@@ -24,8 +24,8 @@ export type SendOutcome =
 
 /** Keep-alive HTTP/1.1 client that POSTs envelopes to subscriber nodes. */
 export class EnvelopeSender {
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  private readonly tlsAgent = new https.Agent({ keepAlive: true, maxSockets: 64 });
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64, noDelay: true });
+  private readonly tlsAgent = new https.Agent({ keepAlive: true, maxSockets: 64, noDelay: true });
 
   constructor(private readonly timeoutMs: number) {}
 
