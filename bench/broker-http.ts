@@ -53,7 +53,11 @@ if (process.argv[2] === 'sub') {
   );
   const perSec = Math.round(events / ((performance.now() - t0) / 1000));
   console.log(
-    JSON.stringify({ events, roundTripUs: { p50: q(0.5), p99: q(0.99) }, eventsPerSecAt16: perSec }),
+    JSON.stringify({
+      events,
+      roundTripUs: { p50: q(0.5), p99: q(0.99) },
+      eventsPerSecAt16: perSec,
+    }),
   );
   await broker.disconnect();
   await registry.close();
