@@ -56,6 +56,8 @@ export interface HttpBroker extends Broker {
 
 interface Sub extends Route {
   entry: Service;
+  /** Being deregistered: still answered, no longer renewed. */
+  leaving?: boolean;
 }
 
 /** Why one delivery group did not take the message. */
@@ -104,6 +106,8 @@ export function httpBroker(opts: HttpBrokerOptions): HttpBroker {
   let listening: Promise<string> | undefined;
   let address: string | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
+  /** The renewal in flight: a deregistration waits for it, or the renewal would undo it. */
+  let beat: Promise<void> = Promise.resolve();
   let heartbeatFailing = false;
 
   const subscribers = (): ServiceCache =>
@@ -141,8 +145,10 @@ export function httpBroker(opts: HttpBrokerOptions): HttpBroker {
 
   function startHeartbeat(): void {
     heartbeat ??= setInterval(() => {
-      void Promise.all(
-        [...subs.values()].map((s) => o.registry.register(s.entry, { ttlMs: o.registerTtlMs })),
+      beat = Promise.all(
+        [...subs.values()]
+          .filter((s) => !s.leaving)
+          .map((s) => o.registry.register(s.entry, { ttlMs: o.registerTtlMs })),
       ).then(
         () => {
           if (heartbeatFailing) o.logger.info({}, 'http broker: subscriptions registered again');
@@ -158,6 +164,8 @@ export function httpBroker(opts: HttpBrokerOptions): HttpBroker {
   }
 
   async function deregister(sub: Sub): Promise<void> {
+    sub.leaving = true;
+    await beat;
     await o.registry.deregister(sub.entry).catch((err: unknown) => {
       o.logger.warn(
         { err, topic: sub.topic },

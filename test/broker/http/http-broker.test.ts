@@ -211,3 +211,18 @@ test('bad options fail at construction and name themselves', () => {
       option,
     );
 });
+
+test('subscriptions are registered again before their TTL runs out', async () => {
+  const registry = memoryRegistry();
+  const broker = httpBroker({ registry, registerTtlMs: 3_000, registerIntervalMs: 100 });
+  try {
+    await broker.subscribe('beats', async () => {});
+    // Past one TTL: only renewals keep the entry (the memory registry expires it otherwise).
+    await new Promise((r) => setTimeout(r, 3_500));
+    const [service] = await registry.getService(BROKER_SERVICE);
+    assert.equal(service?.nodes.length, 1);
+  } finally {
+    await broker.disconnect();
+  }
+  assert.deepEqual(await registry.getService(BROKER_SERVICE), []);
+});
