@@ -253,3 +253,23 @@ export const NATS_DEFAULTS = Object.freeze({
   /** JetStream: how long a durable publish waits for the stream's ack before failing with 503. */
   publishTimeoutMs: 5_000,
 });
+
+/** Defaults of the embedded HTTP broker (`tsmicro/broker/http`). Durations in ms, sizes in bytes. */
+export const HTTP_BROKER_DEFAULTS = Object.freeze({
+  /** Where the broker listens: go-micro's `DefaultAddress`, loopback on a free port. */
+  address: '127.0.0.1:0',
+  /** Subscription entry TTL in the registry: go-micro's http broker `registerTTL` (1 min). */
+  registerTtlMs: 60_000,
+  /** Subscription re-registration: go-micro's `registerInterval` (30 s), two beats per TTL. */
+  registerIntervalMs: 30_000,
+  /**
+   * How long a publish waits for one subscriber to answer (its handler included) before it fails
+   * with 504: go-micro's HTTP client waits forever, which hangs a publisher behind a frozen peer.
+   */
+  deliveryTimeoutMs: 10_000,
+  /**
+   * How long a subscriber that could not be reached is left out of delivery while the registry
+   * still lists it: one registration TTL, by when a dead one has expired from the registry.
+   */
+  deadNodeMs: 60_000,
+});

@@ -95,6 +95,8 @@ export { bytesCodec } from './codec/bytes.js';
 export type { Broker } from './broker/broker.js';
 export { memoryBroker } from './broker/memory.js';
 export type { MemoryBrokerOptions } from './broker/memory.js';
+export { httpBroker } from './broker/http/http.js';
+export type { HttpBroker, HttpBrokerOptions, HttpBrokerStats } from './broker/http/http.js';
 
 export { defineService, defineTopic } from './contract/define.js';
 export type {

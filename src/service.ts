@@ -1,5 +1,5 @@
 import type { Broker } from './broker/broker.js';
-import { memoryBroker } from './broker/memory.js';
+import { httpBroker } from './broker/http/http.js';
 import type { Client, ClientWrapper } from './client/client.js';
 import { createClient, type ClientOptions } from './client/rpc-client.js';
 import { bytesCodec } from './codec/bytes.js';
@@ -59,7 +59,7 @@ const SERVER_KEYS = [
  * Options for {@link createService}: the client's and the server's options (documented where
  * they are defined, on {@link ClientOptions} and {@link ServerOptions}), plus the components the
  * service shares between them. Every component is optional: the defaults need nothing installed
- * (local registry, gRPC and native on loopback, JSON, in-process broker).
+ * (local registry, gRPC and native on loopback, JSON, the embedded HTTP broker).
  */
 export interface ServiceOptions
   extends
@@ -77,7 +77,12 @@ export interface ServiceOptions
    * gRPC unary in `npm run bench`). Pass `grpcTransport()` to serve gRPC only.
    */
   transport?: Transport;
-  /** Carries the client's publishes and the server's subscriptions. @defaultValue `memoryBroker()` (one process) */
+  /**
+   * Carries the client's publishes and the server's subscriptions.
+   * @defaultValue `httpBroker({ registry })`: the embedded broker on go-micro's HTTP broker wire,
+   * spanning every process on the service's registry; it opens a port only once the service
+   * subscribes. Pass `memoryBroker()` for events that stay in this process.
+   */
   broker?: Broker;
   /** Picks the client's nodes. @defaultValue `registrySelector({ registry })` */
   selector?: Selector;
@@ -156,7 +161,9 @@ export function createService(opts: ServiceOptions): Service {
     own(dualPathTransport(), (t) => t.close());
   const broker =
     checkComponent('broker', opts.broker, ['publish', 'subscribe']) ??
-    own(memoryBroker(), (b) => b.disconnect());
+    own(httpBroker({ registry, logger: logger.child({ component: 'broker/http' }) }), (b) =>
+      b.disconnect(),
+    );
   const selector =
     checkComponent('selector', opts.selector, ['select', 'mark']) ??
     own(registrySelector({ registry, logger }), (s) => s.close());
@@ -218,7 +225,9 @@ export function createService(opts: ServiceOptions): Service {
       started = false;
       await runAll(hooks.afterStop);
     }
-    await Promise.allSettled(owned.map((close) => close()));
+    // Last created, first closed: the broker deregisters its subscriptions before the registry
+    // it uses is closed.
+    for (const close of [...owned].reverse()) await close().catch(() => {});
     if (errors.length > 0) throw errors[errors.length - 1];
   }
 

@@ -22,6 +22,11 @@ export interface ServiceCacheConfig {
   ttlMs: number;
   /** While lookups fail, stale entries are served without a new lookup for this long, ms. */
   minRefreshMs: number;
+  /**
+   * Log keeping the last known nodes at debug rather than warn: for the HTTP broker the last
+   * subscriber of all leaving is routine, not a sign of a wiped registry.
+   */
+  quietOrphans?: boolean;
 }
 
 /**
@@ -188,7 +193,7 @@ export class ServiceCache {
 
   private orphan(name: string, entry: Entry): void {
     if (!entry.orphaned)
-      this.logger?.warn(
+      this.logger?.[this.config.quietOrphans ? 'debug' : 'warn'](
         { service: name },
         'registry lists no nodes any more; keeping the last known ones until they fail',
       );

@@ -14,7 +14,23 @@ import (
 	"go-micro.dev/v5/client"
 	grpcclient "go-micro.dev/v5/client/grpc"
 	"go-micro.dev/v5/metadata"
+	"go-micro.dev/v5/registry"
+	"go-micro.dev/v5/registry/consul"
 )
+
+// connectBroker is go-micro's HTTP broker (its default) on a Consul registry when consulAddr is
+// set, its NATS broker otherwise.
+func connectBroker(url, consulAddr string) (broker.Broker, error) {
+	if consulAddr == "" {
+		return connectNats(url)
+	}
+	reg := consul.NewConsulRegistry(registry.Addrs(consulAddr))
+	b := broker.NewHttpBroker(broker.Registry(reg))
+	if err := b.Connect(); err != nil {
+		return nil, fmt.Errorf("http broker connect: %w", err)
+	}
+	return b, nil
+}
 
 func connectNats(url string) (broker.Broker, error) {
 	b := nats.NewNatsBroker(broker.Addrs(url))
@@ -35,6 +51,8 @@ func runPublish(args []string) error {
 	headers := fs.String("header", "", "headers k=v,...")
 	prefix := fs.String("body-prefix", "go-", "body prefix")
 	fixed := fs.String("body", "", "send exactly this body instead (e.g. a JSON event)")
+	consulAddr := fs.String("consul", "", "use go-micro's HTTP broker on this Consul instead of NATS")
+	linger := fs.Duration("linger", 0, "stay up this long after publishing (the HTTP broker sends in the background)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,7 +60,7 @@ func runPublish(args []string) error {
 	if err != nil {
 		return err
 	}
-	b, err := connectNats(*url)
+	b, err := connectBroker(*url, *consulAddr)
 	if err != nil {
 		return err
 	}
@@ -61,6 +79,7 @@ func runPublish(args []string) error {
 		}
 	}
 	emit(map[string]any{"event": "published", "count": *count})
+	time.Sleep(*linger)
 	return nil
 }
 
@@ -73,10 +92,11 @@ func runSubscribe(args []string) error {
 	topic := fs.String("topic", "", "topic")
 	count := fs.Int("count", 1, "messages to wait for")
 	wait := fs.Duration("wait", 60*time.Second, "give up after")
+	consulAddr := fs.String("consul", "", "use go-micro's HTTP broker on this Consul instead of NATS")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	b, err := connectNats(*url)
+	b, err := connectBroker(*url, *consulAddr)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,8 @@
 //	               [--content-type application/json] [--metadata k=v,...] [--timeout 5s]
 //	peer proto-call --consul 127.0.0.1:8500 --service NAME --rpc SayHello --body JSON
 //	peer publish   --nats nats://127.0.0.1:4222 --topic T --count N [--header k=v,...]
-//	peer subscribe --nats nats://127.0.0.1:4222 --topic T --count N [--wait 60s]
+//	               [--consul ADDR --linger 30s: go-micro's HTTP broker on Consul instead]
+//	peer subscribe --nats nats://127.0.0.1:4222 --topic T --count N [--wait 60s] [--consul ADDR]
 //	peer event     --nats nats://127.0.0.1:4222 --topic T --body JSON [--metadata k=v,...]
 package main
 
