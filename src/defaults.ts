@@ -164,6 +164,12 @@ export const DEFAULTS = Object.freeze({
   /** Service+endpoint pairs whose windows are kept; past it the oldest is dropped. */
   latencyWindowMaxKeys: 10_000,
   /**
+   * Floor of an adaptive attempt limit: above the client's own event-loop pauses (GC, a busy
+   * host), so a node that answered in time is not timed out; on a loaded 2-core machine the
+   * client's loop paused 10 ms at its p99 (bench/tail.ts).
+   */
+  adaptiveTimeoutMinMs: 20,
+  /**
    * Weight of a node whose metadata has no valid `weight` (weighted strategy): every node counts
    * alike.
    */

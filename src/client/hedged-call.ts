@@ -184,10 +184,12 @@ export async function tailTolerantCall(c: TailCall, d: TailDeps): Promise<unknow
       if (!isRetryable(err, options.idempotent)) throw err;
       if (flights.size > 0) continue;
       if (retries >= options.retries || spent(call)) throw err;
-      const backoff = backoffMs(retries + 1);
+      // A node silent for its whole limit was waited on already: the retry goes to another node
+      // at once (the retry budget still caps retries), or the limit would save nothing.
+      const backoff = err.fault?.reason === 'timeout' ? 0 : backoffMs(retries + 1);
       if (backoff + f.tookMs + TIMER_SLACK_MS >= remaining(call)) throw err;
       if (d.retryBudget && !d.retryBudget.tryRetry()) throw err;
-      await sleepWithin(backoff, call.ctx);
+      if (backoff > 0) await sleepWithin(backoff, call.ctx);
       if (spent(call)) throw budgetError(call.ctx, c.service, c.endpoint);
       retries++;
       launch(c.next({ exclude: tried }), false);

@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../defaults.js';
 import { InvalidOptionError } from '../errors.js';
 import { checkInteger, checkNumber } from '../options.js';
 import { PERCENTILES, type LatencyPercentile, type LatencyWindow } from './latency-window.js';
@@ -41,7 +42,11 @@ export interface AdaptiveTimeoutOptions {
   percentile?: LatencyPercentile;
   /** The limit as a multiple of the percentile. @defaultValue 2 */
   multiplier?: number;
-  /** Floor of the limit, ms: scheduling pauses and GC of a few ms must not time out. @defaultValue 10 */
+  /**
+   * Floor of the limit, ms: a client's own event loop pauses (GC, a busy host) must not time out
+   * a node that answered in time; on a loaded 2-core machine, pauses of 10 ms were common.
+   * @defaultValue 20
+   */
   minMs?: number;
   /**
    * Ceiling of the limit, ms; also the limit until the window holds enough latencies.
@@ -121,11 +126,11 @@ export function checkAdaptiveTimeout(
       `${at}.percentile`,
       `expected one of ${PERCENTILE_NAMES.join(', ')}`,
     );
-  const minMs = checkNumber(`${at}.minMs`, o.minMs, 0) ?? 10;
+  const minMs = checkNumber(`${at}.minMs`, o.minMs, 0) ?? DEFAULTS.adaptiveTimeoutMinMs;
   const maxMs = checkNumber(`${at}.maxMs`, o.maxMs, 0) ?? Infinity;
   if (maxMs < minMs) throw new InvalidOptionError(`${at}.maxMs`, `must be ≥ minMs (${minMs})`);
   return Object.freeze({
-    percentile: (o.percentile) ?? 'p99',
+    percentile: o.percentile ?? 'p99',
     multiplier: checkNumber(`${at}.multiplier`, o.multiplier, Number.MIN_VALUE) ?? 2,
     minMs,
     maxMs,
