@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Installs the servers the test suites run against, from Debian: etcd (registry) and NATS
-# (broker), and valgrind, which the instruction-count benchmark runs under. The suites start
-# their own instances on free loopback ports; a NATS is also started on 127.0.0.1:4222 (and on
-# each port in NATS_PORTS) for suites that look for a shared one. Consul is built by .ci/consul.sh.
+# Installs the servers the test suites run against, from Debian: etcd (registry), NATS
+# (broker) and Redis (the global rate limit's store), and valgrind, which the instruction-count
+# benchmark runs under. The suites start their own instances on free loopback ports; a NATS is
+# also started on 127.0.0.1:4222 (and on each port in NATS_PORTS) for suites that look for a
+# shared one. Consul is built by .ci/consul.sh.
 set -euo pipefail
 
 missing=()
 command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || missing+=(etcd-server)
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
+# The global rate limit's tests start their own redis-server on a free port.
+command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
 # valgrind's callgrind counts instructions for bench:instructions (its smoke test runs in CI).
 command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -1,18 +1,20 @@
 // The benchmark runner (`npm run bench`): for every target and concurrency, a server process and
 // a client process (bench/server.ts, bench/client.ts), warm-up, then a measured window; then the
-// paired gRPC latency measurement (bench/paired.ts) and the in-process measurements
-// (bench/micro.ts). Prints a table and writes the JSON to bench/results/.
+// paired gRPC latency measurement (bench/paired.ts), the in-process measurements
+// (bench/micro.ts) and the tail-latency one (bench/tail.ts). Prints a table and writes the JSON to bench/results/.
 //
 // Environment: BENCH_SECONDS (measured window per point, default 10), BENCH_WARMUP_SECONDS
 // (default 2), BENCH_CONCURRENCY (default "1,16,128"), BENCH_TARGETS (comma list, default all),
 // BENCH_PAIRED (0 to skip the paired gRPC latency measurement, bench/paired.ts), BENCH_MICRO (0 to
-// skip the in-process part), BENCH_RESULTS_DIR (default bench/results).
+// skip the in-process part), BENCH_TAIL (0 to skip the tail-latency part, bench/tail.ts),
+// BENCH_RESULTS_DIR (default bench/results).
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startChild, type Child } from './child.js';
+import type { TailResult } from './tail.js';
 import { PAYLOAD_BYTES, TARGETS } from './targets.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -193,9 +195,14 @@ const paired =
     : undefined;
 
 let micro: Record<string, unknown> | undefined;
+let tail: { inFlight: number; warmup: number; results: TailResult[] } | undefined;
 if (process.env.BENCH_MICRO !== '0') {
   const m = child(['--expose-gc', path.join(here, 'micro.js')], process.env);
   micro = JSON.parse((await m.line(/^\{.*\}$/))[0]) as Record<string, unknown>;
+}
+if (process.env.BENCH_TAIL !== '0') {
+  const m = child([path.join(here, 'tail.js')], process.env);
+  tail = JSON.parse((await m.line(/^\{.*\}$/))[0]) as typeof tail;
 }
 
 const at = (t: string, c: number): Point | undefined =>
@@ -274,6 +281,18 @@ if (paired) {
   }
 }
 if (micro) console.log(`\nIn-process: ${JSON.stringify(micro)}`);
+if (tail) {
+  console.log(
+    `\nTail latency (bench/tail.ts): 3 nodes, one stalling 200 ms on 5 % of its calls; ${tail.inFlight} calls in flight, ${fmt(tail.results[0]?.calls ?? 0)} calls per mode after ${fmt(tail.warmup)} of warm-up\n`,
+  );
+  console.log(
+    '| mode | p50 ms | p99 ms | p99.9 ms | extra attempts | errors |\n|---|---:|---:|---:|---:|---:|',
+  );
+  for (const r of tail.results)
+    console.log(
+      `| ${r.mode} | ${fmt(r.p50ms, 2)} | ${fmt(r.p99ms, 1)} | ${fmt(r.p999ms, 1)} | ${fmt(r.extraAttemptsPct, 1)} % | ${r.errors} |${r.firstError ? ` ${r.firstError}` : ''}`,
+    );
+}
 
 mkdirSync(resultsDir, { recursive: true });
 const file = path.join(resultsDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
@@ -296,6 +315,7 @@ writeFileSync(
       grpcExplicitP50DeltaUs: p50d !== undefined && p50b !== undefined ? p50d - p50b : undefined,
       paired,
       micro,
+      tail,
     },
     null,
     2,

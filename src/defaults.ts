@@ -147,6 +147,29 @@ export const DEFAULTS = Object.freeze({
   /** Window over which the retry budget counts calls and retries. */
   retryBudgetWindowMs: 10_000,
   /**
+   * Hedge budget: hedges may add at most this share of the client's hedge-enabled calls. Hedging
+   * at p95 sends about 5 % of calls twice; the cap keeps a service that slows down as a whole from
+   * getting more than 1.05× its load from hedges (Finagle's backup requests cap it alike).
+   */
+  hedgeBudgetRatio: 0.05,
+  /** Hedge budget floor: hedges per second always allowed, so a quiet client still hedges. */
+  hedgeBudgetMinPerSec: 1,
+  /**
+   * Latencies kept per service+endpoint for percentile delays and adaptive limits: a thousand
+   * calls put ten behind a p99.
+   */
+  latencyWindowSize: 1_000,
+  /** Latencies a window needs before its percentiles are used: fewer say little about a tail. */
+  latencyWindowMinSamples: 20,
+  /** Service+endpoint pairs whose windows are kept; past it the oldest is dropped. */
+  latencyWindowMaxKeys: 10_000,
+  /**
+   * Floor of an adaptive attempt limit: above the client's own event-loop pauses (GC, a busy
+   * host), so a node that answered in time is not timed out; on a loaded 2-core machine the
+   * client's loop paused 10 ms at its p99 (bench/tail.ts).
+   */
+  adaptiveTimeoutMinMs: 20,
+  /**
    * Weight of a node whose metadata has no valid `weight` (weighted strategy): every node counts
    * alike.
    */

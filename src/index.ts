@@ -78,6 +78,15 @@ export { random, roundRobin, leastRequest, weighted } from './selector/strategy.
 export type { StrategyName } from './selector/strategy.js';
 export { byVersion, byMetadata, byEndpoint, canary } from './selector/filter.js';
 export type { RetryBudgetOptions } from './client/retry.js';
+export type {
+  HedgeOptions,
+  AdaptiveTimeoutOptions,
+  LatencyWindowOptions,
+  HedgeEvent,
+  ResolvedHedge,
+  ResolvedAdaptiveTimeout,
+} from './client/tail-options.js';
+export type { LatencyPercentile } from './client/latency-window.js';
 
 export type { Transport } from './transport/transport.js';
 export { grpcTransport } from './transport/grpc/grpc.js';

@@ -34,6 +34,11 @@ const CLIENT_KEYS = [
   'retries',
   'attemptTimeoutMs',
   'retryBudget',
+  'hedge',
+  'hedgeBudget',
+  'adaptiveAttemptTimeout',
+  'latencyWindow',
+  'onHedge',
   'wrapCall',
 ] as const satisfies readonly (keyof ClientOptions)[];
 

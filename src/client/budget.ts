@@ -13,6 +13,9 @@ import { CLIENT_ERROR_ID, MicroError } from '../errors.js';
  * per-attempt limit inside it, and waiting that never outlasts it.
  */
 
+/** How late a backoff timer may fire under load, ms: room kept for it when deciding to retry. */
+export const TIMER_SLACK_MS = 5;
+
 /**
  * True once the call may start nothing more: cancelled, or its deadline reached. The last
  * millisecond counts as spent because the budget travels in whole milliseconds, so the peer's

@@ -3,6 +3,12 @@ import type { Codec } from '../codec/codec.js';
 import { findCodec } from '../codec/codec.js';
 import { checkAddress, checkInteger, checkNumber, checkStringRecord } from '../options.js';
 import type { CallOptions, ResolvedCallOptions } from './client.js';
+import {
+  checkAdaptiveTimeout,
+  checkHedge,
+  type ResolvedAdaptiveTimeout,
+  type ResolvedHedge,
+} from './tail-options.js';
 
 /** The client-wide defaults that per-call options override. */
 export interface CallDefaults {
@@ -10,6 +16,9 @@ export interface CallDefaults {
   retries: number;
   attemptTimeoutMs: number;
   contentType: string;
+  /** Applies to idempotent calls only. */
+  hedge?: ResolvedHedge;
+  adaptiveAttemptTimeout?: ResolvedAdaptiveTimeout;
 }
 
 /**
@@ -41,14 +50,23 @@ export function resolveCallOptions(
       throw new InvalidOptionError('call.address', 'expected at least one address');
     address.forEach((a, i) => checkAddress(`call.address[${i}]`, a));
   }
+  const idempotent = o.idempotent ?? false;
+  // Checked even where it will not apply: a bad option fails wherever it is given.
+  const hedge = o.hedge === undefined ? defaults.hedge : checkHedge('call.hedge', o.hedge);
+  const adaptive =
+    o.adaptiveAttemptTimeout === undefined
+      ? defaults.adaptiveAttemptTimeout
+      : checkAdaptiveTimeout('call.adaptiveAttemptTimeout', o.adaptiveAttemptTimeout);
   const options: ResolvedCallOptions = {
     timeoutMs,
     retries,
     attemptTimeoutMs,
-    idempotent: o.idempotent ?? false,
+    idempotent,
     contentType: codec.contentType,
     filters: o.filters ?? [],
     ...(address ? { address } : {}),
+    ...(hedge && idempotent ? { hedge } : {}),
+    ...(adaptive ? { adaptiveAttemptTimeout: adaptive } : {}),
   };
   return { options, codec };
 }

@@ -1,6 +1,12 @@
 import type { Context } from '../context.js';
 import type { Node } from '../registry/registry.js';
 import type { Filter } from '../selector/selector.js';
+import type {
+  AdaptiveTimeoutOptions,
+  HedgeOptions,
+  ResolvedAdaptiveTimeout,
+  ResolvedHedge,
+} from './tail-options.js';
 
 /**
  * The client: calls services by name. Every call gets a deadline budget, resolves the service
@@ -28,6 +34,19 @@ export interface CallOptions {
    * call is retried on another node while budget remains. @defaultValue 0 (the budget alone)
    */
   attemptTimeoutMs?: number;
+  /**
+   * Derive each attempt's limit from the endpoint's observed latency instead (a multiple of a
+   * high percentile, between a floor and a ceiling); it then replaces `attemptTimeoutMs`. `false`
+   * turns off the client's default. @defaultValue the client's `adaptiveAttemptTimeout`
+   */
+  adaptiveAttemptTimeout?: AdaptiveTimeoutOptions | false;
+  /**
+   * Hedge the call: after a delay without an answer, send it to another node too; the first
+   * success wins and the other attempts are cancelled. Only an idempotent call is hedged (the
+   * option is ignored otherwise); `false` turns off the client's default. @defaultValue the
+   * client's `hedge`
+   */
+  hedge?: HedgeOptions | false;
   /** Metadata sent with the call, merged over the inbound metadata when called inside a handler. */
   metadata?: Record<string, string>;
   /**
@@ -77,7 +96,11 @@ export interface ResolvedCallOptions {
   readonly retries: number;
   /** Limit of each attempt, ms; 0 for none. */
   readonly attemptTimeoutMs: number;
+  /** The adaptive attempt limit, when the call has one (it replaces `attemptTimeoutMs`). */
+  readonly adaptiveAttemptTimeout?: ResolvedAdaptiveTimeout;
   readonly idempotent: boolean;
+  /** How the call is hedged; undefined when it is not (always so for a non-idempotent call). */
+  readonly hedge?: ResolvedHedge;
   readonly contentType: string;
   readonly address?: readonly string[];
   readonly filters: readonly Filter[];

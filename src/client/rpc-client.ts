@@ -13,7 +13,7 @@ import {
 import { DEFAULTS } from '../defaults.js';
 import { CLIENT_ERROR_ID, InvalidOptionError, MicroError } from '../errors.js';
 import { EMPTY_METADATA, mergeMetadata, normalizeMetadata, type Metadata } from '../metadata.js';
-import { checkComponent, checkInteger, checkNumber, isList } from '../options.js';
+import { checkComponent, checkFunction, checkInteger, checkNumber, isList } from '../options.js';
 import type { Node } from '../registry/registry.js';
 import type { Next, Selector } from '../selector/selector.js';
 import type { RequestHead, Transport } from '../transport/transport.js';
@@ -36,12 +36,20 @@ import {
   raceSignal,
   sleepWithin,
   spent,
+  TIMER_SLACK_MS,
 } from './budget.js';
+import { tailTolerantCall, type TailDeps } from './hedged-call.js';
+import { LatencyWindows } from './latency-window.js';
 import { isRetryable, RetryBudget, type RetryBudgetOptions } from './retry.js';
+import {
+  checkAdaptiveTimeout,
+  checkHedge,
+  type AdaptiveTimeoutOptions,
+  type HedgeEvent,
+  type HedgeOptions,
+  type LatencyWindowOptions,
+} from './tail-options.js';
 import { codecStream } from './stream.js';
-
-/** How late a backoff timer may fire under load, ms: room kept for it when deciding to retry. */
-const TIMER_SLACK_MS = 5;
 
 /** Options for {@link createClient}. */
 export interface ClientOptions {
@@ -70,6 +78,30 @@ export interface ClientOptions {
    * }`
    */
   retryBudget?: RetryBudgetOptions | false;
+  /**
+   * Default hedging of idempotent calls (see {@link CallOptions.hedge}); calls that are not
+   * idempotent are never hedged. @defaultValue none
+   */
+  hedge?: HedgeOptions;
+  /**
+   * Caps hedges across all calls of this client, as `retryBudget` caps retries: over the window,
+   * hedges ≤ `ratio` × hedge-enabled calls + `minPerSec` × the window's seconds; past it calls
+   * wait for their first attempt alone. `false` turns the cap off. @defaultValue `{ ratio: 0.05,
+   * minPerSec: 1, windowMs: 10000 }`
+   */
+  hedgeBudget?: RetryBudgetOptions | false;
+  /**
+   * Default adaptive attempt limit of every call (see {@link CallOptions.adaptiveAttemptTimeout}).
+   * @defaultValue none
+   */
+  adaptiveAttemptTimeout?: AdaptiveTimeoutOptions;
+  /** The rolling latency windows percentile delays and adaptive limits are read from. */
+  latencyWindow?: LatencyWindowOptions;
+  /**
+   * Called when a hedge is sent and when one wins its call, e.g. `prometheusMetrics().hedge` to
+   * count them. A hook that throws is ignored: reporting must not break calls.
+   */
+  onHedge?: (event: HedgeEvent) => void;
   /** Wrappers around each attempt; the first is outermost. */
   wrapCall?: readonly CallWrapper[];
 }
@@ -107,7 +139,26 @@ export function createClient(opts: ClientOptions): Client {
     attemptTimeoutMs: checkNumber('attemptTimeoutMs', opts.attemptTimeoutMs, 0) ?? 0,
     contentType: defaultCodec.contentType,
   };
+  const hedge = checkHedge('hedge', opts.hedge);
+  if (hedge) defaults.hedge = hedge;
+  const adaptive = checkAdaptiveTimeout('adaptiveAttemptTimeout', opts.adaptiveAttemptTimeout);
+  if (adaptive) defaults.adaptiveAttemptTimeout = adaptive;
   const retryBudget = resolveRetryBudget(opts.retryBudget);
+  const windows = resolveWindows(opts.latencyWindow);
+  const onHedge = checkFunction('onHedge', opts.onHedge);
+  const tailDeps: TailDeps = {
+    retryBudget,
+    hedgeBudget: resolveRetryBudget(opts.hedgeBudget, 'hedgeBudget', HEDGE_BUDGET_DEFAULTS),
+    onHedge:
+      onHedge &&
+      ((event) => {
+        try {
+          onHedge(event);
+        } catch {
+          // reporting must not break the call
+        }
+      }),
+  };
   const codecOf = (contentType: string): Codec => findCodec(codecs, contentType)!;
   // Most calls pass no options: resolve the defaults once.
   const defaultResolved = resolveCallOptions(defaults, codecs, undefined);
@@ -147,6 +198,10 @@ export function createClient(opts: ClientOptions): Client {
         contentType: options.contentType,
         stream: false,
       };
+      // Hedged calls and adaptive limits take a loop of their own (hedged-call.ts): this one,
+      // the common case, stays as it is.
+      if (options.hedge !== undefined || options.adaptiveAttemptTimeout !== undefined)
+        return (await tailCall(service, endpoint, req, options, call, next)) as Res;
       // With no wrappers and no attempt limit an attempt is the transport call itself, made
       // right here in the call's own context: no attempt context, no promise between the reply
       // and this loop (the common case, and the fast path).
@@ -178,7 +233,7 @@ export function createClient(opts: ClientOptions): Client {
         } catch (thrown) {
           err = guarded
             ? MicroError.from(thrown, CLIENT_ERROR_ID) // a MicroError already (see guardedAttempt)
-            : attemptError(thrown, call, call, node, req, options);
+            : attemptError(thrown, call, call, node, req, options.attemptTimeoutMs);
         }
         const tookMs = performance.now() - started;
         markNode(service, node, options, err, tookMs);
@@ -196,6 +251,59 @@ export function createClient(opts: ClientOptions): Client {
       }
     } finally {
       call.dispose();
+    }
+  }
+
+  /** A call through {@link tailTolerantCall}, with its attempts made and marked here. */
+  function tailCall(
+    service: string,
+    endpoint: string,
+    req: Request,
+    options: ResolvedCallOptions,
+    call: DerivedContext,
+    next: Next,
+  ): Promise<unknown> {
+    return tailTolerantCall(
+      {
+        service,
+        endpoint,
+        options,
+        call,
+        next,
+        window: windows.get(service, endpoint),
+        attempt: (node, limitMs, cancel) =>
+          cancellableAttempt(node, req, options, call, limitMs, cancel),
+        mark: (node, err, latencyMs) => {
+          markNode(service, node, options, err, latencyMs);
+          if (err?.fault && err.fault.reason !== 'timeout') transport.evict(node.address);
+        },
+      },
+      tailDeps,
+    );
+  }
+
+  /**
+   * One attempt of a tail-tolerant call: its own context, cut at `limitMs` (0: the call's
+   * budget) and by `cancel`. Always rejects with a MicroError; a neutral 408 once cancelled.
+   */
+  async function cancellableAttempt(
+    node: Node,
+    req: Request,
+    options: ResolvedCallOptions,
+    call: DerivedContext,
+    limitMs: number,
+    cancel: AbortSignal,
+  ): Promise<unknown> {
+    const a = deriveContext(call.ctx, limitMs > 0 ? limitMs : Infinity, call.ctx.metadata, cancel);
+    try {
+      if (hasWrappers) return await raceSignal(wrapped(a.ctx, node, req, options), a.ctx.signal);
+      const codec = codecOf(options.contentType);
+      return decode(codec, await send(codec, a, node, req, a.ctx.signal), req);
+    } catch (thrown) {
+      if (cancel.aborted && MicroError.is(cancel.reason)) throw cancel.reason;
+      throw attemptError(thrown, call, a, node, req, limitMs);
+    } finally {
+      a.dispose();
     }
   }
 
@@ -221,7 +329,7 @@ export function createClient(opts: ClientOptions): Client {
         req,
       );
     } catch (thrown) {
-      throw attemptError(thrown, call, a, node, req, options);
+      throw attemptError(thrown, call, a, node, req, options.attemptTimeoutMs);
     } finally {
       if (a !== call) a.dispose();
     }
@@ -279,11 +387,11 @@ export function createClient(opts: ClientOptions): Client {
     a: DerivedContext,
     node: Node,
     req: Request,
-    options: ResolvedCallOptions,
+    limitMs: number,
   ): MicroError {
     if (spent(call)) return budgetError(call.ctx, req.service, req.endpoint, thrown);
     if (a !== call && spent(a) && !(MicroError.is(thrown) && thrown.fault))
-      return attemptTimeoutError(node.address, options.attemptTimeoutMs, thrown);
+      return attemptTimeoutError(node.address, limitMs, thrown);
     return MicroError.from(thrown, CLIENT_ERROR_ID);
   }
 
@@ -456,13 +564,39 @@ function required<T>(name: string, value: T | undefined): T {
   return value;
 }
 
-function resolveRetryBudget(o: RetryBudgetOptions | false | undefined): RetryBudget | undefined {
+const RETRY_BUDGET_DEFAULTS = {
+  ratio: DEFAULTS.retryBudgetRatio,
+  minPerSec: DEFAULTS.retryBudgetMinPerSec,
+  windowMs: DEFAULTS.retryBudgetWindowMs,
+};
+
+const HEDGE_BUDGET_DEFAULTS = {
+  ratio: DEFAULTS.hedgeBudgetRatio,
+  minPerSec: DEFAULTS.hedgeBudgetMinPerSec,
+  windowMs: DEFAULTS.retryBudgetWindowMs,
+};
+
+function resolveRetryBudget(
+  o: RetryBudgetOptions | false | undefined,
+  name = 'retryBudget',
+  defaults: Required<RetryBudgetOptions> = RETRY_BUDGET_DEFAULTS,
+): RetryBudget | undefined {
   if (o === false) return undefined;
   if (o !== undefined && (typeof o !== 'object' || o === null))
-    throw new InvalidOptionError('retryBudget', 'expected an object or false');
+    throw new InvalidOptionError(name, 'expected an object or false');
   return new RetryBudget(
-    checkNumber('retryBudget.ratio', o?.ratio, 0) ?? DEFAULTS.retryBudgetRatio,
-    checkNumber('retryBudget.minPerSec', o?.minPerSec, 0) ?? DEFAULTS.retryBudgetMinPerSec,
-    checkNumber('retryBudget.windowMs', o?.windowMs, 1) ?? DEFAULTS.retryBudgetWindowMs,
+    checkNumber(`${name}.ratio`, o?.ratio, 0) ?? defaults.ratio,
+    checkNumber(`${name}.minPerSec`, o?.minPerSec, 0) ?? defaults.minPerSec,
+    checkNumber(`${name}.windowMs`, o?.windowMs, 1) ?? defaults.windowMs,
+  );
+}
+
+function resolveWindows(o: LatencyWindowOptions | undefined): LatencyWindows {
+  if (o !== undefined && (typeof o !== 'object' || o === null))
+    throw new InvalidOptionError('latencyWindow', 'expected { size?, minSamples? }');
+  return new LatencyWindows(
+    checkInteger('latencyWindow.size', o?.size, 1) ?? DEFAULTS.latencyWindowSize,
+    checkInteger('latencyWindow.minSamples', o?.minSamples, 1) ?? DEFAULTS.latencyWindowMinSamples,
+    DEFAULTS.latencyWindowMaxKeys,
   );
 }

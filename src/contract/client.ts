@@ -79,7 +79,7 @@ export interface PublisherForOptions {
  * The typed client of a service contract, on `client` (a service's client, or one from
  * createClient): each `Handler.Method` is a function taking the request and the usual
  * {@link CallOptions}. An endpoint the contract marks idempotent is called with
- * `idempotent: true` unless the call says otherwise.
+ * `idempotent: true`, and one with a `hedge` hedged so, unless the call says otherwise.
  *
  * @example
  * ```ts
@@ -145,6 +145,24 @@ function checkClient(at: string, client: Client): void {
 /** `{ idempotent: true }` made once: the common call with no options of its own allocates nothing. */
 const IDEMPOTENT: CallOptions = Object.freeze({ idempotent: true });
 
+/**
+ * Applies an endpoint's defaults under a call's own options: the call's options win, key by key.
+ */
+function endpointDefaults(
+  defaults: Readonly<Pick<CallOptions, 'idempotent' | 'hedge'>>,
+): (o: CallOptions | undefined) => CallOptions {
+  return (o) => {
+    if (o === undefined) return defaults;
+    if (o.idempotent !== undefined && (defaults.hedge === undefined || o.hedge !== undefined))
+      return o;
+    return {
+      ...o,
+      idempotent: o.idempotent ?? defaults.idempotent,
+      ...(defaults.hedge !== undefined && o.hedge === undefined ? { hedge: defaults.hedge } : {}),
+    };
+  };
+}
+
 function endpointClient(
   client: Client,
   service: string,
@@ -153,10 +171,11 @@ function endpointClient(
   validate: boolean,
 ): unknown {
   const check = validate ? checkFor(def.request, 400, `invalid request to ${endpoint}`) : undefined;
-  const options = def.idempotent
-    ? (o: CallOptions | undefined): CallOptions =>
-        o === undefined ? IDEMPOTENT : o.idempotent === undefined ? { ...o, idempotent: true } : o
-    : (o: CallOptions | undefined): CallOptions | undefined => o;
+  const options = def.hedge
+    ? endpointDefaults(Object.freeze({ idempotent: true, hedge: def.hedge }))
+    : def.idempotent
+      ? endpointDefaults(IDEMPOTENT)
+      : (o: CallOptions | undefined): CallOptions | undefined => o;
 
   switch (def.stream) {
     case 'server':

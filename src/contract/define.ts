@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../errors.js';
 import { checkRegistryName } from '../options.js';
+import { checkHedge, type HedgeOptions } from '../client/tail-options.js';
 import { isSchema, type Schema } from './schema.js';
 
 /**
@@ -26,6 +27,11 @@ export interface EndpointDefinition<
    * @defaultValue false
    */
   readonly idempotent?: boolean;
+  /**
+   * Hedge its calls (see `CallOptions.hedge`, which this sets the default of for the endpoint's
+   * calls); only an idempotent endpoint may be hedged. @defaultValue none
+   */
+  readonly hedge?: HedgeOptions;
   /** What the endpoint does; published in the registry as endpoint metadata `description`. */
   readonly description?: string;
 }
@@ -141,6 +147,11 @@ function checkEndpoint(at: string, endpoint: unknown): void {
     );
   if (e.idempotent !== undefined && typeof e.idempotent !== 'boolean')
     throw new InvalidOptionError(`${at}.idempotent`, 'expected a boolean');
+  if (checkHedge(`${at}.hedge`, e.hedge) && e.idempotent !== true)
+    throw new InvalidOptionError(
+      `${at}.hedge`,
+      'only an idempotent endpoint may be hedged (set idempotent: true)',
+    );
   if (e.description !== undefined && typeof e.description !== 'string')
     throw new InvalidOptionError(`${at}.description`, 'expected a string');
 }

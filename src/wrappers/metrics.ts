@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry as PromRegistry } from 'prom-client';
 import type { CallOptions, CallWrapper, ClientWrapper, PublishOptions } from '../client/client.js';
+import type { HedgeEvent } from '../client/tail-options.js';
 import { WRAPPER_DEFAULTS } from '../defaults.js';
 import { InvalidOptionError } from '../errors.js';
 import { importPeers } from '../internal/optional-peer.js';
@@ -54,6 +55,12 @@ export interface Metrics {
    * onStateChange: metrics.breakerState })`.
    */
   readonly breakerState: (key: string, state: BreakerState) => void;
+  /**
+   * Counts hedges sent and hedges that won their call: pass as `createService({ onHedge:
+   * metrics.hedge })` (or `createClient`). Hedges are attempts after a call's first, so
+   * `tsmicro_client_retries_total` counts them too.
+   */
+  readonly hedge: (event: HedgeEvent) => void;
   /** Counts node ejections: pass as `registrySelector({ registry, onEject: metrics.ejection })`. */
   readonly ejection: (event: EjectionEvent) => void;
   /**
@@ -152,6 +159,18 @@ export function prometheusMetrics(opts: MetricsOptions = {}): Metrics {
     labelNames: clientLabels,
     registers,
   });
+  const hedges = new Counter({
+    name: 'tsmicro_client_hedges_total',
+    help: 'Hedged attempts sent (a call not answered in time, sent to another node too).',
+    labelNames: clientLabels,
+    registers,
+  });
+  const hedgeWins = new Counter({
+    name: 'tsmicro_client_hedge_wins_total',
+    help: 'Calls answered by a hedged attempt rather than the first.',
+    labelNames: clientLabels,
+    registers,
+  });
   const publishes = new Counter({
     name: 'tsmicro_publish_total',
     help: 'Events published, by topic and outcome.',
@@ -244,6 +263,11 @@ export function prometheusMetrics(opts: MetricsOptions = {}): Metrics {
       outcome(next(msg, ctx), (s) => events.inc({ micro_topic: ctx.topic, micro_status: s })),
     breakerState: (key, state) => breakers.set({ breaker: key }, BREAKER_STATE_VALUE[state]),
     ejection: (e) => ejections.inc({ micro_service: e.service }),
+    hedge: (e) =>
+      (e.kind === 'won' ? hedgeWins : hedges).inc({
+        micro_service: e.service,
+        micro_endpoint: e.endpoint,
+      }),
     metricsHandler: () => (_req, res) => {
       registry.metrics().then(
         (text) => {

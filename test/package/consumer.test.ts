@@ -28,6 +28,8 @@ const PEER_SUBPATHS: Record<string, string> = {
   'tsmicro/wrappers/breaker': 'needs the package "opossum": npm install opossum',
   'tsmicro/wrappers/metrics': 'needs the package "prom-client": npm install prom-client',
   'tsmicro/wrappers/auth': 'needs the package "jose": npm install jose',
+  'tsmicro/wrappers/global-ratelimit':
+    'needs the packages "rate-limiter-flexible" and "ioredis": npm install rate-limiter-flexible ioredis',
   'tsmicro/wrappers/tracing':
     'needs the packages "@opentelemetry/api" and "@opentelemetry/core": ' +
     'npm install @opentelemetry/api @opentelemetry/core',

@@ -269,3 +269,43 @@ test('micro_version and micro_id come from the serving service when the wrapper 
     await c.stopAll();
   }
 });
+
+test('hedges sent and hedges that won are counted per service and endpoint', async () => {
+  const c = cluster();
+  const metrics = prometheusMetrics();
+  try {
+    // Two nodes of one service: the first stalls until its call is cancelled, the second answers.
+    const nodes: string[] = [];
+    for (const stall of [true, false]) {
+      const s = c.service({ name: 'hedged' });
+      s.handle('H', {
+        async Get(_req: unknown, ctx) {
+          if (stall) await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+          return { stall };
+        },
+      });
+      await s.start();
+      nodes.push(s.server.node!.address);
+    }
+    const client = c.service({ name: 'caller', onHedge: metrics.hedge }).client;
+    for (let i = 0; i < 3; i++) {
+      const reply = await client.call<{ stall: boolean }>(
+        'hedged',
+        'H.Get',
+        {},
+        {
+          address: nodes,
+          idempotent: true,
+          hedge: { delayMs: 20 },
+        },
+      );
+      assert.equal(reply.stall, false);
+    }
+    const s = parse(await metrics.registry.metrics());
+    const labels = { micro_service: 'hedged', micro_endpoint: 'H.Get' };
+    assert.equal(value(s, 'tsmicro_client_hedges_total', labels), 3);
+    assert.equal(value(s, 'tsmicro_client_hedge_wins_total', labels), 3);
+  } finally {
+    await c.stopAll();
+  }
+});
