@@ -6,13 +6,15 @@
 // Environment: BENCH_SECONDS (measured window per point, default 10), BENCH_WARMUP_SECONDS
 // (default 2), BENCH_CONCURRENCY (default "1,16,128"), BENCH_TARGETS (comma list, default all),
 // BENCH_PAIRED (0 to skip the paired gRPC latency measurement, bench/paired.ts), BENCH_MICRO (0 to
-// skip the in-process part), BENCH_RESULTS_DIR (default bench/results).
+// skip the in-process part), BENCH_UNARY (0 to skip the round trips), BENCH_RESULTS_DIR (default
+// bench/results); the stream part's own settings are in bench/streams.ts.
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startChild, type Child } from './child.js';
+import { runStreams, streamTables } from './streams.js';
 import { PAYLOAD_BYTES, TARGETS } from './targets.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -20,7 +22,12 @@ const root = path.resolve(here, '../..');
 const seconds = Number(process.env.BENCH_SECONDS ?? '10');
 const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? '2');
 const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,16,128').split(',').map(Number);
-const targets = process.env.BENCH_TARGETS ? process.env.BENCH_TARGETS.split(',') : [...TARGETS];
+const targets =
+  process.env.BENCH_UNARY === '0'
+    ? []
+    : process.env.BENCH_TARGETS
+      ? process.env.BENCH_TARGETS.split(',')
+      : [...TARGETS];
 const resultsDir = process.env.BENCH_RESULTS_DIR ?? path.join(root, 'bench', 'results');
 const pointTimeoutMs = (seconds + warmup) * 1000 + 60_000;
 
@@ -198,6 +205,8 @@ if (process.env.BENCH_MICRO !== '0') {
   micro = JSON.parse((await m.line(/^\{.*\}$/))[0]) as Record<string, unknown>;
 }
 
+const streams = await runStreams();
+
 const at = (t: string, c: number): Point | undefined =>
   points.find((p) => p.target === t && p.concurrency === c && !p.skipped);
 const ratio = (a: number | undefined, b: number | undefined): number | undefined =>
@@ -274,6 +283,7 @@ if (paired) {
   }
 }
 if (micro) console.log(`\nIn-process: ${JSON.stringify(micro)}`);
+if (streams) console.log(streamTables(streams));
 
 mkdirSync(resultsDir, { recursive: true });
 const file = path.join(resultsDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
@@ -296,6 +306,7 @@ writeFileSync(
       grpcExplicitP50DeltaUs: p50d !== undefined && p50b !== undefined ? p50d - p50b : undefined,
       paired,
       micro,
+      streams,
     },
     null,
     2,
