@@ -3,6 +3,9 @@
 // paired gRPC latency measurement (bench/paired.ts) and the in-process measurements
 // (bench/micro.ts). Prints a table and writes the JSON to bench/results/.
 //
+// The `go-micro` target is go-micro itself (bench/gomicro.ts), skipped with the reason when it
+// cannot be built.
+//
 // Environment: BENCH_SECONDS (measured window per point, default 10), BENCH_WARMUP_SECONDS
 // (default 2), BENCH_CONCURRENCY (default "1,16,128"), BENCH_TARGETS (comma list, default all),
 // BENCH_PAIRED (0 to skip the paired gRPC latency measurement, bench/paired.ts), BENCH_MICRO (0 to
@@ -14,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startChild, type Child } from './child.js';
+import { GO_MICRO, goMicroBinary } from './gomicro.js';
 import { runStreams, streamTables } from './streams.js';
 import { PAYLOAD_BYTES, TARGETS } from './targets.js';
 
@@ -27,7 +31,7 @@ const targets =
     ? []
     : process.env.BENCH_TARGETS
       ? process.env.BENCH_TARGETS.split(',')
-      : [...TARGETS];
+      : [...TARGETS, GO_MICRO];
 const resultsDir = process.env.BENCH_RESULTS_DIR ?? path.join(root, 'bench', 'results');
 const pointTimeoutMs = (seconds + warmup) * 1000 + 60_000;
 
@@ -51,8 +55,8 @@ interface Point {
  * A node script as a child process whose stdout lines can be awaited, each for one point's time at
  * most.
  */
-function child(args: string[], env: NodeJS.ProcessEnv): Child {
-  return startChild(process.execPath, args, { env, timeoutMs: pointTimeoutMs });
+function child(args: string[], env: NodeJS.ProcessEnv, command = process.execPath): Child {
+  return startChild(command, args, { env, timeoutMs: pointTimeoutMs });
 }
 
 /** A target's server process, with the registry directory it shares with its client(s). */
@@ -63,10 +67,13 @@ interface ServerProcess {
   line: Child['line'];
 }
 
-function startServer(target: string): ServerProcess {
+/** `goBinary`: go-micro's bench program (bench/gomicro), whose server and client speak alike. */
+function startServer(target: string, goBinary?: string): ServerProcess {
   const registryDir = mkdtempSync(path.join(os.tmpdir(), 'tsmicro-bench-'));
   const env = { ...process.env, BENCH_REGISTRY_DIR: registryDir };
-  const { proc, line } = child([path.join(here, 'server.js'), target], env);
+  const { proc, line } = goBinary
+    ? child(['server'], env, goBinary)
+    : child([path.join(here, 'server.js'), target], env);
   return { proc, registryDir, env, line };
 }
 
@@ -82,21 +89,16 @@ async function stopServer(server: ServerProcess): Promise<void> {
 }
 
 async function point(target: string, concurrency: number): Promise<Point> {
-  const server = startServer(target);
+  let server: ServerProcess | undefined;
   let client: Child | undefined;
   try {
+    const goBinary = target === GO_MICRO ? await goMicroBinary() : undefined;
+    server = startServer(target, goBinary);
     const [, address] = await server.line(/^ready (\S+)$/);
-    client = child(
-      [
-        path.join(here, 'client.js'),
-        target,
-        address,
-        String(concurrency),
-        String(warmup),
-        String(seconds),
-      ],
-      server.env,
-    );
+    const args = [address, String(concurrency), String(warmup), String(seconds)];
+    client = goBinary
+      ? child(['client', ...args], server.env, goBinary)
+      : child([path.join(here, 'client.js'), target, ...args], server.env);
     await client.line(/^measuring$/);
     server.proc.stdin!.write('mark\n');
     await client.line(/^done$/);
@@ -131,7 +133,7 @@ async function point(target: string, concurrency: number): Promise<Point> {
     };
   } finally {
     client?.proc.kill('SIGKILL');
-    await stopServer(server);
+    if (server) await stopServer(server);
   }
 }
 
@@ -220,6 +222,14 @@ for (const c of concurrencies) {
   ratios[`native/tcp-floor c=${c}`] = ratio(
     at('tsmicro-native', c)?.perSec,
     at('tcp-floor', c)?.perSec,
+  );
+  ratios[`native/go-micro c=${c}`] = ratio(
+    at('tsmicro-native', c)?.perSec,
+    at(GO_MICRO, c)?.perSec,
+  );
+  ratios[`tsmicro-grpc/go-micro c=${c}`] = ratio(
+    at('tsmicro-grpc', c)?.perSec,
+    at(GO_MICRO, c)?.perSec,
   );
   ratios[`tsmicro-grpc/raw-grpc-js c=${c}`] = ratio(
     at('tsmicro-grpc', c)?.perSec,
