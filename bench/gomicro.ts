@@ -25,7 +25,7 @@ export function goMicroBinary(): Promise<string> {
       (err, stdout, stderr) => {
         const bin = stdout.trim().split('\n').at(-1);
         if (err || !bin) {
-          const why = (stderr.trim().split('\n').at(-1) ?? '') || String(err);
+          const why = (stderr.trim().split('\n').at(-1) ?? '') || (err?.message ?? 'no output');
           reject(new Error(`go-micro not built (${why})`));
         } else resolve(bin);
       },

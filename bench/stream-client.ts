@@ -1,8 +1,9 @@
-// One stream benchmark client process: runs every point it is given on one target, each after a
+// One stream benchmark client process: first the slow reader, if asked, which prints
+// `slow-begin` and `slow-end <client memory growth bytes>` and waits for a `go` line on stdin
+// after each (the runner samples the server's memory meanwhile; first, so that no earlier point's
+// garbage is in its numbers); then every point it is given on one target, each after a
 // warm-up of its own, printing `mark` and waiting for a `go` line before the measured window
-// (the runner starts the server's CPU window meanwhile), then one JSON line per point; then the slow reader, if asked, which
-// prints `slow-begin` and `slow-end <client memory growth bytes>` and waits for a `go` line on
-// stdin after each (the runner samples the server's memory meanwhile). Started with --expose-gc.
+// (the runner starts the server's CPU window meanwhile), then one JSON line per point. Started with --expose-gc.
 import { createInterface } from 'node:readline';
 import { gcMemory } from './stream-memory.js';
 import { message, streamTarget } from './stream-targets.js';
@@ -47,6 +48,26 @@ async function run(p: StreamPointSpec, window: number): Promise<{ messages: numb
   return { messages: counts.reduce((a, b) => a + b, 0), ms: performance.now() - t0 };
 }
 
+if (slowArg) {
+  const slow = JSON.parse(slowArg) as SlowSpec;
+  let reads = 0;
+  // The baseline is taken before the stream opens: what the stream holds at the end is all growth.
+  const before = gcMemory();
+  console.log('slow-begin');
+  await stdin.next();
+  const pause = async (): Promise<void> => {
+    if (reads++ > 0) await new Promise((r) => setTimeout(r, slow.pauseMs));
+    if (reads === slow.reads) {
+      console.log(`slow-end ${gcMemory() - before}`);
+      await stdin.next();
+    }
+  };
+  try {
+    await client.slow(slow.size, 60_000, slow.reads, pause);
+  } catch (err) {
+    console.log(`slow-error ${String(err).split('\n')[0].slice(0, 300)}`);
+  }
+}
 for (const p of points) {
   try {
     await run(p, warmupMs);
@@ -71,28 +92,6 @@ for (const p of points) {
   }
 }
 
-if (slowArg) {
-  const slow = JSON.parse(slowArg) as SlowSpec;
-  let before = 0;
-  let reads = 0;
-  const pause = async (): Promise<void> => {
-    if (reads === 1) {
-      before = gcMemory();
-      console.log('slow-begin');
-      await stdin.next();
-    }
-    if (reads++ > 0) await new Promise((r) => setTimeout(r, slow.pauseMs));
-    if (reads === slow.reads) {
-      console.log(`slow-end ${gcMemory() - before}`);
-      await stdin.next();
-    }
-  };
-  try {
-    await client.slow(slow.size, 60_000, slow.reads, pause);
-  } catch (err) {
-    console.log(`slow-error ${String(err).split('\n')[0].slice(0, 300)}`);
-  }
-}
 console.log('done');
 await Promise.race([client.close(), new Promise((r) => setTimeout(r, 2_000).unref())]);
 process.exit(0);

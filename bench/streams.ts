@@ -7,7 +7,8 @@
 // BENCH_STREAM_SECONDS (measured window per point, default 2), BENCH_STREAM_WARMUP_SECONDS
 // (default 0.5), BENCH_STREAM_MODES (default "echo,pour"), BENCH_STREAM_SIZES (bytes per message,
 // default "100,16384,1048576"), BENCH_STREAM_CONCURRENCY (streams at once, default "1,16"; messages
-// of 1 MiB and more run on 1 stream only), BENCH_STREAM_SLOW (0 to skip the slow reader).
+// of 1 MiB and more run on 1 stream only), BENCH_STREAM_SLOW (0 to skip the slow reader),
+// BENCH_STREAM_SLOW_READS (messages the slow reader reads, 10 ms apart; default 100).
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -65,7 +66,9 @@ export async function runStreams(): Promise<StreamResults | undefined> {
     for (const n of size >= 2 ** 20 ? streams.slice(0, 1) : streams)
       for (const mode of modes) specs.push({ mode, size, streams: n });
   const slow: SlowSpec | undefined =
-    process.env.BENCH_STREAM_SLOW === '0' ? undefined : { size: 16384, reads: 100, pauseMs: 10 };
+    process.env.BENCH_STREAM_SLOW === '0'
+      ? undefined
+      : { size: 16384, reads: Number(process.env.BENCH_STREAM_SLOW_READS ?? '100'), pauseMs: 10 };
   const timeoutMs = specs.length * (seconds + warmup) * 2_000 + 120_000;
 
   const results: StreamResults = { seconds, warmup, points: [], slow: [] };
@@ -105,6 +108,7 @@ async function runTarget(
     const args = [address, JSON.stringify(specs), String(warmup), String(seconds)];
     if (slowSpec) args.push(JSON.stringify(slowSpec));
     client = node('stream-client.js', [target, ...args]);
+    if (slowSpec) slow = await slowReader(target, slowSpec, server, client);
     for (let i = 0; i < specs.length; i++) {
       await client.line(/^mark$/);
       server.proc.stdin.write('mark\n');
@@ -119,7 +123,6 @@ async function runTarget(
           : undefined;
       points.push({ ...p, target, serverCpuMs, cpuUsPerMessage });
     }
-    if (slowSpec) slow = await slowReader(target, slowSpec, server, client);
     await client.line(/^done$/);
   } catch (err) {
     const error = (err as Error).message.split('\n')[0].slice(0, 300);
