@@ -3,11 +3,15 @@
 // paired gRPC latency measurement (bench/paired.ts), the in-process measurements
 // (bench/micro.ts) and the tail-latency one (bench/tail.ts). Prints a table and writes the JSON to bench/results/.
 //
+// The `go-micro` target is go-micro itself (bench/gomicro.ts), skipped with the reason when it
+// cannot be built.
+//
 // Environment: BENCH_SECONDS (measured window per point, default 10), BENCH_WARMUP_SECONDS
 // (default 2), BENCH_CONCURRENCY (default "1,16,128"), BENCH_TARGETS (comma list, default all),
 // BENCH_PAIRED (0 to skip the paired gRPC latency measurement, bench/paired.ts), BENCH_MICRO (0 to
 // skip the in-process part), BENCH_TAIL (0 to skip the tail-latency part, bench/tail.ts),
-// BENCH_RESULTS_DIR (default bench/results).
+// BENCH_UNARY (0 to skip the round trips), BENCH_RESULTS_DIR (default bench/results); the stream
+// part's own settings are in bench/streams.ts.
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -15,6 +19,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startChild, type Child } from './child.js';
 import type { TailResult } from './tail.js';
+import { GO_MICRO, goMicroBinary } from './gomicro.js';
+import { runStreams, streamTables } from './streams.js';
 import { PAYLOAD_BYTES, TARGETS } from './targets.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -22,7 +28,12 @@ const root = path.resolve(here, '../..');
 const seconds = Number(process.env.BENCH_SECONDS ?? '10');
 const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? '2');
 const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,16,128').split(',').map(Number);
-const targets = process.env.BENCH_TARGETS ? process.env.BENCH_TARGETS.split(',') : [...TARGETS];
+const targets =
+  process.env.BENCH_UNARY === '0'
+    ? []
+    : process.env.BENCH_TARGETS
+      ? process.env.BENCH_TARGETS.split(',')
+      : [...TARGETS, GO_MICRO];
 const resultsDir = process.env.BENCH_RESULTS_DIR ?? path.join(root, 'bench', 'results');
 const pointTimeoutMs = (seconds + warmup) * 1000 + 60_000;
 
@@ -46,8 +57,8 @@ interface Point {
  * A node script as a child process whose stdout lines can be awaited, each for one point's time at
  * most.
  */
-function child(args: string[], env: NodeJS.ProcessEnv): Child {
-  return startChild(process.execPath, args, { env, timeoutMs: pointTimeoutMs });
+function child(args: string[], env: NodeJS.ProcessEnv, command = process.execPath): Child {
+  return startChild(command, args, { env, timeoutMs: pointTimeoutMs });
 }
 
 /** A target's server process, with the registry directory it shares with its client(s). */
@@ -58,10 +69,13 @@ interface ServerProcess {
   line: Child['line'];
 }
 
-function startServer(target: string): ServerProcess {
+/** `goBinary`: go-micro's bench program (bench/gomicro), whose server and client speak alike. */
+function startServer(target: string, goBinary?: string): ServerProcess {
   const registryDir = mkdtempSync(path.join(os.tmpdir(), 'tsmicro-bench-'));
   const env = { ...process.env, BENCH_REGISTRY_DIR: registryDir };
-  const { proc, line } = child([path.join(here, 'server.js'), target], env);
+  const { proc, line } = goBinary
+    ? child(['server'], env, goBinary)
+    : child([path.join(here, 'server.js'), target], env);
   return { proc, registryDir, env, line };
 }
 
@@ -77,21 +91,16 @@ async function stopServer(server: ServerProcess): Promise<void> {
 }
 
 async function point(target: string, concurrency: number): Promise<Point> {
-  const server = startServer(target);
+  let server: ServerProcess | undefined;
   let client: Child | undefined;
   try {
+    const goBinary = target === GO_MICRO ? await goMicroBinary() : undefined;
+    server = startServer(target, goBinary);
     const [, address] = await server.line(/^ready (\S+)$/);
-    client = child(
-      [
-        path.join(here, 'client.js'),
-        target,
-        address,
-        String(concurrency),
-        String(warmup),
-        String(seconds),
-      ],
-      server.env,
-    );
+    const args = [address, String(concurrency), String(warmup), String(seconds)];
+    client = goBinary
+      ? child(['client', ...args], server.env, goBinary)
+      : child([path.join(here, 'client.js'), target, ...args], server.env);
     await client.line(/^measuring$/);
     server.proc.stdin!.write('mark\n');
     await client.line(/^done$/);
@@ -126,7 +135,7 @@ async function point(target: string, concurrency: number): Promise<Point> {
     };
   } finally {
     client?.proc.kill('SIGKILL');
-    await stopServer(server);
+    if (server) await stopServer(server);
   }
 }
 
@@ -205,6 +214,8 @@ if (process.env.BENCH_TAIL !== '0') {
   tail = JSON.parse((await m.line(/^\{.*\}$/))[0]) as typeof tail;
 }
 
+const streams = await runStreams();
+
 const at = (t: string, c: number): Point | undefined =>
   points.find((p) => p.target === t && p.concurrency === c && !p.skipped);
 const ratio = (a: number | undefined, b: number | undefined): number | undefined =>
@@ -218,6 +229,14 @@ for (const c of concurrencies) {
   ratios[`native/tcp-floor c=${c}`] = ratio(
     at('tsmicro-native', c)?.perSec,
     at('tcp-floor', c)?.perSec,
+  );
+  ratios[`native/go-micro c=${c}`] = ratio(
+    at('tsmicro-native', c)?.perSec,
+    at(GO_MICRO, c)?.perSec,
+  );
+  ratios[`tsmicro-grpc/go-micro c=${c}`] = ratio(
+    at('tsmicro-grpc', c)?.perSec,
+    at(GO_MICRO, c)?.perSec,
   );
   ratios[`tsmicro-grpc/raw-grpc-js c=${c}`] = ratio(
     at('tsmicro-grpc', c)?.perSec,
@@ -293,6 +312,7 @@ if (tail) {
       `| ${r.mode} | ${fmt(r.p50ms, 2)} | ${fmt(r.p99ms, 1)} | ${fmt(r.p999ms, 1)} | ${fmt(r.extraAttemptsPct, 1)} % | ${r.errors} |${r.firstError ? ` ${r.firstError}` : ''}`,
     );
 }
+if (streams) console.log(streamTables(streams));
 
 mkdirSync(resultsDir, { recursive: true });
 const file = path.join(resultsDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
@@ -316,6 +336,7 @@ writeFileSync(
       paired,
       micro,
       tail,
+      streams,
     },
     null,
     2,

@@ -23,15 +23,7 @@ export function codecStream<Send, Recv>(
     onEnd();
   };
 
-  async function recv(): Promise<Recv | undefined> {
-    if (ended) return undefined;
-    let result: IteratorResult<Uint8Array>;
-    try {
-      result = await iterator.next();
-    } catch (err) {
-      end();
-      throw MicroError.from(err, CLIENT_ERROR_ID);
-    }
+  const decoded = (result: IteratorResult<Uint8Array>): Recv | undefined => {
     if (result.done) {
       end();
       return undefined;
@@ -47,20 +39,34 @@ export function codecStream<Send, Recv>(
         `malformed stream message from ${endpoint}: ${(err as Error).message}`,
       );
     }
-  }
+  };
+  const failed = (err: unknown): never => {
+    end();
+    throw MicroError.from(err, CLIENT_ERROR_ID);
+  };
+  // Plain promise chains, not async functions and generators: each layer of those costs a
+  // promise or two per message, a good part of a small message's cost.
+  const recv = (): Promise<Recv | undefined> =>
+    ended ? Promise.resolve(undefined) : iterator.next().then(decoded, failed);
+  const item = (msg: Recv | undefined): IteratorResult<Recv> =>
+    msg === undefined && ended
+      ? { value: undefined, done: true }
+      : { value: msg as Recv, done: false };
 
   return {
-    async send(message: Send): Promise<void> {
+    send(message: Send): Promise<void> {
       let body: Uint8Array;
       try {
         body = codec.encode(message, sendHint);
       } catch (err) {
-        throw MicroError.badRequest(
-          CLIENT_ERROR_ID,
-          `cannot encode message for ${endpoint}: ${(err as Error).message}`,
+        return Promise.reject(
+          MicroError.badRequest(
+            CLIENT_ERROR_ID,
+            `cannot encode message for ${endpoint}: ${(err as Error).message}`,
+          ),
         );
       }
-      await frames.send(body);
+      return frames.send(body);
     },
     closeSend: () => frames.closeSend(),
     recv,
@@ -68,20 +74,18 @@ export function codecStream<Send, Recv>(
       frames.cancel();
       end();
     },
-    async *[Symbol.asyncIterator](): AsyncIterator<Recv> {
-      try {
-        for (;;) {
-          const msg = await recv();
-          if (msg === undefined && ended) return;
-          yield msg as Recv;
-        }
-      } finally {
-        if (!ended) {
-          // The consumer left the loop early: nobody reads the rest, so stop the stream.
-          frames.cancel();
-          end();
-        }
-      }
+    [Symbol.asyncIterator](): AsyncIterator<Recv> {
+      return {
+        next: () => recv().then(item),
+        return: (): Promise<IteratorResult<Recv>> => {
+          if (!ended) {
+            // The consumer left the loop early: nobody reads the rest, so stop the stream.
+            frames.cancel();
+            end();
+          }
+          return Promise.resolve({ value: undefined, done: true });
+        },
+      };
     },
   };
 }

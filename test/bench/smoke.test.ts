@@ -1,6 +1,7 @@
 // Keeps the benchmark harness from rotting: a tiny run of every target (but NATS, which needs a
-// server), of the paired gRPC latency measurement and of the in-process measurements, checked
-// for shape, never for speed.
+// server, and go-micro, which needs a Go build), of the paired gRPC latency measurement, of the
+// in-process measurements and of the streams (one small point per target, and the slow reader),
+// checked for shape, never for speed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -28,6 +29,10 @@ interface Results {
     idleConnectionBytes: { native: number; grpc: number };
     firstCallMs: { native: number; grpc: number };
   };
+  streams: {
+    points: { target: string; mode: string; messages?: number; perSec?: number; error?: string }[];
+    slow: { target: string; serverGrowthBytes?: number; error?: string }[];
+  };
 }
 
 test('bench: a tiny run measures every target and writes the results JSON', async () => {
@@ -54,9 +59,15 @@ test('bench: a tiny run measures every target and writes the results JSON', asyn
           BENCH_TARGETS: targets.join(','),
           BENCH_MICRO_SECONDS: '0.05',
           BENCH_IDLE_CONNECTIONS: '10',
+          BENCH_STREAM_SECONDS: '0.1',
+          BENCH_STREAM_WARMUP_SECONDS: '0.05',
+          BENCH_STREAM_SIZES: '100',
+          BENCH_STREAM_CONCURRENCY: '1',
+          BENCH_STREAM_MODES: 'echo,pour',
+          BENCH_STREAM_SLOW_READS: '5',
           BENCH_RESULTS_DIR: dir.path,
         },
-        timeout: 60_000,
+        timeout: 90_000,
       },
       (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)),
     );
@@ -88,4 +99,17 @@ test('bench: a tiny run measures every target and writes the results JSON', asyn
     results.micro.idleConnectionBytes.native > 0 && results.micro.idleConnectionBytes.grpc > 0,
   );
   assert.ok(results.micro.firstCallMs.native > 0 && results.micro.firstCallMs.grpc > 0);
+  assert.match(stdout, /\| mode \| size \| streams \| tcp-stream \| tsmicro-native \|/);
+  assert.deepEqual(
+    results.streams.points.map((p) => `${p.target} ${p.mode}`),
+    ['tcp-stream', 'tsmicro-native', 'tsmicro-grpc', 'raw-grpc-js'].flatMap((t) => [
+      `${t} echo`,
+      `${t} pour`,
+    ]),
+  );
+  for (const p of results.streams.points)
+    assert.ok(p.error === undefined && p.messages! > 0 && p.perSec! > 0, JSON.stringify(p));
+  assert.equal(results.streams.slow.length, 4);
+  for (const s of results.streams.slow)
+    assert.ok(s.error === undefined && Number.isFinite(s.serverGrowthBytes), JSON.stringify(s));
 });

@@ -247,8 +247,8 @@ class ServerConn implements FrameSink {
     this.listener.forget(this);
   }
 
-  write(frame: Buffer): boolean {
-    return this.dead ? false : this.out.write(frame);
+  write(frame: Buffer, streamed?: boolean): boolean {
+    return this.dead ? false : this.out.write(frame, streamed);
   }
 
   /**
@@ -371,9 +371,9 @@ class ServerConn implements FrameSink {
     const call = this.track(id, head);
     const end = new StreamEnd(
       {
-        data: (body) => this.write(bodyFrame(Kind.Data, id, body)),
+        data: (body) => this.write(bodyFrame(Kind.Data, id, body), true),
         window: (n) => {
-          this.write(u32Frame(Kind.Window, id, n));
+          this.write(u32Frame(Kind.Window, id, n), true);
         },
         drained: () => this.out.drained(this.dead, connectionClosed),
       },

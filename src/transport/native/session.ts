@@ -181,9 +181,9 @@ export class Session implements FrameSink {
     const frame = headFrame(Kind.Open, call.id, head, undefined, Date.now(), this.prefixes);
     const end = new StreamEnd(
       {
-        data: (body) => this.write(bodyFrame(Kind.Data, call.id, body)),
+        data: (body) => this.write(bodyFrame(Kind.Data, call.id, body), true),
         window: (n) => {
-          this.write(u32Frame(Kind.Window, call.id, n));
+          this.write(u32Frame(Kind.Window, call.id, n), true);
         },
         drained: () => this.out.drained(this.dead, connectionClosed),
       },
@@ -317,8 +317,8 @@ export class Session implements FrameSink {
     return true;
   }
 
-  private write(frame: Buffer): boolean {
-    return this.dead ? false : this.out.write(frame);
+  private write(frame: Buffer, streamed?: boolean): boolean {
+    return this.dead ? false : this.out.write(frame, streamed);
   }
 
   private goAway(): void {
