@@ -38,6 +38,7 @@ import {
   spent,
 } from './budget.js';
 import { isRetryable, RetryBudget, type RetryBudgetOptions } from './retry.js';
+import { markHop } from '../internal/hop.js';
 import { codecStream } from './stream.js';
 
 /** How late a backoff timer may fire under load, ms: room kept for it when deciding to retry. */
@@ -194,6 +195,9 @@ export function createClient(opts: ClientOptions): Client {
         if (backoff + tookMs + TIMER_SLACK_MS >= remaining(call)) throw err;
         if (retryBudget && !retryBudget.tryRetry()) throw err;
       }
+    } catch (err) {
+      // Free on success: an error is marked with the hop, so a handler that lets it out names it.
+      throw markHop(err, service, endpoint);
     } finally {
       call.dispose();
     }
@@ -331,14 +335,20 @@ export function createClient(opts: ClientOptions): Client {
       };
       try {
         const frames = transport.dial(node.address, node.metadata).stream(head, ctx.signal);
-        return codecStream<Send, Recv>(frames, codecOf(options.contentType), endpoint, end);
+        return codecStream<Send, Recv>(
+          frames,
+          codecOf(options.contentType),
+          service,
+          endpoint,
+          end,
+        );
       } catch (err) {
         end();
         throw err;
       }
     } catch (err) {
       dispose();
-      throw MicroError.from(err, CLIENT_ERROR_ID);
+      throw markHop(MicroError.from(err, CLIENT_ERROR_ID), service, endpoint);
     }
   }
 

@@ -1,5 +1,6 @@
 import type { Codec, CodecHint } from '../codec/codec.js';
 import { CLIENT_ERROR_ID, MicroError } from '../errors.js';
+import { markHop } from '../internal/hop.js';
 import type { FrameStream } from '../transport/transport.js';
 import type { ClientStream } from './client.js';
 
@@ -10,6 +11,7 @@ import type { ClientStream } from './client.js';
 export function codecStream<Send, Recv>(
   frames: FrameStream,
   codec: Codec,
+  service: string,
   endpoint: string,
   onEnd: () => void,
 ): ClientStream<Send, Recv> {
@@ -30,7 +32,7 @@ export function codecStream<Send, Recv>(
       result = await iterator.next();
     } catch (err) {
       end();
-      throw MicroError.from(err, CLIENT_ERROR_ID);
+      throw markHop(MicroError.from(err, CLIENT_ERROR_ID), service, endpoint);
     }
     if (result.done) {
       end();
