@@ -134,7 +134,6 @@ test('grpc.health.v1 and HTTP answer the same state; a failing critical check ta
 
 test('stop() says NOT_SERVING before it deregisters, then ends Watch streams instead of waiting on them', async () => {
   const inner = memoryRegistry();
-  let probe: ReturnType<typeof grpcHealthClient> | undefined;
   let watch: ReturnType<ReturnType<typeof grpcHealthClient>['watch']> | undefined;
   const order: string[] = [];
   // The real registry, wrapped to see what the outside had heard when deregistration began.
@@ -164,7 +163,7 @@ test('stop() says NOT_SERVING before it deregisters, then ends Watch streams ins
   });
   service.handle('Greeter', { Hello: () => ({}) });
   await service.start();
-  probe = grpcHealthClient(service.server.node!.address);
+  const probe = grpcHealthClient(service.server.node!.address);
   try {
     watch = probe.watch('');
     await waitFor(() => watch!.statuses.length > 0, 5_000, 'the first Watch message');

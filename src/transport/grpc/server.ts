@@ -122,11 +122,11 @@ const identity: Serialize = (value) => value;
  * path not registered — but go-micro dispatches on the last dot segment of the service part,
  * whatever the package, and answers unknown endpoints with its own 404. So the lookup method,
  * `_retrieveHandler(path)` (present in the JS, private in the typings), is replaced per instance.
- * Services added with `addService` (grpc.health.v1) keep their exact paths: those are looked up
- * first, once one was added.
+ * Services added with `addService` (grpc.health.v1) keep their exact paths, served by grpc-js.
  */
 class DispatchingServer extends Server {
-  private added = false;
+  /** The paths of services added with addService, which grpc-js itself serves. */
+  private readonly added = new Set<string>();
 
   constructor(options: ChannelOptions, route: (path: string) => Handler) {
     super(options);
@@ -142,7 +142,7 @@ class DispatchingServer extends Server {
       );
     }
     self._retrieveHandler = (path) =>
-      (this.added ? registered.call(this, path) : null) ?? route(path);
+      (this.added.has(path) ? registered.call(this, path) : null) ?? route(path);
     // Runs on the request headers before grpc-js turns them into metadata without content-type.
     // Only a specific type is copied: plain `application/grpc` (every grpc-js client, tsmicro's
     // included) means the same to negotiate() as none, and one header less is cheaper per call.
@@ -158,8 +158,8 @@ class DispatchingServer extends Server {
     service: ServiceDefinition,
     implementation: UntypedServiceImplementation,
   ): void {
-    this.added = true;
     super.addService(service, implementation);
+    for (const method of Object.values(service)) this.added.add(method.path);
   }
 }
 
