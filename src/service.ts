@@ -8,6 +8,7 @@ import { jsonCodec } from './codec/json.js';
 import { composeWrappers } from './compose.js';
 import { InvalidOptionError } from './errors.js';
 import type { Health } from './health/health.js';
+import { markingClient } from './internal/hop.js';
 import { defaultLogger, type Logger } from './logger.js';
 import { checkComponent, checkRegistryName } from './options.js';
 import { localRegistry } from './registry/local.js';
@@ -186,7 +187,7 @@ export function createService(opts: ServiceOptions): Service {
     ...pick(opts, SERVER_KEYS),
     name,
   });
-  const client = composeWrappers(
+  const wrappedClient = composeWrappers(
     opts.wrapClient,
     createClient({
       selector,
@@ -196,6 +197,8 @@ export function createService(opts: ServiceOptions): Service {
       ...pick(opts, CLIENT_KEYS),
     }),
   );
+  // What a wrapper itself throws names its hop too (see internal/hop.ts).
+  const client = opts.wrapClient?.length ? markingClient(wrappedClient) : wrappedClient;
   let started = false;
 
   function own<T>(component: T, close: (c: T) => Promise<void>): T {

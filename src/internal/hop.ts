@@ -1,3 +1,4 @@
+import type { CallOptions, Client } from '../client/client.js';
 import { MicroError } from '../errors.js';
 
 /**
@@ -46,4 +47,26 @@ export function nameHop(err: MicroError): MicroError {
       cause: err,
     },
   );
+}
+
+/**
+ * Marks what wrappers around the whole client throw themselves (a circuit breaker's refusal):
+ * the outermost layer of a service's client when it has `wrapClient` wrappers. Without them the
+ * client marks its own errors and this layer is left out (it would cost a promise per call).
+ * Stream errors after the stream opened are marked by the stream itself.
+ */
+export function markingClient(next: Client): Client {
+  return {
+    call<Res, Req>(service: string, endpoint: string, request: Req, opts?: CallOptions) {
+      return next.call<Res, Req>(service, endpoint, request, opts).catch((err: unknown) => {
+        throw markHop(err, service, endpoint);
+      });
+    },
+    stream<Send, Recv>(service: string, endpoint: string, opts?: CallOptions) {
+      return next.stream<Send, Recv>(service, endpoint, opts).catch((err: unknown) => {
+        throw markHop(err, service, endpoint);
+      });
+    },
+    publish: (topic, message, opts) => next.publish(topic, message, opts),
+  };
 }

@@ -79,7 +79,10 @@ export class Registrar {
   }
 
   private turn(fn: () => Promise<void>): Promise<void> {
-    this.turns = this.turns.then(fn);
+    // A turn that threw must not stop the ones after it.
+    this.turns = this.turns.then(fn).catch((err: unknown) => {
+      this.o.logger.error({ err }, 'registration change failed');
+    });
     return this.turns;
   }
 

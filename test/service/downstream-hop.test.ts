@@ -80,11 +80,17 @@ test('a longer chain names every hop, outermost first', async () => {
   });
 });
 
-test('a hop that failed itself (no such service) is named too; an error the handler made is its own', async () => {
+test('a hop that failed itself (no such service, refused by a client wrapper) is named too; an error the handler made is its own', async () => {
   const ghost = await failure('orders', 'Orders.Ghost', {});
   assert.equal(ghost.id, 'go.micro.client');
   assert.equal(ghost.code, 503);
   assert.match(ghost.detail, /^ghost\/Ghost\.Boo: /);
+  assert.deepEqual(await failure('orders', 'Orders.Blocked', {}), {
+    id: 'go.micro.client',
+    code: 503,
+    detail: 'blocked/Blocked.Do: circuit open',
+    status: 'Service Unavailable',
+  });
   assert.deepEqual(await failure('orders', 'Orders.PlaceCaught', { sku: 'none' }), {
     id: 'orders',
     code: 422,
