@@ -90,7 +90,8 @@ export interface ServerOptions {
   /**
    * Whether start() fails when every registration attempt failed (the registry is unreachable).
    * With false, the server starts serving unregistered and each heartbeat tries again, so it
-   * appears once the registry is back.
+   * appears once the registry is back. A node not ready at start (a critical health check
+   * fails) does not register then, whatever this says: it registers once ready.
    * @defaultValue true
    */
   requireRegistration?: boolean;
