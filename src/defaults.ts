@@ -49,6 +49,17 @@ export const DEFAULTS = Object.freeze({
    */
   drainDelayMs: 1_000,
 
+  /** Health: longest a check may run before it counts as failed (go-micro's health package: 5 s). */
+  healthCheckTimeoutMs: 5_000,
+  /** Health: pause between two runs of a check (Kubernetes' default probe period, 10 s). */
+  healthCheckIntervalMs: 10_000,
+  /**
+   * Server: a handler's crash (a plain Error, not a MicroError) is logged with its stack at most
+   * once per endpoint in this window; the rest are counted and the count goes with the next one
+   * logged, so a handler failing on every call cannot flood the log.
+   */
+  handlerErrorLogIntervalMs: 10_000,
+
   /**
    * Consul: timeout of one non-blocking request to the agent, so an unreachable agent fails a start
    * instead of hanging it.

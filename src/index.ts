@@ -56,6 +56,12 @@ export type {
   SubscriberTypes,
 } from './server/server.js';
 
+export type { Health } from './health/health.js';
+export type { HealthCheck } from './health/check.js';
+export type { HealthOptions } from './health/options.js';
+export type { BuiltinCheckOptions } from './health/builtin.js';
+export type { HealthReport, HealthCheckReport, HealthStatus } from './health/report.js';
+
 export type { Registry, Service as RegistryService, Node } from './registry/registry.js';
 export {
   endpointSchemas,

@@ -64,6 +64,8 @@ export type {
   InboundHead,
   EndpointKind,
   ListenOptions,
+  ServingStatus,
+  ServingStatusSource,
 } from './transport/transport.js';
 export type { TransportFault, MicroErrorOptions } from './errors.js';
 export { grpcStatusFromCode, codeFromGrpcStatus, statusText } from './errors.js';

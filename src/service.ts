@@ -7,6 +7,8 @@ import type { Codec } from './codec/codec.js';
 import { jsonCodec } from './codec/json.js';
 import { composeWrappers } from './compose.js';
 import { InvalidOptionError } from './errors.js';
+import type { Health } from './health/health.js';
+import { markingClient } from './internal/hop.js';
 import { defaultLogger, type Logger } from './logger.js';
 import { checkComponent, checkRegistryName } from './options.js';
 import { localRegistry } from './registry/local.js';
@@ -56,6 +58,8 @@ const SERVER_KEYS = [
   'registerAttempts',
   'requireRegistration',
   'implicitContext',
+  'health',
+  'crashLog',
   'wrapHandler',
   'wrapSubscriber',
 ] as const satisfies readonly (keyof ServerOptions)[];
@@ -123,6 +127,11 @@ export interface Service extends AsyncDisposable {
   /** Calls other services (and this one). Usable without starting the service. */
   readonly client: Client;
   readonly server: Server;
+  /**
+   * The service's health (`server.health`): add checks with `health.addCheck`, read liveness and
+   * readiness; see docs/operations.md for its surfaces.
+   */
+  readonly health: Health;
   /** Same as `server.handle`. */
   handle(name: string, methods: HandlerMethods, opts?: HandleOptions): void;
   /** Same as `server.subscribe`. */
@@ -190,7 +199,7 @@ export function createService(opts: ServiceOptions): Service {
     ...pick(opts, SERVER_KEYS),
     name,
   });
-  const client = composeWrappers(
+  const wrappedClient = composeWrappers(
     opts.wrapClient,
     createClient({
       selector,
@@ -200,6 +209,8 @@ export function createService(opts: ServiceOptions): Service {
       ...pick(opts, CLIENT_KEYS),
     }),
   );
+  // What a wrapper itself throws names its hop too (see internal/hop.ts).
+  const client = opts.wrapClient?.length ? markingClient(wrappedClient) : wrappedClient;
   let started = false;
 
   function own<T>(component: T, close: (c: T) => Promise<void>): T {
@@ -265,6 +276,7 @@ export function createService(opts: ServiceOptions): Service {
     name,
     client,
     server,
+    health: server.health,
     handle: (n, methods, o) => server.handle(n, methods, o),
     subscribe: (topic, subscriber, o) => server.subscribe(topic, subscriber, o),
     start,

@@ -46,4 +46,10 @@ export interface Broker {
   publish(topic: string, message: BrokerMessage): Promise<void>;
   /** Subscribes `handler` to `topic`. */
   subscribe(topic: string, handler: BrokerHandler, opts?: SubscribeOptions): Promise<Subscription>;
+  /**
+   * Resolves when the broker is connected and answering, rejects (a MicroError 503) when not.
+   * Optional: a broker that has it gets the built-in `broker` health check; one that cannot lose
+   * its connection (the in-process memory broker) has none.
+   */
+  ping?(): Promise<void>;
 }

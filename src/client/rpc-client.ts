@@ -41,6 +41,7 @@ import {
 import { tailTolerantCall, type TailDeps } from './hedged-call.js';
 import { LatencyWindows } from './latency-window.js';
 import { isRetryable, RetryBudget, type RetryBudgetOptions } from './retry.js';
+import { markHop } from '../internal/hop.js';
 import {
   checkAdaptiveTimeout,
   checkHedge,
@@ -249,6 +250,9 @@ export function createClient(opts: ClientOptions): Client {
         if (backoff + tookMs + TIMER_SLACK_MS >= remaining(call)) throw err;
         if (retryBudget && !retryBudget.tryRetry()) throw err;
       }
+    } catch (err) {
+      // Free on success: an error is marked with the hop, so a handler that lets it out names it.
+      throw markHop(err, service, endpoint);
     } finally {
       call.dispose();
     }
@@ -439,14 +443,20 @@ export function createClient(opts: ClientOptions): Client {
       };
       try {
         const frames = transport.dial(node.address, node.metadata).stream(head, ctx.signal);
-        return codecStream<Send, Recv>(frames, codecOf(options.contentType), endpoint, end);
+        return codecStream<Send, Recv>(
+          frames,
+          codecOf(options.contentType),
+          service,
+          endpoint,
+          end,
+        );
       } catch (err) {
         end();
         throw err;
       }
     } catch (err) {
       dispose();
-      throw MicroError.from(err, CLIENT_ERROR_ID);
+      throw markHop(MicroError.from(err, CLIENT_ERROR_ID), service, endpoint);
     }
   }
 

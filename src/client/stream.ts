@@ -1,5 +1,6 @@
 import type { Codec, CodecHint } from '../codec/codec.js';
 import { CLIENT_ERROR_ID, MicroError } from '../errors.js';
+import { markHop } from '../internal/hop.js';
 import type { FrameStream } from '../transport/transport.js';
 import type { ClientStream } from './client.js';
 
@@ -10,6 +11,7 @@ import type { ClientStream } from './client.js';
 export function codecStream<Send, Recv>(
   frames: FrameStream,
   codec: Codec,
+  service: string,
   endpoint: string,
   onEnd: () => void,
 ): ClientStream<Send, Recv> {
@@ -42,7 +44,7 @@ export function codecStream<Send, Recv>(
   };
   const failed = (err: unknown): never => {
     end();
-    throw MicroError.from(err, CLIENT_ERROR_ID);
+    throw markHop(MicroError.from(err, CLIENT_ERROR_ID), service, endpoint);
   };
   // Plain promise chains, not async functions and generators: each layer of those costs a
   // promise or two per message, a good part of a small message's cost.

@@ -22,23 +22,76 @@ export interface RegistrarOptions {
  * Keeps a server registered: registers at start (retrying with backoff), re-registers every
  * interval within the TTL (the heartbeat), and deregisters at stop. A failing registry while
  * running is logged and retried on the next beat: serving goes on, and the registration comes
- * back by itself when the registry does.
+ * back by itself when the registry does. While the node is not ready it is withdrawn
+ * ({@link pause}: no heartbeat, deregistered) and comes back on {@link resume}.
  */
 export class Registrar {
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
   /** The last registration attempt failed: the next success is logged as a recovery. */
   private failing = false;
+  /** Whether the node should be listed now (started and not paused). */
+  private active = false;
+  /** pause() and resume() in the order they were asked, so the registry ends as the last one. */
+  private turns: Promise<void> = Promise.resolve();
   /** Some registration succeeded: the registry (and so clients) may know this node. */
   everRegistered = false;
 
   constructor(private readonly o: RegistrarOptions) {}
 
   /**
+   * Withdraws the node (not ready): stops the heartbeat and deregisters. Serving goes on, so
+   * callers whose cache still lists the node lose nothing. No-op when already withdrawn.
+   */
+  pause(): Promise<void> {
+    if (!this.active) return this.turns;
+    this.active = false;
+    this.stopBeating();
+    return this.turn(async () => {
+      await this.beating;
+      if (this.active) return;
+      try {
+        await this.o.registry.deregister(this.o.service());
+        this.o.logger.info({}, 'deregistered while not ready');
+      } catch (err) {
+        this.o.logger.warn({ err }, 'deregistration failed; the entry expires with its TTL');
+      }
+    });
+  }
+
+  /**
+   * Lists the node again (ready): registers now — a failure is logged and retried on every
+   * beat — and restarts the heartbeat. No-op when already listed.
+   */
+  resume(): Promise<void> {
+    if (this.active) return this.turns;
+    this.active = true;
+    return this.turn(async () => {
+      if (!this.active) return;
+      try {
+        await this.register();
+      } catch (err) {
+        this.failing = true;
+        this.o.logger.warn({ err }, 'registration failed; retrying on every heartbeat');
+      }
+      if (this.active) this.startBeating();
+    });
+  }
+
+  private turn(fn: () => Promise<void>): Promise<void> {
+    // A turn that threw must not stop the ones after it.
+    this.turns = this.turns.then(fn).catch((err: unknown) => {
+      this.o.logger.error({ err }, 'registration change failed');
+    });
+    return this.turns;
+  }
+
+  /**
    * Registers, retrying up to `attempts` times with backoff; then starts the heartbeat. Rejects
    * with the last error when every attempt failed and registration is `required`.
    */
   async start(): Promise<void> {
+    this.active = true;
     let failed = false;
     let lastErr: unknown;
     for (let i = 0; i < this.o.attempts; i++) {
@@ -62,22 +115,32 @@ export class Registrar {
         'registration failed; serving unregistered and retrying on every heartbeat',
       );
     }
-    if (this.o.intervalMs > 0) {
-      this.timer = setInterval(() => this.beat(), this.o.intervalMs);
-      this.timer.unref();
-    }
+    this.startBeating();
   }
 
   /** Stops the heartbeat and deregisters (errors are logged: the TTL cleans up after us). */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.active = false;
+    this.stopBeating();
+    await this.turns;
     await this.beating;
     try {
       await this.o.registry.deregister(this.o.service());
     } catch (err) {
       this.o.logger.warn({ err }, 'deregistration failed; the entry expires with its TTL');
     }
+  }
+
+  private startBeating(): void {
+    if (this.o.intervalMs > 0 && !this.timer) {
+      this.timer = setInterval(() => this.beat(), this.o.intervalMs);
+      this.timer.unref();
+    }
+  }
+
+  private stopBeating(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
   }
 
   private beat(): void {

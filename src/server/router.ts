@@ -10,9 +10,11 @@ import type {
   EndpointKind,
   FrameStream,
   InboundHead,
+  ServingStatusSource,
   SignalSource,
   UnaryCall,
 } from '../transport/transport.js';
+import type { HandlerErrors } from './handler-errors.js';
 import type {
   HandleOptions,
   HandlerFunc,
@@ -38,6 +40,8 @@ interface Route {
   /** Made once per endpoint rather than per call. */
   requestHint: CodecHint;
   responseHint: CodecHint;
+  /** Codecs this route prefers over the server's (a built-in handler's own messages). */
+  codecs?: readonly Codec[];
 }
 
 /**
@@ -47,8 +51,12 @@ interface Route {
 export class Router implements Dispatcher {
   private readonly routes = new Map<string, Route>();
   private readonly handlerNames = new Set<string>();
+  /** Handlers the server adds itself: unpublished, and replaced by an application's own. */
+  private readonly builtins = new Set<string>();
   /** Requests (unary calls and streams) in their handlers now; stop() reports it. */
   inflight = 0;
+  /** The server's serving status, answered by transports with a health protocol. */
+  health?: ServingStatusSource;
 
   constructor(
     readonly service: string,
@@ -61,7 +69,21 @@ export class Router implements Dispatcher {
     private readonly implicitContext: boolean,
     /** Told about endpoint descriptions left out of the registry. */
     private readonly logger: Logger,
+    /** Turns what handlers throw into answers, and logs their crashes. */
+    private readonly errors: HandlerErrors,
   ) {}
+
+  /**
+   * Adds a handler of the server's own (go-micro's internal `Debug`): left out of the registry,
+   * answered with `codecs` first, and given way to an application handler of the same name.
+   */
+  addBuiltin(name: string, methods: HandlerMethods, codecs: readonly Codec[]): void {
+    if (this.handlerNames.has(name)) return;
+    this.add(name, methods);
+    this.builtins.add(name);
+    for (const [endpoint, route] of this.routes)
+      if (endpoint.startsWith(`${name}.`)) route.codecs = codecs;
+  }
 
   /** Adds the methods of handler `name`. Throws InvalidOptionError on a malformed handler. */
   add(name: string, methods: HandlerMethods, opts: HandleOptions = {}): void {
@@ -70,6 +92,7 @@ export class Router implements Dispatcher {
         'handle.name',
         `expected an identifier like "Greeter", got ${JSON.stringify(name)}`,
       );
+    if (this.builtins.has(name)) this.removeBuiltin(name);
     if (this.handlerNames.has(name))
       throw new InvalidOptionError('handle.name', `handler ${name} is already registered`);
     if (typeof methods !== 'object' || methods === null)
@@ -130,6 +153,13 @@ export class Router implements Dispatcher {
     for (const [endpoint, route] of added) this.routes.set(endpoint, route);
   }
 
+  private removeBuiltin(name: string): void {
+    this.builtins.delete(name);
+    this.handlerNames.delete(name);
+    for (const endpoint of [...this.routes.keys()])
+      if (endpoint.startsWith(`${name}.`)) this.routes.delete(endpoint);
+  }
+
   private wrap(fn: HandlerFunc): HandlerFunc {
     return composeWrappers(this.wrappers, fn);
   }
@@ -137,6 +167,7 @@ export class Router implements Dispatcher {
   /** Endpoints as published in the registry, sorted by name as go-micro does. */
   endpoints(): Endpoint[] {
     return [...this.routes.entries()]
+      .filter(([name]) => !this.builtins.has(name.slice(0, name.indexOf('.'))))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([name, route]) => {
         const endpoint: Endpoint = { name, metadata: route.metadata };
@@ -167,7 +198,7 @@ export class Router implements Dispatcher {
     let request: unknown;
     try {
       route = this.route(head, 'unary');
-      codec = this.codec(head);
+      codec = (route.codecs && findCodec(route.codecs, head.contentType)) ?? this.codec(head);
       request = decodeRequest(codec, body, route);
     } catch (err) {
       call.failed(err);
@@ -180,13 +211,13 @@ export class Router implements Dispatcher {
     try {
       result = this.run(route, req, ctx);
     } catch (err) {
-      this.failed(call, err);
+      this.failed(call, err, head.endpoint);
       return;
     }
     if (isThenable(result))
       result.then(
         (value) => this.replied(call, codec, route, value),
-        (err: unknown) => this.failed(call, err),
+        (err: unknown) => this.failed(call, err, head.endpoint),
       );
     else this.replied(call, codec, route, result);
   }
@@ -201,7 +232,7 @@ export class Router implements Dispatcher {
       await this.run(route, this.request(head, stream, true, codec), ctx);
     } catch (err) {
       // A handler's own error keeps its id; anything else is this service's 500.
-      throw MicroError.from(err, this.service);
+      throw this.errors.answer(err, head.endpoint);
     } finally {
       this.inflight--;
     }
@@ -229,10 +260,10 @@ export class Router implements Dispatcher {
     call.replied(bytes);
   }
 
-  private failed(call: UnaryCall, err: unknown): void {
+  private failed(call: UnaryCall, err: unknown, endpoint: string): void {
     this.inflight--;
     // A handler's own error keeps its id; anything else is this service's 500.
-    call.failed(MicroError.from(err, this.service));
+    call.failed(this.errors.answer(err, endpoint));
   }
 
   private route(head: InboundHead, kind: EndpointKind): Route {

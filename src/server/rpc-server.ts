@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Broker, Subscription } from '../broker/broker.js';
+import { brokerCheck, registryCheck } from '../health/builtin.js';
+import { HealthModel } from '../health/health.js';
+import { listenHealthHttp, type HealthHttpListener } from '../health/http.js';
+import { checkHealthOptions, type HealthOptions } from '../health/options.js';
 import type { Codec } from '../codec/codec.js';
 import { composeWrappers } from '../compose.js';
 import { DEFAULT_LISTEN_ADDRESS, DEFAULTS } from '../defaults.js';
@@ -18,6 +22,8 @@ import {
 } from '../options.js';
 import type { Node, Registry, Service } from '../registry/registry.js';
 import type { Listener, Transport } from '../transport/transport.js';
+import { debugCodecs, debugHandler } from './debug-handler.js';
+import { HandlerErrors } from './handler-errors.js';
 import { Registrar } from './register.js';
 import { Router } from './router.js';
 import { deliver, subscriberEndpoints, type SubscriberEntry } from './subscriber.js';
@@ -84,7 +90,8 @@ export interface ServerOptions {
   /**
    * Whether start() fails when every registration attempt failed (the registry is unreachable).
    * With false, the server starts serving unregistered and each heartbeat tries again, so it
-   * appears once the registry is back.
+   * appears once the registry is back. A node not ready at start (a critical health check
+   * fails) does not register then, whatever this says: it registers once ready.
    * @defaultValue true
    */
   requireRegistration?: boolean;
@@ -100,6 +107,19 @@ export interface ServerOptions {
    * @defaultValue true
    */
   implicitContext?: boolean;
+  /**
+   * The node's health: checks, the HTTP surface, the built-in checks (see {@link HealthOptions}).
+   * The node answers grpc.health.v1 on its gRPC port and go-micro's `Debug.Health` whatever this
+   * says, and is listed in the registry only while ready.
+   */
+  health?: HealthOptions;
+  /**
+   * How handler crashes — anything a handler throws that is not a MicroError — are logged, with
+   * their stack: the first per endpoint in each `intervalMs` (0: every one), the others counted
+   * and reported with the next one logged. false logs none. MicroErrors are answers, never
+   * logged as crashes. @defaultValue `{ intervalMs: DEFAULTS.handlerErrorLogIntervalMs }` (10 s)
+   */
+  crashLog?: { intervalMs?: number } | false;
   /** Wrappers around every handler call; the first is outermost. */
   wrapHandler?: readonly HandlerWrapper[];
   /** Wrappers around every subscriber call; the first is outermost. */
@@ -142,6 +162,8 @@ export function createServer(opts: ServerOptions): Server {
   const implicitContext = checkBoolean('implicitContext', opts.implicitContext) ?? true;
   const logger = opts.logger.child({ service: name });
   const nodeId = `${name}-${id}`;
+  const healthOpts = checkHealthOptions(opts.health);
+  const crashLogIntervalMs = resolveCrashLog(opts.crashLog);
   const router = new Router(
     name,
     version,
@@ -150,10 +172,35 @@ export function createServer(opts: ServerOptions): Server {
     opts.wrapHandler ?? [],
     implicitContext,
     logger,
+    new HandlerErrors(name, logger, crashLogIntervalMs),
   );
+  const health = new HealthModel({ service: name, version, nodeId }, logger);
+  router.health = health;
+  if (healthOpts.registryCheck !== false)
+    health.addCheck(registryCheck(registry, name, healthOpts.registryCheck ?? {}));
+  if (healthOpts.brokerCheck !== false && typeof broker.ping === 'function')
+    health.addCheck(
+      brokerCheck(broker as Broker & { ping(): Promise<void> }, healthOpts.brokerCheck ?? {}),
+    );
+  for (const [i, check] of (healthOpts.checks ?? []).entries()) {
+    try {
+      health.addCheck(check);
+    } catch (err) {
+      // Name the check by its place in the option, not by the addCheck call it went through.
+      if (err instanceof InvalidOptionError)
+        throw new InvalidOptionError(
+          err.option.replace('health.addCheck', `health.checks[${i}]`),
+          err.message.replace(/^invalid option \S+: /, ''),
+        );
+      throw err;
+    }
+  }
+  router.addBuiltin('Debug', debugHandler, debugCodecs);
   const pending: SubscriberEntry[] = [];
   const subscriptions: Subscription[] = [];
   let listener: Listener | undefined;
+  let httpListener: HealthHttpListener | undefined;
+  let stopFollowingHealth: (() => void) | undefined;
   let registrar: Registrar | undefined;
   let node: Node | undefined;
   let state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new';
@@ -170,6 +217,8 @@ export function createServer(opts: ServerOptions): Server {
     get node() {
       return node;
     },
+
+    health,
 
     handle(handlerName: string, methods: HandlerMethods, handleOpts?: HandleOptions): void {
       router.add(handlerName, methods, handleOpts);
@@ -234,6 +283,10 @@ export function createServer(opts: ServerOptions): Server {
             protocol: transport.name,
           },
         };
+        if (healthOpts.httpAddress !== undefined) {
+          httpListener = await listenHealthHttp(healthOpts.httpAddress, health);
+          health.httpAddress = httpListener.address;
+        }
         await broker.connect();
         for (const sub of pending) {
           subscriptions.push(
@@ -244,7 +297,7 @@ export function createServer(opts: ServerOptions): Server {
             ),
           );
         }
-        registrar = new Registrar({
+        const r = new Registrar({
           registry,
           service,
           ttlMs,
@@ -253,7 +306,18 @@ export function createServer(opts: ServerOptions): Server {
           required: requireRegistration,
           logger,
         });
-        await registrar.start();
+        registrar = r;
+        // Every check's first run, then: listed while ready, withdrawn while not.
+        await health.start();
+        if (health.ready) await r.start();
+        else
+          logger.warn(
+            { failing: health.report().checks.filter((c) => c.critical && c.status === 'down') },
+            'not ready at start: serving, and registering once every critical check passes',
+          );
+        stopFollowingHealth = health.onChange(() => void (health.ready ? r.resume() : r.pause()));
+        // A flip while registering is caught up on here.
+        void (health.ready ? r.resume() : r.pause());
         state = 'started';
         logger.info(
           {
@@ -276,9 +340,11 @@ export function createServer(opts: ServerOptions): Server {
     async stop(): Promise<void> {
       if (state !== 'started') return;
       state = 'stopping';
-      // Leave the registry first so callers stop picking this node; keep serving while their
-      // caches learn it; then stop accepting and let in-flight requests finish (up to
-      // stopTimeoutMs).
+      // Say NOT_SERVING first (grpc.health.v1 watchers, HTTP probes), then leave the registry so
+      // callers stop picking this node; keep serving while their caches learn it; then stop
+      // accepting and let in-flight requests finish (up to stopTimeoutMs).
+      stopFollowingHealth?.();
+      health.beginStop();
       await registrar?.stop();
       if (registrar?.everRegistered && drainDelayMs > 0)
         await new Promise((r) => setTimeout(r, drainDelayMs));
@@ -293,10 +359,25 @@ export function createServer(opts: ServerOptions): Server {
   };
 
   async function release(): Promise<void> {
+    stopFollowingHealth?.();
     await Promise.allSettled(subscriptions.splice(0).map((s) => s.unsubscribe()));
     await listener?.close(stopTimeoutMs);
     listener = undefined;
+    health.close();
+    await httpListener?.close();
+    httpListener = undefined;
   }
+}
+
+/** The crash-log window, ms, or undefined for no crash log. */
+function resolveCrashLog(opt: ServerOptions['crashLog']): number | undefined {
+  if (opt === false) return undefined;
+  if (opt === undefined) return DEFAULTS.handlerErrorLogIntervalMs;
+  if (typeof opt !== 'object' || opt === null)
+    throw new InvalidOptionError('crashLog', 'expected false or { intervalMs? }');
+  return (
+    checkNumber('crashLog.intervalMs', opt.intervalMs, 0) ?? DEFAULTS.handlerErrorLogIntervalMs
+  );
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { HandlerContext } from '../context.js';
+import type { Health } from '../health/health.js';
 import type { Metadata } from '../metadata.js';
 import type { JsonSchema } from '../registry/endpoint-schemas.js';
 import type { Node, Value } from '../registry/registry.js';
@@ -162,4 +163,6 @@ export interface Server {
   stop(): Promise<void>;
   /** The registered node, once started. */
   readonly node: Node | undefined;
+  /** The node's health: its checks, liveness and readiness (see {@link Health}). */
+  readonly health: Health;
 }

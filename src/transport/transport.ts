@@ -62,8 +62,29 @@ export interface UnaryCall extends SignalSource {
   failed(err: unknown): void;
 }
 
+/** What grpc.health.v1 calls a service's state: serving (ready for calls) or not. */
+export type ServingStatus = 'SERVING' | 'NOT_SERVING';
+
+/**
+ * The serving status a server reports, per name: `''` is the whole server, other keys are the
+ * service names it answers for. A transport with a standard health protocol (gRPC's
+ * grpc.health.v1) answers it from this; others may ignore it.
+ */
+export interface ServingStatusSource {
+  /** The current status of every name reported. */
+  servingStatus(): ReadonlyMap<string, ServingStatus>;
+  /** Calls `listener` on every change of a name's status; returns what stops the calls. */
+  onServingStatus(listener: (name: string, status: ServingStatus) => void): () => void;
+}
+
 /** What a server gives a transport to answer requests. */
 export interface Dispatcher {
+  /**
+   * The server's serving status, when it keeps one: a transport that speaks a standard health
+   * protocol answers it from this (the gRPC transport serves grpc.health.v1 Check, Watch and
+   * List), without going through the endpoints.
+   */
+  readonly health?: ServingStatusSource;
   /**
    * How `endpoint` is served, or undefined when the server does not know it (the transport then
    * still calls {@link unary}, which answers with a 404).

@@ -110,6 +110,11 @@ describe('go-micro gRPC client → tsmicro server (real Consul)', { skip }, () =
     });
   });
 
+  test("go-micro's Debug.Health on a tsmicro node answers as a go-micro node does", async () => {
+    const [line] = await call('Debug.Health', { service: 'ts.interop' });
+    assert.deepEqual(line, { ok: true, response: { status: 'ok' } });
+  });
+
   test('an unknown endpoint is a go-micro error too, not a transport failure', async () => {
     const [line] = await call('Greeter.Nope', {});
     assert.equal(line?.ok, false);

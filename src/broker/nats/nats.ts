@@ -48,6 +48,8 @@ export interface NatsBrokerStats {
 export interface NatsBroker extends Broker {
   /** A snapshot of the counters. */
   stats(): NatsBrokerStats;
+  /** A round trip to the server; 503 while the connection is down (the `broker` health check). */
+  ping(): Promise<void>;
 }
 
 interface Conn {
@@ -244,6 +246,14 @@ export function natsBroker(opts: NatsBrokerOptions = {}): NatsBroker {
       if (!c) return;
       if (c.gate.up) await c.nc.flush().catch(() => {});
       await c.nc.close();
+    },
+
+    async ping() {
+      const c = await connected();
+      if (!c.gate.up)
+        throw MicroError.unavailable(BROKER_ERROR_ID, 'NATS connection lost; reconnecting');
+      // A round trip: a connection the server stopped answering fails here, not only a closed one.
+      await c.nc.flush();
     },
 
     async publish(topic: string, message: BrokerMessage) {

@@ -5,6 +5,8 @@ import {
   type ServerCredentials,
   type ServerDuplexStream,
   type ServerUnaryCall,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
   type handleBidiStreamingCall,
   type handleUnaryCall,
   type sendUnaryData,
@@ -21,6 +23,7 @@ import { serverError } from '../errors.js';
 import { listenAddress } from '../listen-address.js';
 import type { Dispatcher, FrameStream, InboundHead, Listener, UnaryCall } from '../transport.js';
 import { duplexFrameStream } from './duplex-frame-stream.js';
+import { serveGrpcHealth, type GrpcHealthService } from './health-service.js';
 import { statusFromError } from './status.js';
 
 /** How {@link listenGrpc} builds its server. */
@@ -55,15 +58,17 @@ export async function listenGrpc(
     },
     router(dispatcher),
   );
+  const health = dispatcher.health ? await serveGrpcHealth(server, dispatcher.health) : undefined;
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(joinHostPort(parsed.host, parsed.port), config.credentials, (err, bound) => {
       if (err) {
+        health?.close();
         server.forceShutdown();
         reject(err);
       } else resolve(bound);
     });
   });
-  return new GrpcListener(server, joinHostPort(parsed.host, port));
+  return new GrpcListener(server, joinHostPort(parsed.host, port), health);
 }
 
 class GrpcListener implements Listener {
@@ -71,10 +76,13 @@ class GrpcListener implements Listener {
   constructor(
     private readonly server: Server,
     readonly address: string,
+    private readonly health: GrpcHealthService | undefined,
   ) {}
 
   close(graceMs = 0): Promise<void> {
     this.closing ??= new Promise((resolve) => {
+      // Open Watch calls would otherwise hold tryShutdown for the whole grace period.
+      this.health?.close();
       // tryShutdown refuses new calls and waits for in-flight ones; forceShutdown then resets
       // whatever is left, which also completes the tryShutdown callback.
       const timer = setTimeout(() => this.server.forceShutdown(), clampTimeout(graceMs));
@@ -114,21 +122,27 @@ const identity: Serialize = (value) => value;
  * path not registered — but go-micro dispatches on the last dot segment of the service part,
  * whatever the package, and answers unknown endpoints with its own 404. So the lookup method,
  * `_retrieveHandler(path)` (present in the JS, private in the typings), is replaced per instance.
+ * Services added with `addService` (grpc.health.v1) keep their exact paths, served by grpc-js.
  */
 class DispatchingServer extends Server {
+  /** The paths of services added with addService, which grpc-js itself serves. */
+  private readonly added = new Set<string>();
+
   constructor(options: ChannelOptions, route: (path: string) => Handler) {
     super(options);
     const self = this as unknown as {
-      _retrieveHandler?: unknown;
+      _retrieveHandler?: (path: string) => Handler | null;
       _verifyContentType?: VerifyContentType;
     };
+    const registered = self._retrieveHandler;
     const verify = self._verifyContentType;
-    if (typeof self._retrieveHandler !== 'function' || typeof verify !== 'function') {
+    if (typeof registered !== 'function' || typeof verify !== 'function') {
       throw new Error(
         "@grpc/grpc-js no longer has Server#_retrieveHandler/_verifyContentType; tsmicro's gRPC transport must be updated for this grpc-js version",
       );
     }
-    self._retrieveHandler = route;
+    self._retrieveHandler = (path) =>
+      (this.added.has(path) ? registered.call(this, path) : null) ?? route(path);
     // Runs on the request headers before grpc-js turns them into metadata without content-type.
     // Only a specific type is copied: plain `application/grpc` (every grpc-js client, tsmicro's
     // included) means the same to negotiate() as none, and one header less is cheaper per call.
@@ -138,6 +152,14 @@ class DispatchingServer extends Server {
       else delete headers[CONTENT_TYPE_COPY];
       return verify.call(this, stream, headers);
     };
+  }
+
+  override addService(
+    service: ServiceDefinition,
+    implementation: UntypedServiceImplementation,
+  ): void {
+    super.addService(service, implementation);
+    for (const method of Object.values(service)) this.added.add(method.path);
   }
 }
 
