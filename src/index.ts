@@ -27,6 +27,7 @@ export type {
   TransportChoice,
 } from './config/settings.js';
 export { settingsHelp } from './config/help.js';
+export { parseGoDuration } from './config/values.js';
 export { registryFromConfig, brokerFromConfig, transportFromConfig } from './config/components.js';
 
 export { MicroError, InvalidOptionError, CLIENT_ERROR_ID, SERVER_ERROR_ID } from './errors.js';
