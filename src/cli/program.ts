@@ -48,7 +48,14 @@ export function buildProgram(): { program: Command; exitCode: () => number } {
     .description('Look up, call, stream to and publish to tsmicro and go-micro services')
     .exitOverride()
     .configureOutput({
-      outputError: (text, write) => write(`tsmicro: ${text.replace(/^error: /, '')}`),
+      // One line, as every usage error: commander puts its suggestion on a line of its own.
+      outputError: (text, write) =>
+        write(
+          `tsmicro: ${text
+            .replace(/^error: /, '')
+            .trim()
+            .replace(/\s*\n\s*/g, ' ')}\n`,
+        ),
     })
     .addOption(
       new Option(

@@ -60,6 +60,8 @@ export interface RunningCli extends AsyncDisposable {
   /** Resolves with the first line (past or future) matching `pattern`; rejects after `timeoutMs`. */
   waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
   stderr(): string;
+  /** Resolves with the exit code (or signal name) once it exited on its own or was stopped. */
+  readonly exited: Promise<number | string>;
   /** Sends `signal` and resolves with the exit code (or signal name). */
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
@@ -85,6 +87,7 @@ export function startCli(args: readonly string[], env: Record<string, string> = 
   const exited = once(child, 'close').then(([code, signal]) => (code ?? signal) as number | string);
   const running: RunningCli = {
     lines,
+    exited,
     stderr: () => err,
     waitForLine(pattern, timeoutMs = 15_000) {
       const seen = lines.find((l) => pattern.test(l));
