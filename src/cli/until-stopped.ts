@@ -6,7 +6,11 @@ import { UsageError } from './errors.js';
  */
 export function untilStopped(done: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    // What the verb waits on may not hold the process open (the local registry's watch timers
+    // are unref'd): this does, until the verb is stopped.
+    const keepAlive = setInterval(() => {}, 2 ** 30);
     const finish = (): void => {
+      clearInterval(keepAlive);
       process.off('SIGINT', finish);
       process.off('SIGTERM', finish);
       resolve();
