@@ -238,6 +238,7 @@ export function createService(opts: ServiceOptions): Service {
         'configuration',
       );
     }
+    await cfg.loaded();
     for (const hook of hooks.beforeStart) await hook();
     await server.start();
     started = true;

@@ -18,11 +18,18 @@ function loading<T>(planned: Planned<T>): () => Promise<T> {
   return () => instance;
 }
 
-/** A registry that is `planned`'s once loaded. */
-export function deferredRegistry(planned: Planned<Registry>): Registry {
+/** A registry that is `planned`'s once loaded; `loaded` settles with the load. */
+export function deferredRegistry(planned: Planned<Registry>): {
+  registry: Registry;
+  loaded: Promise<unknown>;
+} {
   const get = loading(planned);
+  return { registry: registryOf(planned.name, get), loaded: get() };
+}
+
+function registryOf(name: string, get: () => Promise<Registry>): Registry {
   return {
-    name: planned.name,
+    name,
     register: async (service, opts) => (await get()).register(service, opts),
     deregister: async (service) => (await get()).deregister(service),
     getService: async (name) => (await get()).getService(name),
@@ -35,11 +42,18 @@ export function deferredRegistry(planned: Planned<Registry>): Registry {
   };
 }
 
-/** A broker that is `planned`'s once loaded. */
-export function deferredBroker(planned: Planned<Broker>): Broker {
+/** A broker that is `planned`'s once loaded; `loaded` settles with the load. */
+export function deferredBroker(planned: Planned<Broker>): {
+  broker: Broker;
+  loaded: Promise<unknown>;
+} {
   const get = loading(planned);
+  return { broker: brokerOf(planned.name, get), loaded: get() };
+}
+
+function brokerOf(name: string, get: () => Promise<Broker>): Broker {
   return {
-    name: planned.name,
+    name,
     connect: async () => (await get()).connect(),
     disconnect: async () => {
       const b = await get().catch(() => undefined);

@@ -52,6 +52,11 @@ export interface ServiceConfig {
   broker(registry: Registry, logger: Logger): Broker | undefined;
   /** The transport the settings name, when code gave none. */
   transport(): Transport | undefined;
+  /**
+   * Resolves once the registry and broker made from the settings are loaded; rejects as their
+   * load did (a missing package, named by its setting), so start() fails before it listens.
+   */
+  loaded(): Promise<void>;
   /** By flag name, for the start-up log; components as the service ended up with them. */
   summary(components: {
     registry: Registry;
@@ -96,18 +101,28 @@ export function configureService(
 
   const origin = (flag: string): 'flag' | 'env' =>
     config.origin[flag]?.startsWith('--') ? 'flag' : 'env';
+  const loads: Promise<unknown>[] = [];
   return {
     config,
     options,
     registry: (logger) => {
       if (code.registry !== undefined) return undefined;
       const planned = planRegistry(config, { logger });
-      return planned && deferredRegistry(planned);
+      if (!planned) return undefined;
+      const { registry, loaded } = deferredRegistry(planned);
+      loads.push(loaded);
+      return registry;
     },
     broker: (registry, logger) => {
       if (code.broker !== undefined) return undefined;
       const planned = planBroker(config, { registry, logger });
-      return planned && deferredBroker(planned);
+      if (!planned) return undefined;
+      const { broker, loaded } = deferredBroker(planned);
+      loads.push(loaded);
+      return broker;
+    },
+    loaded: async () => {
+      await Promise.all(loads);
     },
     transport: () => (code.transport !== undefined ? undefined : transportFromConfig(config)),
     summary(components) {

@@ -314,6 +314,23 @@ test('the packed tarball installs without optional peers, runs the greeter, and 
     /MissingPackageError: tsmicro\/registry\/consul needs the package "consul": npm install consul/,
   );
 
+  // A service told MICRO_REGISTRY=consul without the package fails its start, naming both.
+  const configured = await run(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      "import { createService } from 'tsmicro'; await createService({ name: 'c' }).start();",
+    ],
+    consumer,
+    { ...env, MICRO_REGISTRY: 'consul' },
+  );
+  assert.equal(configured.code, 1);
+  assert.match(
+    configured.stderr,
+    /invalid option MICRO_REGISTRY: consul: tsmicro\/registry\/consul needs the package "consul": npm install consul/,
+  );
+
   // The type check runs while the programs below do (it is the slowest step, and both only
   // read node_modules); it is awaited before consul is installed.
   await typeCheck;
