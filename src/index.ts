@@ -11,6 +11,25 @@
 export { createService } from './service.js';
 export type { Service, ServiceOptions, Hook } from './service.js';
 
+export { readConfig } from './config/read.js';
+export type { Config, ConfigSources, ConfigValues } from './config/read.js';
+export {
+  SETTINGS,
+  REGISTRY_CHOICES,
+  BROKER_CHOICES,
+  TRANSPORT_CHOICES,
+} from './config/settings.js';
+export type {
+  Setting,
+  SettingKind,
+  RegistryChoice,
+  BrokerChoice,
+  TransportChoice,
+} from './config/settings.js';
+export { settingsHelp } from './config/help.js';
+export { parseGoDuration } from './config/values.js';
+export { registryFromConfig, brokerFromConfig, transportFromConfig } from './config/components.js';
+
 export { MicroError, InvalidOptionError, CLIENT_ERROR_ID, SERVER_ERROR_ID } from './errors.js';
 export type { MicroErrorJSON, MicroErrorOptions } from './errors.js';
 

@@ -6,6 +6,9 @@ import { bytesCodec } from './codec/bytes.js';
 import type { Codec } from './codec/codec.js';
 import { jsonCodec } from './codec/json.js';
 import { composeWrappers } from './compose.js';
+import type { ConfigSources } from './config/read.js';
+import { settingsHelp } from './config/help.js';
+import { configureService } from './config/service-config.js';
 import { InvalidOptionError } from './errors.js';
 import type { Health } from './health/health.js';
 import { markingClient } from './internal/hop.js';
@@ -47,6 +50,7 @@ const CLIENT_KEYS = [
 /** The server options a service passes to its server, documented on {@link ServerOptions}. */
 const SERVER_KEYS = [
   'name',
+  'id',
   'version',
   'metadata',
   'address',
@@ -69,11 +73,34 @@ const SERVER_KEYS = [
  * they are defined, on {@link ClientOptions} and {@link ServerOptions}), plus the components the
  * service shares between them. Every component is optional: the defaults need nothing installed
  * (local registry, gRPC and native on loopback, JSON, the embedded HTTP broker).
+ *
+ * What code leaves unset is taken from go-micro's flags (`--registry consul`, with `flags`) and
+ * environment variables (`MICRO_REGISTRY=consul`), then the defaults: docs/operations.md lists
+ * them, `SETTINGS` is their table.
  */
 export interface ServiceOptions
   extends
     Pick<ClientOptions, (typeof CLIENT_KEYS)[number]>,
-    Pick<ServerOptions, (typeof SERVER_KEYS)[number]> {
+    Omit<Pick<ServerOptions, (typeof SERVER_KEYS)[number]>, 'name'> {
+  /**
+   * The service's name (see {@link ServerOptions.name}). Required, here or from `--server_name` /
+   * `MICRO_SERVER_NAME`.
+   */
+  name?: string;
+  /**
+   * Read go-micro's flags (`--registry`, `--server_address`, ... listed by `--help`) from these
+   * command-line arguments, or from `process.argv.slice(2)` with `true`. They must hold only
+   * these flags: an unknown one is an InvalidOptionError. With `--help`, `run()` prints every
+   * flag with its variable and default and returns without starting. Off by default: a
+   * program's arguments are the program's to give.
+   * @defaultValue false
+   */
+  flags?: ConfigSources['flags'];
+  /**
+   * Where the `MICRO_*` variables are read; `false` reads none.
+   * @defaultValue `process.env`
+   */
+  env?: ConfigSources['env'];
   /**
    * Where the server registers and the selector looks services up.
    * @defaultValue `localRegistry()`: several processes on one host, no server
@@ -151,7 +178,7 @@ export interface Service extends AsyncDisposable {
   stop(): Promise<void>;
   /**
    * Starts (unless started already), waits for a stop signal (SIGINT/SIGTERM, or `signal`), then
-   * stops.
+   * stops. With `--help` among the `flags`, prints the flags on stdout and returns instead.
    */
   run(): Promise<void>;
 }
@@ -162,21 +189,30 @@ const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT']
 export function createService(opts: ServiceOptions): Service {
   if (typeof opts !== 'object' || opts === null)
     throw new InvalidOptionError('options', 'expected an object');
-  const name = checkRegistryName('name', opts.name);
-  if (!name) throw new InvalidOptionError('name', 'a service name is required');
+  // Resolved once, before anything is built: code, then flags, then environment, then defaults.
+  const cfg = configureService(opts, { flags: opts.flags ?? false, env: opts.env });
+  const resolved: ServiceOptions = { ...opts, ...cfg.options };
+  const name = checkRegistryName('name', resolved.name);
+  if (!name)
+    throw new InvalidOptionError(
+      'name',
+      'a service name is required (in code, --server_name or MICRO_SERVER_NAME)',
+    );
   const logger = opts.logger ?? defaultLogger();
   // What this service creates it also closes; instances passed in belong to the caller.
   const owned: (() => Promise<void>)[] = [];
   const registry =
     checkComponent('registry', opts.registry, ['register', 'getService']) ??
-    own(localRegistry({ logger }), (r) => r.close());
+    own(cfg.registry(logger) ?? localRegistry({ logger }), (r) => r.close());
   const transport =
     checkComponent('transport', opts.transport, ['listen', 'dial']) ??
-    own(dualPathTransport(), (t) => t.close());
+    own(cfg.transport() ?? dualPathTransport(), (t) => t.close());
   const broker =
     checkComponent('broker', opts.broker, ['publish', 'subscribe']) ??
-    own(httpBroker({ registry, logger: logger.child({ component: 'broker/http' }) }), (b) =>
-      b.disconnect(),
+    own(
+      cfg.broker(registry, logger) ??
+        httpBroker({ registry, logger: logger.child({ component: 'broker/http' }) }),
+      (b) => b.disconnect(),
     );
   const selector =
     checkComponent('selector', opts.selector, ['select', 'mark']) ??
@@ -196,7 +232,7 @@ export function createService(opts: ServiceOptions): Service {
     broker,
     codecs,
     logger,
-    ...pick(opts, SERVER_KEYS),
+    ...pick(resolved, SERVER_KEYS),
     name,
   });
   const wrappedClient = composeWrappers(
@@ -206,12 +242,13 @@ export function createService(opts: ServiceOptions): Service {
       transport,
       broker,
       codecs,
-      ...pick(opts, CLIENT_KEYS),
+      ...pick(resolved, CLIENT_KEYS),
     }),
   );
   // What a wrapper itself throws names its hop too (see internal/hop.ts).
   const client = opts.wrapClient?.length ? markingClient(wrappedClient) : wrappedClient;
   let started = false;
+  let configLogged = false;
 
   function own<T>(component: T, close: (c: T) => Promise<void>): T {
     owned.push(() => close(component));
@@ -219,6 +256,14 @@ export function createService(opts: ServiceOptions): Service {
   }
 
   async function start(): Promise<void> {
+    if (!configLogged) {
+      configLogged = true;
+      logger.info(
+        { service: name, config: cfg.summary({ registry, broker, transport }) },
+        'configuration',
+      );
+    }
+    await cfg.loaded();
     for (const hook of hooks.beforeStart) await hook();
     await server.start();
     started = true;
@@ -248,6 +293,11 @@ export function createService(opts: ServiceOptions): Service {
   }
 
   async function run(): Promise<void> {
+    if (cfg.config.help) {
+      process.stdout.write(settingsHelp());
+      await stop();
+      return;
+    }
     // Listen for stop signals before starting: a SIGTERM that arrives while the service starts
     // (or right after it printed that it is ready) must stop it gracefully, not kill it.
     let release = (): void => {};

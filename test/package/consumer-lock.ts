@@ -33,6 +33,7 @@ interface PackageJson {
   peerDependencies?: Record<string, string>;
   peerDependenciesMeta?: Record<string, { optional?: boolean }>;
   engines?: Record<string, string>;
+  bin?: Record<string, string>;
 }
 
 /** What a consumer project writes: its package.json and the lockfile that goes with it. */
@@ -89,6 +90,8 @@ export async function consumerFiles(
         peerDependencies: pkg.peerDependencies,
         peerDependenciesMeta: pkg.peerDependenciesMeta,
         engines: pkg.engines,
+        // npm ci links a package's commands from its lockfile entry.
+        bin: pkg.bin,
       },
       ...closure,
     },

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -248,6 +248,26 @@ test('the packed tarball installs without optional peers, runs the greeter, and 
     assert.match(ready, /^greeter ready at 127\.0\.0\.1:\d+$/);
     const client = await ok(process.execPath, ['client.js', 'Consumer'], consumer, env);
     assert.equal(client.stdout, 'Hello Consumer\n');
+
+    // The package's `tsmicro` command, as npm installed it, finds the greeter; naming Consul
+    // without its package is a usage error that says what to install.
+    const bin = path.join(consumer, 'node_modules', '.bin', 'tsmicro');
+    assert.match(await readFile(bin, 'utf8'), /^#!\/usr\/bin\/env node\n/);
+    assert.ok(((await stat(bin)).mode & 0o111) !== 0, 'executable');
+    const listed = await ok(process.execPath, [bin, 'services'], consumer, env);
+    assert.ok(
+      (JSON.parse(listed.stdout) as { name: string }[]).some((s) => s.name === 'greeter'),
+      listed.stdout,
+    );
+    const noConsul = await run(process.execPath, [bin, 'services'], consumer, {
+      ...env,
+      MICRO_REGISTRY: 'consul',
+    });
+    assert.equal(noConsul.code, 2, noConsul.stderr);
+    assert.match(
+      noConsul.stderr,
+      /MICRO_REGISTRY: consul: tsmicro\/registry\/consul needs the package "consul": npm install consul/,
+    );
   } finally {
     if (server.exitCode === null && server.signalCode === null) server.kill('SIGTERM');
     await exited;
@@ -294,6 +314,23 @@ test('the packed tarball installs without optional peers, runs the greeter, and 
   assert.match(
     missing.stderr,
     /MissingPackageError: tsmicro\/registry\/consul needs the package "consul": npm install consul/,
+  );
+
+  // A service told MICRO_REGISTRY=consul without the package fails its start, naming both.
+  const configured = await run(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      "import { createService } from 'tsmicro'; await createService({ name: 'c' }).start();",
+    ],
+    consumer,
+    { ...env, MICRO_REGISTRY: 'consul' },
+  );
+  assert.equal(configured.code, 1);
+  assert.match(
+    configured.stderr,
+    /invalid option MICRO_REGISTRY: consul: tsmicro\/registry\/consul needs the package "consul": npm install consul/,
   );
 
   // The type check runs while the programs below do (it is the slowest step, and both only

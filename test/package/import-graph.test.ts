@@ -21,6 +21,15 @@ const pkg = JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8')) as
 };
 const peers = Object.keys(pkg.peerDependencies);
 
+/**
+ * The optional peers a subpath may reach only through a dynamic import of one of our own modules:
+ * the root's configuration loads the Consul, etcd and NATS plug-ins when a setting names them
+ * (`MICRO_REGISTRY=consul`), and never otherwise.
+ */
+const LAZY_PEERS_OF: Record<string, readonly string[]> = {
+  '.': ['consul', 'etcd3', 'nats'],
+};
+
 /** The optional peers each subpath may load; every other subpath loads none. */
 const PEERS_OF: Record<string, readonly string[]> = {
   './registry/consul': ['consul'],
@@ -35,6 +44,8 @@ const PEERS_OF: Record<string, readonly string[]> = {
 interface Reached {
   /** Package name → how it is imported somewhere in the graph. */
   packages: Map<string, Set<'static' | 'dynamic'>>;
+  /** Packages reached only past a dynamic import of one of our own modules. */
+  lazy: Set<string>;
   files: Set<string>;
 }
 
@@ -75,15 +86,18 @@ function specifiers(file: string): { spec: string; dynamic: boolean }[] {
 }
 
 function reach(entry: string): Reached {
-  const reached: Reached = { packages: new Map(), files: new Set() };
+  const reached: Reached = { packages: new Map(), lazy: new Set(), files: new Set() };
+  const lazyFiles = new Set<string>();
   const declarations = entry.endsWith('.d.ts');
-  const walk = (file: string): void => {
-    if (reached.files.has(file)) return;
-    reached.files.add(file);
+  const walk = (file: string, lazy: boolean): void => {
+    if (lazy ? lazyFiles.has(file) || reached.files.has(file) : reached.files.has(file)) return;
+    (lazy ? lazyFiles : reached.files).add(file);
     for (const { spec, dynamic } of specifiers(file)) {
       if (spec.startsWith('.')) {
         const target = path.resolve(path.dirname(file), spec);
-        walk(declarations ? target.replace(/\.js$/, '.d.ts') : target);
+        walk(declarations ? target.replace(/\.js$/, '.d.ts') : target, lazy || dynamic);
+      } else if (lazy && !isBuiltin(spec)) {
+        reached.lazy.add(packageName(spec));
       } else if (!isBuiltin(spec)) {
         const name = packageName(spec);
         const how = reached.packages.get(name) ?? new Set();
@@ -92,7 +106,8 @@ function reach(entry: string): Reached {
       }
     }
   };
-  walk(path.join(repo, entry));
+  walk(path.join(repo, entry), false);
+  for (const name of reached.packages.keys()) reached.lazy.delete(name);
   return reached;
 }
 
@@ -120,6 +135,11 @@ for (const [subpath, target] of Object.entries(pkg.exports)) {
     assert.deepEqual(
       [...js.packages.keys()].filter((n) => peers.includes(n)).sort(),
       [...allowed].sort(),
+    );
+    assert.deepEqual(
+      [...js.lazy].filter((n) => !(n in pkg.dependencies)).sort(),
+      [...(LAZY_PEERS_OF[subpath] ?? [])].sort(),
+      'what is loaded only on demand',
     );
   });
 }
