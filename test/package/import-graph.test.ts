@@ -36,6 +36,7 @@ const PEERS_OF: Record<string, readonly string[]> = {
   './registry/etcd': ['etcd3'],
   './broker/nats': ['nats'],
   './wrappers/breaker': ['opossum'],
+  './wrappers/global-ratelimit': ['rate-limiter-flexible', 'ioredis'],
   './wrappers/metrics': ['prom-client'],
   './wrappers/auth': ['jose'],
   './wrappers/tracing': ['@opentelemetry/api', '@opentelemetry/core'],
