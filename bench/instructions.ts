@@ -11,9 +11,11 @@
 // Environment: BENCH_INSTR_TARGETS (comma-separated, default below), BENCH_INSTR_SIDES
 // (server,client), BENCH_INSTR_CONCURRENCY (calls in flight, default 1), BENCH_INSTR_WARMUP
 // (calls, default 20000), BENCH_INSTR_CALLS (default 10000), BENCH_CALL_TIMEOUT_MS (each call's
-// deadline, default 5 min: see below), BENCH_RESULTS_DIR.
+// deadline, default 5 min: see below), BENCH_RESULTS_DIR, BENCH_INSTR_KEEP (a directory: each
+// counted dump is copied there as callgrind.<target>.<side>, for callgrind_annotate).
 import { execFile, execFileSync } from 'node:child_process';
 import {
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -220,6 +222,11 @@ async function measure(target: string, side: Side): Promise<Count> {
     await driver.exited;
     const counted = (JSON.parse(json) as { calls: number }).calls;
     const { all, compiler } = dumped(outFile);
+    const keep = process.env.BENCH_INSTR_KEEP;
+    if (keep) {
+      mkdirSync(keep, { recursive: true });
+      copyFileSync(`${outFile}.2`, path.join(keep, `callgrind.${target}.${side}`));
+    }
     return {
       instructionsPerCall: Math.round((all - compiler) / counted),
       compilerPerCall: Math.round(compiler / counted),

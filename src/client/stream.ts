@@ -68,7 +68,8 @@ export function codecStream<Send, Recv>(
           ),
         );
       }
-      return frames.send(body);
+      // The codec's output is this message's alone: the transport need not copy it.
+      return frames.send(body, true);
     },
     closeSend: () => frames.closeSend(),
     recv,

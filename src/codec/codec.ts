@@ -19,7 +19,10 @@ export interface Codec {
   readonly name: string;
   /** The content type this codec answers to, e.g. `application/grpc+json`. */
   readonly contentType: string;
-  /** Value → bytes. Throws when the value cannot be encoded. */
+  /**
+   * Value → bytes, a buffer of the caller's own: a stream hands it to its transport, which may
+   * hold it until written. Throws when the value cannot be encoded.
+   */
   encode(value: unknown, hint?: CodecHint): Uint8Array;
   /** Bytes → value. Throws on malformed input; the server turns that into a 400. */
   decode(bytes: Uint8Array, hint?: CodecHint): unknown;

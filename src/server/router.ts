@@ -381,7 +381,8 @@ function typedStream(frames: FrameStream, codec: Codec, endpoint: string): Serve
     }
   };
   return {
-    send: (message: unknown) => frames.send(codec.encode(message, sendHint)),
+    // The codec's output is this message's alone: the transport need not copy it.
+    send: (message: unknown) => frames.send(codec.encode(message, sendHint), true),
     // A plain iterator rather than an async generator around the frames' one: that costs two
     // more promises per message.
     [Symbol.asyncIterator](): AsyncIterator<unknown> {

@@ -214,7 +214,7 @@ class NativeFirstConnection implements Connection {
       throw err;
     };
     return {
-      send: (body) => frames.send(body).catch(noteFailure),
+      send: (body, handOver) => frames.send(body, handOver).catch(noteFailure),
       closeSend: () => frames.closeSend(),
       cancel: (err) => frames.cancel(err),
       [Symbol.asyncIterator]: () => {

@@ -38,8 +38,12 @@ export interface InboundHead extends RequestHead {
  * ends when the peer closes its sending side and throws a MicroError when the stream fails.
  */
 export interface FrameStream extends AsyncIterable<Uint8Array> {
-  /** Sends one body. Resolves when the transport can take more (backpressure). */
-  send(body: Uint8Array): Promise<void>;
+  /**
+   * Sends one body. Resolves when the transport can take more (backpressure); the caller may
+   * then reuse `body`, unless it passed `handOver`: then the body is the transport's, which may
+   * keep it until written instead of copying it (a codec's fresh output, never touched again).
+   */
+  send(body: Uint8Array, handOver?: boolean): Promise<void>;
   /** Half-closes: no more sends from this side. */
   closeSend(): void;
   /** Aborts the stream in both directions; the peer sees `err` (default: cancelled). */
