@@ -12,9 +12,10 @@ import {
   type ServerUnaryCall,
 } from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
-import { localRegistry, type Registry } from '../../src/index.js';
+import { createService, localRegistry, type Registry } from '../../src/index.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { startFixture } from '../helpers/processes.js';
+import { quietLogger } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait.js';
 
 // The verbs that need no server: watch on the local registry (the default), and health against a
@@ -143,6 +144,23 @@ describe('tsmicro CLI on the local registry', () => {
       assert.equal((JSON.parse(whole.stdout) as { status: string }[])[0].status, 'SERVICE_UNKNOWN');
       assert.deepEqual(asked, [''], '--check "" asks for the whole server');
     });
+  });
+
+  test("health reads a running tsmicro service's own grpc.health.v1: SERVING", async () => {
+    await using service = createService({
+      name: 'cli.tsmicro-health',
+      registry: localRegistry({ dir }),
+      logger: quietLogger(),
+      handleSignals: false,
+    });
+    await service.start();
+    const node = service.server.node;
+    assert.ok(node);
+    const ok = await runCli(['health', 'cli.tsmicro-health', '-o', 'json'], { env });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(JSON.parse(ok.stdout), [
+      { node: node.id, address: node.address, status: 'SERVING' },
+    ]);
   });
 
   test('the CLI is built on the public API only', async () => {
