@@ -155,3 +155,15 @@ test('examples/typed: a typed client calls a typed server across processes; a ba
   );
   assert.match(stdout, /\[client\] refused 400.*\n(?:\[server\].*\n)*\[client\] Hello again$/m);
 });
+
+test('examples/health: a failing critical check turns the probe to 503 and takes the node out of the registry, until it passes', async () => {
+  await using dir = await makeTempDir('example-health');
+  const { stdout } = await runScript(example('health/main.js'), [], {
+    env: { ...process.env, TSMICRO_REGISTRY_DIR: dir.path, TSMICRO_LOG_LEVEL: 'warn' },
+    timeoutMs: 30_000,
+  });
+  assert.match(stdout, /^ready: 200 \{"status":"up".*; in the registry: true$/m);
+  assert.match(stdout, /^database down: 503 .*database unreachable.*; in the registry: false$/m);
+  assert.match(stdout, /^database back: 200 .*; in the registry: true$/m);
+  assert.match(stdout, /^a caller counts 3 items$/m);
+});
