@@ -6,7 +6,9 @@
 // queue. HTTP/2 windows count bytes and sit under grpc-js's own buffers, so the count it stops at
 // is measured, not predicted: the test asserts it stops, stays stopped, and is a small part of
 // what it would send otherwise. No verdict depends on time: the writer is given round trips on
-// the same connection to run ahead, and every bound is a count.
+// the same connection to run ahead, and every bound is a count. The other way round, a server
+// handler that has not started reading holds the client's sends back (grpc-js's server pauses
+// HTTP/2 for each message it takes).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { grpcTransport } from '../../../src/transport/grpc/grpc.js';
@@ -22,6 +24,25 @@ const STALLED = 50;
 /** Round trips on `conn`: time for the writer, on the same connection, to run ahead if it could. */
 async function roundTrips(conn: Connection, n: number): Promise<void> {
   for (let i = 0; i < n; i++) await conn.call(echoHead('Echo.Say'), new Uint8Array([i & 0xff]));
+}
+
+/**
+ * Gives the writer round trips until `sent()` stays put for {@link STALLED} of them, and returns
+ * where it stopped: a small part of {@link TOTAL}, or the assertion says how far it got.
+ */
+async function stalledAt(conn: Connection, sent: () => number): Promise<number> {
+  let last = -1;
+  let still = 0;
+  for (let i = 0; i < 10_000 && still < STALLED; i++) {
+    await roundTrips(conn, 1);
+    still = sent() === last ? still + 1 : 0;
+    last = sent();
+  }
+  const held = sent();
+  assert.equal(still, STALLED, `the writer never stopped (${held} of ${TOTAL} sent)`);
+  assert.ok(held > 0, 'the writer sent nothing');
+  assert.ok(held <= TOTAL / 8, `the writer ran ${held} messages ahead of a reader that reads none`);
+  return held;
 }
 
 test('grpc: a reader that stops holds the writer back, and reading lets it on only as far', async (t) => {
@@ -55,17 +76,7 @@ test('grpc: a reader that stops holds the writer back, and reading lets it on on
   stream.closeSend();
 
   // The writer runs until the windows are full, then stops...
-  let last = -1;
-  let still = 0;
-  for (let i = 0; i < 10_000 && still < STALLED; i++) {
-    await roundTrips(conn, 1);
-    still = sent === last ? still + 1 : 0;
-    last = sent;
-  }
-  const held = sent;
-  assert.equal(still, STALLED, `the writer never stopped (${sent} of ${TOTAL} sent)`);
-  assert.ok(held > 0, 'the writer sent nothing');
-  assert.ok(held <= TOTAL / 8, `the writer ran ${held} messages ahead of a reader that reads none`);
+  const held = await stalledAt(conn, () => sent);
   // ...and stays stopped while nobody reads, however many round trips it is given.
   await roundTrips(conn, 200);
   assert.equal(sent, held, 'the writer went on with nobody reading');
@@ -89,4 +100,54 @@ test('grpc: a reader that stops holds the writer back, and reading lets it on on
     `the writer ran ${maxAhead} messages ahead of the reader (held at ${held})`,
   );
   t.diagnostic(`held at ${held} messages of ${SIZE} bytes; at most ${maxAhead} ahead once reading`);
+});
+
+test('grpc: a server handler that does not read holds the client writer back', async (t) => {
+  const server = grpcTransport();
+  let startReading!: () => void;
+  const reading = new Promise<void>((resolve) => {
+    startReading = resolve;
+  });
+  let received = 0;
+  const listener = await server.listen('127.0.0.1:0', {
+    kind: (e) => (e === 'Echo.Say' ? 'unary' : 'stream'),
+    unary: async (_h, body) => body,
+    stream: async (_h, stream) => {
+      await reading;
+      for await (const body of stream) {
+        assert.equal(body.byteLength, SIZE);
+        assert.equal(body[0], received & 0xff, 'messages arrive in order');
+        received++;
+      }
+      stream.closeSend();
+    },
+  });
+  const client = grpcTransport();
+  t.after(async () => {
+    await client.close();
+    await listener.close();
+    await server.close();
+  });
+  const conn = client.dial(listener.address);
+  const stream = conn.stream(echoHead('Echo.Pour', { deadline: Infinity }));
+  let sent = 0;
+  const writer = (async () => {
+    for (let i = 0; i < TOTAL; i++) {
+      const body = new Uint8Array(SIZE);
+      body[0] = i & 0xff;
+      await stream.send(body, true);
+      sent++;
+    }
+    stream.closeSend();
+  })();
+
+  const held = await stalledAt(conn, () => sent);
+  await roundTrips(conn, 200);
+  assert.equal(sent, held, 'the client went on with the handler not reading');
+
+  startReading();
+  await writer;
+  for await (const _ of stream) assert.fail('the handler sent nothing back');
+  assert.equal(received, TOTAL);
+  t.diagnostic(`client held at ${held} messages of ${SIZE} bytes`);
 });
