@@ -246,6 +246,11 @@ class GrpcConnection implements Connection {
       metadata,
       { deadline: wireDeadline(head.deadline) },
     );
+    // grpc-js pauses the call's HTTP/2 stream only when it hands a message to the readable, which
+    // it does only after a first read: a stream nobody has read yet takes everything the server
+    // sends into grpc-js's own queue, and HTTP/2 flow control never holds the server back. A
+    // zero-byte read starts the readable's own pull, so the call stops at its high-water mark.
+    call.read(0);
     // Set once the stream was cancelled from this side: what iteration and sends then throw.
     let cancelled: MicroError | undefined;
     const onAbort = (): void => {
