@@ -167,3 +167,17 @@ test('examples/health: a failing critical check turns the probe to 503 and takes
   assert.match(stdout, /^database back: 200 .*; in the registry: true$/m);
   assert.match(stdout, /^a caller counts 3 items$/m);
 });
+
+test('examples/hedging: with one node hung, hedged idempotent calls are all answered by the other, and the hung handlers are cancelled', async () => {
+  await using dir = await makeTempDir('example-hedging');
+  const { stdout } = await runScript(example('hedging/main.js'), [], {
+    env: { ...process.env, TSMICRO_REGISTRY_DIR: dir.path, TSMICRO_LOG_LEVEL: 'warn' },
+    timeoutMs: 60_000,
+  });
+  assert.match(stdout, /^20 of 20 calls answered, all by the healthy node$/m);
+  const m = /^hedges sent: (\d+); hung handlers cancelled: (\d+)$/m.exec(stdout);
+  assert.ok(m, stdout);
+  // How many first attempts hit the hung node depends on where round robin starts: at least one.
+  assert.ok(Number(m[1]) >= 1, 'calls were hedged');
+  assert.ok(Number(m[2]) >= 1, 'the losing attempts were cancelled');
+});
