@@ -20,6 +20,7 @@ import {
 } from '../src/index.js';
 import { grpcTransport } from '../src/transport/grpc/grpc.js';
 import { nativeTransport } from '../src/transport/native/native.js';
+import { listenRawGrpc, type ServerHalf } from './targets.js';
 
 export type StreamTargetName = 'tcp-stream' | 'tsmicro-native' | 'tsmicro-grpc' | 'raw-grpc-js';
 export const STREAM_TARGETS: readonly StreamTargetName[] = [
@@ -53,10 +54,8 @@ export function message(size: number): Msg {
   return { i: 0, data: 'x'.repeat(Math.max(0, size - 20)) };
 }
 
-export interface StreamServerHalf {
-  address: string;
-  close(): Promise<void>;
-}
+/** A stream target's server half: the same as a unary target's. */
+export type StreamServerHalf = ServerHalf;
 
 /** One stream's run, as the client sees it. */
 export interface StreamClientHalf {
@@ -217,15 +216,7 @@ const rawGrpc: StreamTarget = {
       fromJson,
       'bidi',
     );
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
-        err ? reject(err) : resolve(p),
-      ),
-    );
-    return {
-      address: `127.0.0.1:${port}`,
-      close: () => new Promise((r) => server.tryShutdown(() => r())),
-    };
+    return listenRawGrpc(server);
   },
   async client(address) {
     const client = new grpc.Client(address, grpc.credentials.createInsecure());

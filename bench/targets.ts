@@ -65,6 +65,19 @@ export interface ClientHalf {
   close(): Promise<void>;
 }
 
+/** Binds a raw grpc-js server to a free loopback port: the server half of a raw grpc-js target. */
+export async function listenRawGrpc(server: grpc.Server): Promise<ServerHalf> {
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  return {
+    address: `127.0.0.1:${port}`,
+    close: () => new Promise((r) => server.tryShutdown(() => r())),
+  };
+}
+
 interface Target {
   server(): Promise<ServerHalf>;
   client(address: string): Promise<ClientHalf>;
@@ -238,15 +251,7 @@ function rawGrpc(goMicroDialect: boolean): Target {
         identity,
         'unary',
       );
-      const port = await new Promise<number>((resolve, reject) =>
-        server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
-          err ? reject(err) : resolve(p),
-        ),
-      );
-      return {
-        address: `127.0.0.1:${port}`,
-        close: () => new Promise((r) => server.tryShutdown(() => r())),
-      };
+      return listenRawGrpc(server);
     },
     async client(address) {
       const client = new grpc.Client(address, grpc.credentials.createInsecure());
