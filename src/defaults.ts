@@ -236,6 +236,12 @@ export const WRAPPER_DEFAULTS = Object.freeze({
    */
   rateLimitMaxKeys: 10_000,
   /**
+   * Global rate limit: how long after a store command failed or timed out on a live connection
+   * the limiter tries the store again (ms). Meanwhile the per-instance fallback judges: a
+   * second is short next to an outage, and long enough not to hammer a store that is struggling.
+   */
+  globalRateLimitStoreRetryMs: 1_000,
+  /**
    * Auth: clock skew tolerated on a token's `exp`/`nbf`, so a caller whose clock runs a little
    * ahead or behind is not refused (JWT times are whole seconds; a few of them cover NTP drift).
    */

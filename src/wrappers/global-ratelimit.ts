@@ -55,7 +55,8 @@ export interface GlobalRateLimitOptions {
   keyPrefix?: string;
   /**
    * Longest a store command may take before the call is judged by the fallback instead (and the
-   * store counted as unreachable), ms. @defaultValue 100
+   * store counted as unreachable until a command succeeds again: the next one is tried a second
+   * later, or as soon as a lost connection is back), ms. @defaultValue 100
    */
   storeTimeoutMs?: number;
   /** Where the switch to the fallback and back is logged (once each way). */
@@ -82,7 +83,8 @@ export interface GlobalRateLimiter {
  * serve 200/s, not 600. A call over the limit fails fast with a 429 `tsmicro.ratelimit` whose
  * detail says when to retry. When the store is unreachable the limiter switches at once to a
  * per-instance token bucket (`fallback`) — no call waits on a dead store — logs it once, and
- * returns to the shared count as soon as the connection is back.
+ * returns to the shared count as soon as the connection is back (or, when a command failed or
+ * timed out on a connection that stayed up, as soon as one a second later succeeds).
  */
 export function globalRateLimiter(opts: GlobalRateLimitOptions): GlobalRateLimiter {
   if (typeof opts !== 'object' || opts === null)
@@ -166,17 +168,27 @@ export function globalRateLimiter(opts: GlobalRateLimitOptions): GlobalRateLimit
       `global rate limit of ${rate}/s exceeded for ${what}: retry in ${Math.max(1, Math.ceil(retryMs))} ms`,
     );
 
+  // A store command that failed or timed out on a connection that stays up (a busy Redis, a
+  // network hiccup) fires no 'ready' when the store recovers, so the limiter tries the store
+  // again after a pause instead of waiting for a reconnect that may never come.
+  let retryStoreAt = 0;
+
   /** Takes one from the key's count, or throws 429. */
   async function admit(key: string, what: string): Promise<void> {
-    if (shared && redis.status === 'ready') {
+    if (redis.status === 'ready' && (shared || Date.now() >= retryStoreAt)) {
       let res: RateLimiterRes | Error | undefined;
       try {
         await withTimeout(limiter.consume(key), storeTimeoutMs);
+        setMode('shared');
         return;
       } catch (err) {
         res = err as RateLimiterRes | Error;
       }
-      if (res instanceof LimitedRes) throw limited(what, res.msBeforeNext);
+      if (res instanceof LimitedRes) {
+        setMode('shared');
+        throw limited(what, res.msBeforeNext);
+      }
+      retryStoreAt = Date.now() + WRAPPER_DEFAULTS.globalRateLimitStoreRetryMs;
       setMode('fallback', res);
     }
     // The fallback: this instance's own bucket, as if alone.
