@@ -52,7 +52,7 @@ export function decodeTxt(strings: readonly (string | Uint8Array)[]): NodeTxt {
   try {
     json = inflateSync(Buffer.from(hex, 'hex'), { maxOutputLength: INFLATED_MAX });
   } catch (err) {
-    throw new Error(`TXT does not inflate: ${(err as Error).message}`);
+    throw new Error(`TXT does not inflate: ${(err as Error).message}`, { cause: err });
   }
   let raw: unknown;
   try {
