@@ -99,7 +99,9 @@ export async function startPeer(
 ): Promise<Peer> {
   const bin = await peerBinary();
   if (!bin) throw new Error('no go-micro peer binary');
-  const [command, argv] = opts.netns ? inNetns(opts.netns, bin, [mode, ...args]) : [bin, [mode, ...args]];
+  const [command, argv] = opts.netns
+    ? inNetns(opts.netns, bin, [mode, ...args])
+    : [bin, [mode, ...args]];
   const child = spawnTethered(command, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: Record<string, unknown>[] = [];
   const waiters = new Set<{
