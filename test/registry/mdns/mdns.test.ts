@@ -2,45 +2,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { InvalidOptionError, MicroError } from '../../../src/errors.js';
 import { mdnsRegistry } from '../../../src/registry/mdns/mdns.js';
-import type { Service, WatchEvent } from '../../../src/registry/registry.js';
+import type { Service } from '../../../src/registry/registry.js';
 import { netnsSkipReason, oneHost, type Netns } from '../../helpers/netns.js';
-import { startFixture, type Fixture } from '../../helpers/processes.js';
+import { agent, events, serve } from '../../helpers/mdns-agent.js';
+import { startFixture } from '../../helpers/processes.js';
 
 // tsmicro processes on the mDNS registry find each other on one host: a network namespace the
 // test makes, whose loopback carries the multicast, so nothing leaves it. Each process is the
 // mdns-agent fixture; what one registers another resolves, lists and watches.
 const skip = netnsSkipReason();
-
-/** Runs an agent mode to its JSON answer line. */
-export async function agent(ns: string, args: string[]): Promise<Record<string, unknown>> {
-  const f = startFixture('mdns-agent', args, {}, { netns: ns });
-  try {
-    const m = await f.waitForLine(/^\{"(services|ok)"/, 60_000);
-    return JSON.parse(m.input!) as Record<string, unknown>;
-  } finally {
-    await f.kill('SIGKILL');
-  }
-}
-
-/** Starts `serve NAME ...` and resolves with it and its ready line. */
-export async function serve(
-  ns: string,
-  args: string[],
-): Promise<{ f: Fixture; id: string; address: string }> {
-  const f = startFixture('mdns-agent', ['serve', ...args], {}, { netns: ns });
-  try {
-    const m = await f.waitForLine(/"event":"ready"/, 60_000);
-    return { f, ...(JSON.parse(m.input!) as { id: string; address: string }) };
-  } catch (err) {
-    await f.kill('SIGKILL');
-    throw err;
-  }
-}
-
-/** The JSON events a watch agent printed so far. */
-export function events(f: Fixture): WatchEvent[] {
-  return f.lines.filter((l) => l.includes('"action"')).map((l) => JSON.parse(l) as WatchEvent);
-}
 
 describe('mDNS registry: processes of one host', { skip }, () => {
   let net: Netns;
