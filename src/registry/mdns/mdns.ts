@@ -168,14 +168,14 @@ class MdnsRegistry implements Registry {
       const instance = this.names.instance(n.service.name, n.node.id);
       const renewal = this.local.has(instance);
       this.local.set(instance, n);
-      const announce = (): void =>
-        void sockets.multicast({ answers: instanceAnswers(this.names, n, this.host) });
-      announce();
+      const announce = (): Promise<void> =>
+        sockets.multicast({ answers: instanceAnswers(this.names, n, this.host) });
+      await announce();
       // A new node is announced a second time (RFC 6762 §8.3); a renewal once is enough.
       if (!renewal) {
         const t = setTimeout(() => {
           this.announcing.delete(t);
-          if (this.local.get(instance) === n) announce();
+          if (this.local.get(instance) === n) void announce();
         }, MDNS_DEFAULTS.announceIntervalMs).unref();
         this.announcing.add(t);
       }
@@ -232,9 +232,7 @@ class MdnsRegistry implements Registry {
     if (opts.service !== undefined)
       void this.open()
         .then((s) =>
-          s.multicast({
-            questions: [{ name: this.names.service(opts.service ?? ''), type: 'PTR' }],
-          }),
+          s.query({ questions: [{ name: this.names.service(opts.service ?? ''), type: 'PTR' }] }),
         )
         .catch(() => {});
     return watcher;
@@ -331,8 +329,9 @@ class MdnsRegistry implements Registry {
     for (const why of seen.skipped) this.warnings.warn('record', why);
     const now = Date.now();
     for (const l of seen.listed) {
-      if (l.ttl > 0) this.listed.set(l.name, now);
-      else this.listed.delete(l.name);
+      if (l.ttl === 0) this.listed.delete(l.name);
+      else if (this.listed.size < MDNS_DEFAULTS.maxHeard || this.listed.has(l.name))
+        this.listed.set(l.name, now);
     }
     for (const n of seen.nodes) {
       const prev = this.cache.get(n.instance);
@@ -340,6 +339,10 @@ class MdnsRegistry implements Registry {
       if (n.ttl === 0) {
         if (prev) this.change(prev.record, undefined);
         this.cache.delete(n.instance);
+        continue;
+      }
+      if (!prev && this.cache.size >= MDNS_DEFAULTS.maxHeard) {
+        this.warnings.warn('node beyond the cache limit', n.instance);
         continue;
       }
       this.cache.set(n.instance, {
