@@ -93,6 +93,9 @@ export function mdnsRegistry(opts: MdnsRegistryOptions = {}): Registry {
   return new MdnsRegistry({ domain, iface, ttlMs, queryTimeoutMs, port, logger });
 }
 
+/** Questions of one query answered; go-micro and every querier we know ask one at a time. */
+const MAX_QUESTIONS = 8;
+
 interface Settings {
   domain: string;
   iface: string | undefined;
@@ -286,28 +289,29 @@ class MdnsRegistry implements Registry {
   private answer(packet: mDNS.QueryPacket, from: RemoteInfo): void {
     if (this.closed || this.local.size === 0) return;
     const sockets = this.sockets;
-    for (const q of packet.questions ?? []) {
+    // A query may hold many questions; each answered one costs a packet per node, so a small
+    // forged query must not turn into a flood.
+    for (const q of (packet.questions ?? []).slice(0, MAX_QUESTIONS)) {
       const name = q.name.toLowerCase();
+      // DNS names compare without case (RFC 4343)
+      const is = (n: string): boolean => name === n.toLowerCase();
       // dns-packet decodes type 255 as 'ANY', which its types do not list
       const any = (q.type as string) === 'ANY';
       const replies: Answer[][] = [];
-      if (name === this.names.enumeration && (any || q.type === 'PTR')) {
+      if (is(this.names.enumeration) && (any || q.type === 'PTR')) {
         replies.push([
           { name: q.name, type: 'PTR', ttl: Math.ceil(this.s.ttlMs / 1000), data: this.names.list },
         ]);
-      } else if (name === this.names.list && (any || q.type === 'PTR')) {
+      } else if (is(this.names.list) && (any || q.type === 'PTR')) {
         const services = new Map<string, number>();
         for (const n of this.local.values()) services.set(n.service.name, n.ttl);
         for (const [svc, ttl] of services)
           replies.push(listAnswers(this.names, svc, this.host, ttl));
       } else {
         for (const n of this.local.values()) {
-          if (
-            (any || q.type === 'PTR') &&
-            name === this.names.service(n.service.name).toLowerCase()
-          )
+          if ((any || q.type === 'PTR') && is(this.names.service(n.service.name)))
             replies.push(serviceAnswers(this.names, n, this.host));
-          else if (name === this.names.instance(n.service.name, n.node.id).toLowerCase())
+          else if (is(this.names.instance(n.service.name, n.node.id)))
             replies.push(instanceAnswers(this.names, n, this.host));
         }
       }
