@@ -21,6 +21,12 @@ import { decodeTxt, encodeTxt } from './txt.js';
 export type Answer = mDNS.ResponsePacket['answers'][number];
 export type Question = mDNS.QueryPacket['questions'][number];
 
+/**
+ * Nodes read from one packet. go-micro sends one per packet; each costs an inflate of up to
+ * 256 KiB, so a packet crammed with them must not cost more than a few.
+ */
+const MAX_INSTANCES_PER_PACKET = 16;
+
 /** Port go-micro gives the SRV of a service's list entry (nothing listens there). */
 const LIST_ENTRY_PORT = 9999;
 
@@ -144,6 +150,7 @@ export function readResponse(names: Names, packet: mDNS.ResponsePacket): Seen {
     const key = `${r.type} ${r.name}`;
     if (!byName.has(key)) byName.set(key, r);
   }
+  let instances = 0;
   const find = (type: string, name: unknown): Loose | undefined =>
     typeof name === 'string' ? byName.get(`${type} ${name}`) : undefined;
   for (const r of records) {
@@ -156,6 +163,10 @@ export function readResponse(names: Names, packet: mDNS.ResponsePacket): Seen {
       seen.listed.push({ name: r.data.slice(0, -listSuffix.length), ttl: r.ttl ?? 0 });
     }
     if (r.type !== 'SRV' || !r.name.endsWith(suffix) || r.name.endsWith(listSuffix)) continue;
+    if (++instances > MAX_INSTANCES_PER_PACKET) {
+      seen.skipped.push(`${r.name}: more than ${MAX_INSTANCES_PER_PACKET} nodes in one packet`);
+      break;
+    }
     const txt = find('TXT', r.name);
     if (!txt) continue; // a probe or a partial answer: go-micro waits for the TXT too
     let decoded;
