@@ -47,7 +47,7 @@ export interface Setting {
 }
 
 /** The registries a setting can name. */
-export const REGISTRY_CHOICES = ['local', 'memory', 'consul', 'etcd'] as const;
+export const REGISTRY_CHOICES = ['local', 'memory', 'consul', 'etcd', 'mdns'] as const;
 /** The brokers a setting can name; `http` is the embedded cross-process broker. */
 export const BROKER_CHOICES = ['http', 'nats', 'memory'] as const;
 /** The transports a setting can name; `dual` is gRPC plus the native fast path. */
@@ -76,7 +76,8 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
     choices: REGISTRY_CHOICES,
     default: 'local',
     sets: 'registry',
-    description: 'Registry for discovery: local (files on this host), memory, consul, etcd',
+    description:
+      "Registry for discovery: local (files on this host), memory, consul, etcd, mdns (go-micro's default: multicast DNS on the LAN)",
   },
   {
     flag: 'registry_address',

@@ -72,12 +72,12 @@ describe('readConfig: go-micro flags and MICRO_* variables', () => {
     [
       'unknown registry (flag)',
       { flags: ['--registry', 'consol'] },
-      /--registry: expected one of local, memory, consul, etcd, got "consol"/,
+      /--registry: expected one of local, memory, consul, etcd, mdns, got "consol"/,
     ],
     [
       'unknown registry (variable)',
       { env: { MICRO_REGISTRY: 'consol' } },
-      /MICRO_REGISTRY: expected one of local, memory, consul, etcd/,
+      /MICRO_REGISTRY: expected one of local, memory, consul, etcd, mdns/,
     ],
     [
       'unknown broker',

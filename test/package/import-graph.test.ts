@@ -23,17 +23,18 @@ const peers = Object.keys(pkg.peerDependencies);
 
 /**
  * The optional peers a subpath may reach only through a dynamic import of one of our own modules:
- * the root's configuration loads the Consul, etcd and NATS plug-ins when a setting names them
+ * the root's configuration loads the Consul, etcd, mDNS and NATS plug-ins when a setting names them
  * (`MICRO_REGISTRY=consul`), and never otherwise.
  */
 const LAZY_PEERS_OF: Record<string, readonly string[]> = {
-  '.': ['consul', 'etcd3', 'nats'],
+  '.': ['consul', 'etcd3', 'multicast-dns', 'nats'],
 };
 
 /** The optional peers each subpath may load; every other subpath loads none. */
 const PEERS_OF: Record<string, readonly string[]> = {
   './registry/consul': ['consul'],
   './registry/etcd': ['etcd3'],
+  './registry/mdns': ['multicast-dns'],
   './broker/nats': ['nats'],
   './wrappers/breaker': ['opossum'],
   './wrappers/global-ratelimit': ['rate-limiter-flexible', 'ioredis'],

@@ -10,8 +10,6 @@ import (
 	grpcclient "go-micro.dev/v5/client/grpc"
 	"go-micro.dev/v5/errors"
 	"go-micro.dev/v5/metadata"
-	"go-micro.dev/v5/registry"
-	"go-micro.dev/v5/registry/consul"
 	"go-micro.dev/v5/selector"
 )
 
@@ -20,6 +18,7 @@ import (
 func runCall(args []string) error {
 	fs := flag.NewFlagSet("call", flag.ContinueOnError)
 	consulAddr := fs.String("consul", "127.0.0.1:8500", "Consul HTTP address")
+	regKind := fs.String("registry", "consul", "consul, or mdns: go-micro's default registry (registry.go)")
 	service := fs.String("service", "", "service name")
 	endpoint := fs.String("endpoint", "Greeter.Hello", "Handler.Method")
 	body := fs.String("body", "{}", "request body, any JSON value")
@@ -34,7 +33,10 @@ func runCall(args []string) error {
 	if err != nil {
 		return err
 	}
-	reg := consul.NewConsulRegistry(registry.Addrs(*consulAddr))
+	reg, err := chooseRegistry(*regKind, *consulAddr)
+	if err != nil {
+		return err
+	}
 	c := grpcclient.NewClient(
 		client.Registry(reg),
 		client.Selector(selector.NewSelector(selector.Registry(reg))),
