@@ -64,7 +64,12 @@ export function register(program: Command, run: Run): void {
         const bodyBytes = flags.body_limit === undefined ? undefined : bytes(flags.body_limit);
         const origins = flags.cors === undefined ? undefined : list(flags.cors);
         // Loaded here: the other verbs run without fastify installed.
-        const { createGateway } = await import('../gateway/index.js');
+        const { createGateway } = await import('../gateway/index.js').catch((err: unknown) => {
+          // Not installed beside tsmicro: what to install is the user's to fix, not a failure.
+          if ((err as { code?: unknown }).code === 'ERR_TSMICRO_MISSING_PACKAGE')
+            throw new UsageError(`api: ${(err as Error).message}`);
+          throw err;
+        });
         const gateway = createGateway({
           client: await ctx.client(),
           registry: await ctx.registry(),
