@@ -1,5 +1,31 @@
 import type { FastifyCorsOptions } from '@fastify/cors';
-import type { CorsPolicy } from './options.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { CorsPolicy, RouteTarget } from './options.js';
+import { fastifyCors } from './peers.js';
+import type { ResolvedPolicy } from './policy.js';
+import type { TargetConfig } from './route.js';
+
+/**
+ * CORS by route: @fastify/cors with a delegator that gives each request the policy of the route
+ * it reached (read from the route's config), the gateway's defaults for paths no route serves.
+ */
+export function registerCors(
+  app: FastifyInstance,
+  policy: (target: RouteTarget) => ResolvedPolicy,
+): void {
+  void app.register(fastifyCors, {
+    hideOptionsRoute: true,
+    delegator: (request, callback) => {
+      const target = targetOf(request) ?? { service: '' };
+      const method = String(request.headers['access-control-request-method'] ?? request.method);
+      callback(null, corsOptions(policy(target).cors, method.toUpperCase()));
+    },
+  });
+}
+
+function targetOf(request: FastifyRequest): RouteTarget | undefined {
+  return (request.routeOptions.config as TargetConfig).gatewayTarget?.(request);
+}
 
 /**
  * The `@fastify/cors` options of a route's {@link CorsPolicy}, or `{ origin: false }` (no CORS

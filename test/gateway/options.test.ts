@@ -1,16 +1,15 @@
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
 import { z } from 'zod';
 import {
   createService,
   defineService,
-  InvalidOptionError,
   memoryBroker,
   memoryRegistry,
   memoryTransport,
   type Client,
 } from '../../src/index.js';
 import { createGateway, type GatewayOptions } from '../../src/gateway/index.js';
+import { refuses } from '../helpers/options.js';
 
 // Never started: the gateway only needs a client to hold.
 const client: Client = createService({
@@ -20,18 +19,9 @@ const client: Client = createService({
   broker: memoryBroker(),
 }).client;
 
-/** Asserts `make` throws an InvalidOptionError naming `option`. */
-function refuses(make: () => unknown, option: string): void {
-  assert.throws(make, (err: unknown) => {
-    assert.ok(err instanceof InvalidOptionError, String(err));
-    assert.equal(err.option, option);
-    return true;
-  });
-}
-
 test('createGateway refuses a bad option at once, naming it', () => {
   const bad = (opts: Record<string, unknown>) => () =>
-    createGateway({ client, ...opts } as unknown as GatewayOptions);
+    createGateway({ client, ...opts });
   refuses(() => createGateway({} as GatewayOptions), 'client');
   refuses(bad({ address: 'nowhere' }), 'address');
   refuses(bad({ services: 'echo' }), 'services');
