@@ -21,7 +21,7 @@ import { resolveLimits } from './limits.js';
 import { openapiRoute } from './openapi-route.js';
 import type { GatewayOptions } from './options.js';
 import { policyTable } from './policy.js';
-import { RateLimited, rateLimits } from './rate-limit.js';
+import { rateLimits, retryAfterOf } from './rate-limit.js';
 import { registryRoutes } from './registry-routes.js';
 import { requestInfo, routeRegistrar } from './route.js';
 import { rpcRoutes } from './rpc-routes.js';
@@ -96,7 +96,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const fail = (reply: FastifyReply, err: unknown): FastifyReply => {
     const e = httpErrorOf(err);
     if (e.code >= 500 && !MicroError.is(err)) logger.error({ err }, 'gateway route failed');
-    if (err instanceof RateLimited) void reply.header('retry-after', String(err.retryAfterSec));
+    const retryAfter = retryAfterOf(err);
+    if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
     return reply.code(e.code).type('application/json').send(errorBody(e));
   };
 

@@ -20,8 +20,7 @@ const client: Client = createService({
 }).client;
 
 test('createGateway refuses a bad option at once, naming it', () => {
-  const bad = (opts: Record<string, unknown>) => () =>
-    createGateway({ client, ...opts });
+  const bad = (opts: Record<string, unknown>) => () => createGateway({ client, ...opts });
   refuses(() => createGateway({} as GatewayOptions), 'client');
   refuses(bad({ address: 'nowhere' }), 'address');
   refuses(bad({ services: 'echo' }), 'services');
