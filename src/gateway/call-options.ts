@@ -6,7 +6,8 @@ import type { ResolvedPolicy } from './policy.js';
 
 /**
  * The options of the call a request makes: the forwarded headers and what the authorize hook
- * added as metadata, the deadline the request names (capped) or the route's, the route's
+ * added as metadata, the deadline the request names (capped) or the route's (else the client's
+ * own default), the route's
  * idempotency, and the client's disconnect as the call's cancellation.
  */
 export function callOptionsOf(
@@ -17,8 +18,9 @@ export function callOptionsOf(
   added: Metadata | undefined,
   maxTimeoutMs: number,
 ): CallOptions {
+  const timeoutMs = requestTimeout(request.headers, maxTimeoutMs) ?? policy.timeoutMs;
   return {
-    timeoutMs: requestTimeout(request.headers, maxTimeoutMs) ?? policy.timeoutMs,
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
     idempotent: policy.idempotent,
     metadata: { ...forward(request.headers), ...added },
     signal: disconnectSignal(reply),

@@ -67,7 +67,10 @@ export type AuthorizeHook = (
 
 /** Per-route policy; {@link GatewayOptions.routes} maps targets to these. */
 export interface RoutePolicy {
-  /** Deadline of a call when the request names none, ms. */
+  /**
+   * Deadline of a call when the request names none, ms. @defaultValue the client's own
+   * (`ClientOptions.timeoutMs`, 5000 unless configured)
+   */
   readonly timeoutMs?: number;
   /**
    * The endpoint may run twice without harm: the client retries it on another node after a
