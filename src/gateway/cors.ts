@@ -43,7 +43,7 @@ export function corsOptions(policy: CorsPolicy | false, method: string): Fastify
     ...(policy.exposedHeaders ? { exposedHeaders: [...policy.exposedHeaders] } : {}),
     credentials: policy.credentials ?? false,
     ...(policy.maxAgeSec !== undefined ? { maxAge: policy.maxAgeSec } : {}),
-    // A preflight for a route without CORS is not answered as one (see the OPTIONS twin).
+    // A preflight without Origin or Access-Control-Request-Method is not one: 400.
     strictPreflight: true,
   };
 }

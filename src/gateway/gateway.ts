@@ -91,8 +91,6 @@ export function createGateway(options: GatewayOptions): Gateway {
   /** What the authorize hook added to each admitted request's call. */
   const admitted = new WeakMap<FastifyRequest, Metadata>();
 
-  const app = gatewayServer(limits);
-
   const fail = (reply: FastifyReply, err: unknown): FastifyReply => {
     const e = httpErrorOf(err);
     if (e.code >= 500 && !MicroError.is(err)) logger.error({ err }, 'gateway route failed');
@@ -100,6 +98,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
     return reply.code(e.code).type('application/json').send(errorBody(e));
   };
+
+  const app = gatewayServer(limits, fail);
 
   const gw: GatewayContext = {
     client,

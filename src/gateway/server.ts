@@ -1,6 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { MicroError } from '../errors.js';
-import { clientError, GATEWAY_ERROR_ID } from './errors.js';
+import { clientError, fastifyError, GATEWAY_ERROR_ID } from './errors.js';
 import type { ResolvedLimits } from './limits.js';
 import { fastify } from './peers.js';
 
@@ -9,7 +9,10 @@ import { fastify } from './peers.js';
  * size, URL length, the receive timeouts, keep-alive and the request head's size; and its body
  * parsing (JSON only).
  */
-export function gatewayServer(limits: ResolvedLimits): FastifyInstance {
+export function gatewayServer(
+  limits: ResolvedLimits,
+  fail: (reply: FastifyReply, err: unknown) => FastifyReply,
+): FastifyInstance {
   const app = fastify({
     logger: false,
     bodyLimit: limits.bodyBytes,
@@ -27,6 +30,8 @@ export function gatewayServer(limits: ResolvedLimits): FastifyInstance {
     },
     return503OnClosing: true,
     clientErrorHandler: clientError,
+    // Errors fastify raises before routing (a URL that does not decode), typed as every other.
+    frameworkErrors: (err, _request, reply) => void fail(reply, fastifyError(err)),
   });
   // JSON only. An empty body is no body (`{}` for go-micro's routes), as curl -X POST sends it.
   // Refusing text/plain (415) also means a browser cannot reach a route cross-origin with a

@@ -17,7 +17,7 @@ async function raw(url: string, head: string): Promise<string> {
   return text;
 }
 
-test('limits: body 413, malformed JSON 400, media type 415, URL 414, head 431, slow clients 408; the gateway keeps serving', async () => {
+test('limits: body 413, malformed JSON and URLs 400, media type 415, URL 414, head 431, slow clients 408; the gateway keeps serving', async () => {
   await using fleet = await startFleet();
   const big = await post(`${fleet.url}/echo/Echo/Call`, { pad: 'x'.repeat(5000) });
   assert.equal(big.status, 413);
@@ -61,6 +61,12 @@ test('limits: body 413, malformed JSON 400, media type 415, URL 414, head 431, s
     'POST /echo/Echo/Call HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"n":',
   );
   assert.match(slowBody, /^HTTP\/1\.1 408 /);
+
+  // A URL that does not decode, and bytes that are not HTTP: typed 400s.
+  const badUrl = await post(`${fleet.url}/%zz/Echo/Call`, {});
+  assert.equal(badUrl.status, 400);
+  assert.equal(badUrl.body.id, 'go.micro.gateway');
+  assert.match(await raw(fleet.url, 'NOT HTTP AT ALL\r\n\r\n'), /^HTTP\/1\.1 400 .*"code":400/s);
 
   const after = await post(`${fleet.url}/echo/Echo/Call`, { n: 9 });
   assert.equal(after.status, 200);
