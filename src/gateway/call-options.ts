@@ -1,29 +1,29 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { CallOptions } from '../client/client.js';
 import type { Metadata } from '../metadata.js';
 import { requestTimeout, type HeaderRules } from './headers.js';
 import type { ResolvedPolicy } from './policy.js';
 
+/** Request headers as Node gives them, or joined as {@link GatewayRequestInfo} has them. */
+type Headers = Readonly<Record<string, string | string[] | undefined>>;
+
 /**
  * The options of the call a request makes: the forwarded headers and what the authorize hook
  * added as metadata, the deadline the request names (capped) or the route's (else the client's
- * own default), the route's
- * idempotency, and the client's disconnect as the call's cancellation.
+ * own default), and the route's idempotency.
  */
 export function callOptionsOf(
-  request: FastifyRequest,
-  reply: FastifyReply,
+  headers: Headers,
   policy: ResolvedPolicy,
   forward: HeaderRules,
   added: Metadata | undefined,
   maxTimeoutMs: number,
 ): CallOptions {
-  const timeoutMs = requestTimeout(request.headers, maxTimeoutMs) ?? policy.timeoutMs;
+  const timeoutMs = requestTimeout(headers, maxTimeoutMs) ?? policy.timeoutMs;
   return {
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
     idempotent: policy.idempotent,
-    metadata: { ...forward(request.headers), ...added },
-    signal: disconnectSignal(reply),
+    metadata: { ...forward(headers), ...added },
   };
 }
 
@@ -33,7 +33,7 @@ export function callOptionsOf(
  * The response's `close` is the one event that means this for every request (the request's own
  * `close` fires as soon as its body has been read).
  */
-function disconnectSignal(reply: FastifyReply): AbortSignal {
+export function disconnectSignal(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
   const res = reply.raw;
   res.once('close', () => {

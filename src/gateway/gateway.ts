@@ -10,7 +10,7 @@ import {
   joinHostPort,
   parseAddress,
 } from '../options.js';
-import { callOptionsOf } from './call-options.js';
+import { callOptionsOf, disconnectSignal } from './call-options.js';
 import type { GatewayContext, RouteModule } from './context.js';
 import { contractIdempotence, contractRoutes } from './contract-routes.js';
 import { registerCors } from './cors.js';
@@ -23,7 +23,7 @@ import type { GatewayOptions } from './options.js';
 import { policyTable } from './policy.js';
 import { rateLimits, retryAfterOf } from './rate-limit.js';
 import { registryRoutes } from './registry-routes.js';
-import { requestInfo, routeRegistrar } from './route.js';
+import { admission, requestInfo, routeRegistrar } from './route.js';
 import { rpcRoutes } from './rpc-routes.js';
 import { gatewayServer } from './server.js';
 
@@ -115,15 +115,20 @@ export function createGateway(options: GatewayOptions): Gateway {
     policy,
     info: requestInfo,
     fail,
-    callOptions: (request, reply, target) =>
-      callOptionsOf(
-        request,
-        reply,
+    callOptions: (request, reply, target) => ({
+      ...callOptionsOf(
+        request.headers,
         policy(target),
         forward,
         admitted.get(request),
         limits.maxTimeoutMs,
       ),
+      signal: disconnectSignal(reply),
+    }),
+    async admit(seen) {
+      const added = await admission({ policy, limit }, seen);
+      return callOptionsOf(seen.headers, policy(seen.target), forward, added, limits.maxTimeoutMs);
+    },
     route: routeRegistrar({ policy, info: requestInfo, limit, fail, admitted }),
   };
   registerCors(app, policy);

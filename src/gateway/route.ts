@@ -40,13 +40,8 @@ export function routeRegistrar(
         try {
           const target = spec.target(request);
           if (!target) throw notFound(request);
-          const policy = steps.policy(target);
-          const seen = steps.info(request, target);
-          steps.limit(seen, policy);
-          if (policy.authorize) {
-            const added = await policy.authorize(seen);
-            if (added) steps.admitted.set(request, added);
-          }
+          const added = await admission(steps, steps.info(request, target));
+          if (added) steps.admitted.set(request, added);
           const out = await spec.handler(request, reply, target);
           if (!reply.sent) return reply.type('application/json').send(out ?? null);
           return reply;
@@ -76,6 +71,19 @@ export function routeRegistrar(
     }
     targets.set(spec.method, spec.target);
   };
+}
+
+/**
+ * The steps before any call: the rate limit of the target's policy (a 429), then its authorize
+ * hook (its MicroError); resolves with the metadata the hook added.
+ */
+export async function admission(
+  steps: Pick<RouteSteps, 'policy' | 'limit'>,
+  seen: GatewayRequestInfo,
+): Promise<Metadata | undefined> {
+  const policy = steps.policy(seen.target);
+  steps.limit(seen, policy);
+  return policy.authorize ? ((await policy.authorize(seen)) ?? undefined) : undefined;
 }
 
 /** What policies and hooks see of `request`: repeated headers joined as HTTP joins them. */
