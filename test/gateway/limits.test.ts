@@ -126,6 +126,11 @@ test('CORS per route: the allowed origin is granted with its policy, another ori
   assert.equal(none.headers.get('access-control-allow-origin'), null);
   assert.equal(none.status, 404);
 
+  // An OPTIONS that is no preflight gets the route's typed answer.
+  const plain = await fetch(`${fleet.url}/echo/Echo/Call`, { method: 'OPTIONS' });
+  assert.equal(plain.status, 404);
+  assert.equal(((await plain.json()) as { id: string }).id, 'go.micro.gateway');
+
   const actual = await post(
     `${fleet.url}/echo/Echo/Call`,
     {},
