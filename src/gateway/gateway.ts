@@ -99,7 +99,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     return reply.code(e.code).type('application/json').send(errorBody(e));
   };
 
-  const app = gatewayServer(limits, fail);
+  const app = gatewayServer(limits, checkTrustProxy(options.trustProxy), fail);
 
   const gw: GatewayContext = {
     client,
@@ -154,6 +154,13 @@ export function createGateway(options: GatewayOptions): Gateway {
       bound = undefined;
     },
   };
+}
+
+function checkTrustProxy(value: GatewayOptions['trustProxy']): boolean | readonly string[] {
+  if (value === undefined || typeof value === 'boolean') return value ?? false;
+  if (!isList(value) || !value.every((x) => typeof x === 'string' && x !== ''))
+    throw new InvalidOptionError('trustProxy', 'expected true, or proxy addresses / CIDRs');
+  return value;
 }
 
 function checkContracts(list: GatewayOptions['contracts']): GatewayOptions['contracts'] & {} {

@@ -11,9 +11,11 @@ import { fastify } from './peers.js';
  */
 export function gatewayServer(
   limits: ResolvedLimits,
+  trustProxy: boolean | readonly string[],
   fail: (reply: FastifyReply, err: unknown) => FastifyReply,
 ): FastifyInstance {
   const app = fastify({
+    trustProxy: typeof trustProxy === 'boolean' ? trustProxy : [...trustProxy],
     logger: false,
     bodyLimit: limits.bodyBytes,
     // A path parameter may be as long as the URL may be (fastify's default cuts at 100 → 404).

@@ -95,6 +95,12 @@ test('rate limit per route and key: 429 with Retry-After past the budget, other 
     429,
   );
   assert.equal((await post(`${fleet.url}/echo/Echo/Limited`, {}, as('k2'))).status, 200);
+  // Without a key header, by the client's address (X-Forwarded-For: the proxy is trusted).
+  const from = (ip: string) => ({ 'x-forwarded-for': ip });
+  for (let i = 0; i < 3; i++)
+    assert.equal((await post(`${fleet.url}/echo/Echo/Limited`, {}, from('10.0.0.1'))).status, 200);
+  assert.equal((await post(`${fleet.url}/echo/Echo/Limited`, {}, from('10.0.0.1'))).status, 429);
+  assert.equal((await post(`${fleet.url}/echo/Echo/Limited`, {}, from('10.0.0.2'))).status, 200);
   assert.equal((await post(`${fleet.url}/echo/Echo/Call`, {}, as('k1'))).status, 200);
 });
 

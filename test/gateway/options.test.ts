@@ -35,6 +35,7 @@ test('createGateway refuses a bad option at once, naming it', () => {
   refuses(bad({ routes: { 'echo/E.C': { authorize: 'yes' } } }), 'routes.echo/E.C.authorize');
   refuses(bad({ limits: { bodyBytes: -1 } }), 'limits.bodyBytes');
   refuses(bad({ forwardHeaders: [''] }), 'forwardHeaders[0]');
+  refuses(bad({ trustProxy: '10.0.0.1' }), 'trustProxy');
 });
 
 test('two contracts claiming one HTTP route are refused, naming the endpoint', () => {
