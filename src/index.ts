@@ -139,6 +139,8 @@ export type {
   EndpointDefinition,
   HandlerDefinitions,
   StreamKind,
+  HttpRoute,
+  HttpMethod,
 } from './contract/define.js';
 export { ofType } from './contract/schema.js';
 export type { Schema, TypeOnly, InputOf, OutputOf, RegistryDescribed } from './contract/schema.js';

@@ -34,6 +34,22 @@ export interface EndpointDefinition<
   readonly hedge?: HedgeOptions;
   /** What the endpoint does; published in the registry as endpoint metadata `description`. */
   readonly description?: string;
+  /**
+   * The endpoint's own HTTP route on a gateway (tsmicro/gateway), besides go-micro's
+   * `POST /{service}/{Handler}/{Method}`: path parameters, query and JSON body are merged into
+   * the request and validated with `request` before the call.
+   */
+  readonly http?: HttpRoute;
+}
+
+/** Methods an {@link HttpRoute} may use. */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** An endpoint's HTTP route, e.g. `{ method: 'GET', path: '/users/:id' }`. */
+export interface HttpRoute {
+  readonly method: HttpMethod;
+  /** Starts with `/`; `:name` segments are path parameters, merged into the request by name. */
+  readonly path: string;
 }
 
 /** The handlers of a contract: handler name → method name → endpoint. */
@@ -154,4 +170,27 @@ function checkEndpoint(at: string, endpoint: unknown): void {
     );
   if (e.description !== undefined && typeof e.description !== 'string')
     throw new InvalidOptionError(`${at}.description`, 'expected a string');
+  if (e.http !== undefined) checkHttpRoute(`${at}.http`, e.http);
+}
+
+const HTTP_METHODS: readonly string[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+function checkHttpRoute(at: string, route: unknown): void {
+  if (typeof route !== 'object' || route === null)
+    throw new InvalidOptionError(at, "expected { method: 'GET', path: '/users/:id' }");
+  const r = route as Record<string, unknown>;
+  if (typeof r.method !== 'string' || !HTTP_METHODS.includes(r.method))
+    throw new InvalidOptionError(
+      `${at}.method`,
+      `expected one of ${HTTP_METHODS.join(', ')}, got ${JSON.stringify(r.method)}`,
+    );
+  // Segments are literal text or `:name`; nothing fastify would read as a wildcard or regex.
+  if (
+    typeof r.path !== 'string' ||
+    !/^(\/(?:[A-Za-z0-9._~-]+|:[A-Za-z_]\w*))+\/?$|^\/$/.test(r.path)
+  )
+    throw new InvalidOptionError(
+      `${at}.path`,
+      `expected a path like "/users/:id" (literal segments and :params), got ${JSON.stringify(r.path)}`,
+    );
 }

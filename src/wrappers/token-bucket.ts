@@ -28,6 +28,12 @@ export class TokenBucket {
     return waitMs;
   }
 
+  /** How long until a token is available, ms (0 when one is now); takes nothing. */
+  waitMs(now = performance.now()): number {
+    this.refill(now);
+    return this.tokens >= 1 ? 0 : ((1 - this.tokens) / this.rate) * 1000;
+  }
+
   /** True when the bucket is full: forgetting it changes nothing. */
   full(now = performance.now()): boolean {
     this.refill(now);
