@@ -44,6 +44,13 @@ export interface GatewayContext {
    * idempotency of the policy, and a signal aborted when the HTTP client goes away.
    */
   callOptions(request: FastifyRequest, reply: FastifyReply, target: RouteTarget): CallOptions;
+  /**
+   * Admits a request that no fastify route answers (a WebSocket upgrade) as {@link route} would:
+   * the rate limit and the authorize hook of its target's policy (throwing their MicroError);
+   * resolves with its call options (forwarded headers and what the hook added as metadata, the
+   * policy's idempotency and deadline).
+   */
+  admit(info: GatewayRequestInfo): Promise<CallOptions>;
   /** Replies with `err` as a typed MicroError JSON body and its HTTP status. */
   fail(reply: FastifyReply, err: unknown): FastifyReply;
   /** What policies and hooks see of `request`. */

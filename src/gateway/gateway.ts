@@ -26,6 +26,7 @@ import { contractIdempotence, contractRoutes } from './contract-routes.js';
 import { openapiRoute } from './openapi-route.js';
 import { registryRoutes } from './registry-routes.js';
 import { rpcRoutes } from './rpc-routes.js';
+import { streamRoutes } from './stream-routes.js';
 
 /**
  * The route groups, in registration order. Each gets the fastify instance and the gateway
@@ -36,6 +37,7 @@ const ROUTE_MODULES: readonly RouteModule[] = [
   openapiRoute,
   rpcRoutes,
   contractRoutes,
+  streamRoutes,
 ];
 
 /** An HTTP gateway in front of tsmicro services, made by {@link createGateway}. */
@@ -146,6 +148,17 @@ export function createGateway(options: GatewayOptions): Gateway {
         idempotent: p.idempotent,
         metadata,
         signal: disconnectSignal(reply),
+      };
+    },
+    async admit(seen): Promise<CallOptions> {
+      const p = policy(seen.target);
+      limit(seen, p);
+      const added = p.authorize ? await p.authorize(seen) : undefined;
+      const timeoutMs = requestTimeout(seen.headers, limits.maxTimeoutMs) ?? p.timeoutMs;
+      return {
+        timeoutMs,
+        idempotent: p.idempotent,
+        metadata: { ...forward(seen.headers), ...added },
       };
     },
     route(instance: FastifyInstance, spec: GatewayRouteSpec): void {

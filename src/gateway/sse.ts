@@ -1,7 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { ClientStream } from '../client/client.js';
-import { MicroError } from '../errors.js';
-import { GATEWAY_STREAM_ERROR_ID } from './stream-errors.js';
+import { errorBody, httpErrorOf } from './errors.js';
 
 /**
  * A service's stream as Server-Sent Events: each message it sends is one `data:` event (its
@@ -88,8 +87,9 @@ export async function pipeToSse(
   } catch (err) {
     // Also when writing failed: the service side must not stay open behind a dead response.
     stream.cancel();
-    const e = MicroError.from(err, GATEWAY_STREAM_ERROR_ID);
-    if (!res.destroyed) res.end(`event: error\ndata: ${JSON.stringify(e.toJSON())}\n\n`);
+    // Typed as the gateway's unary answers are: upstream faults become 502/503/504.
+    const e = httpErrorOf(err);
+    if (!res.destroyed) res.end(`event: error\ndata: ${JSON.stringify(errorBody(e))}\n\n`);
   } finally {
     clearInterval(heartbeat);
     res.off('close', gone);

@@ -1,7 +1,5 @@
 import type { MicroError } from '../errors.js';
-
-/** The id of errors the gateway's stream routes make themselves (bad frames, refused upgrades). */
-export const GATEWAY_STREAM_ERROR_ID = 'tsmicro.gateway';
+import { errorBody } from './errors.js';
 
 /** The longest close reason a WebSocket close frame carries (RFC 6455: 125 bytes less the code). */
 const MAX_REASON_BYTES = 123;
@@ -19,10 +17,10 @@ export function closeCode(err: MicroError): number {
  * (never the other fields) so that the whole fits the 123 bytes a close frame allows.
  */
 export function closeReason(err: MicroError): string {
-  const json = err.toJSON();
+  const json = errorBody(err);
   let text = JSON.stringify(json);
   if (Buffer.byteLength(text) <= MAX_REASON_BYTES) return text;
-  let detail = json.detail ?? '';
+  let detail = json.detail;
   // Cut by characters until the bytes fit; each round drops at least the overshoot's worth.
   while (detail.length > 0) {
     const over = Buffer.byteLength(text) - MAX_REASON_BYTES;

@@ -1,82 +1,85 @@
-import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { WebSocketServer } from 'ws';
-import type { ClientStream } from '../client/client.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { WebSocketServer as WsServer } from 'ws';
+import type { CallOptions } from '../client/client.js';
 import { MicroError } from '../errors.js';
+import type { GatewayContext, RouteModule } from './context.js';
+import { errorBody, GATEWAY_ERROR_ID, httpErrorOf } from './errors.js';
+import { requestTimeout } from './headers.js';
+import type { CorsPolicy, GatewayRequestInfo, RouteTarget } from './options.js';
+import { WebSocketServer } from './peers.js';
+import { endpointName } from './rpc-routes.js';
 import { pipeToSse } from './sse.js';
-import { GATEWAY_STREAM_ERROR_ID } from './stream-errors.js';
 import { pipeWebSocket } from './websocket.js';
 
 /**
  * The gateway's stream routes, on go-micro's paths: `GET /{service}/{Handler}/{Method}` (or
  * `/{service}/{Handler.Method}`) answers with Server-Sent Events of a server stream whose one
  * request comes from the query (`?request=<JSON>`, else the query's fields), and the same paths
- * upgrade to a WebSocket carrying a bidirectional stream. Which streams are reachable, with which
- * metadata and CORS, is the gateway core's call through {@link StreamOpener}.
+ * upgrade to a WebSocket carrying a bidirectional stream. Both go through the route's policy
+ * like any route: allowed services only, CORS (for a WebSocket: its Origin against the route's
+ * CORS origins), rate limit, the authorize hook, forwarded headers as metadata. A stream has no
+ * deadline unless the request asks for one (`x-micro-timeout`), since it lives as long as its
+ * reader wants; the route's `timeoutMs` is the unary calls'.
  */
 
-/** A stream route's target. */
-export interface StreamTarget {
-  readonly service: string;
-  /** `Handler.Method`. */
-  readonly endpoint: string;
+/** Largest WebSocket message from a peer, bytes, unless the body limit is smaller. */
+const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+/** The target a stream path names when its service is exposed, else undefined (→ 404). */
+function streamTarget(gw: GatewayContext, pathname: string): RouteTarget | undefined {
+  const parts = pathname.split('/').slice(1).map(decodeSegment);
+  const endpoint =
+    parts.length === 3
+      ? endpointName(`${parts[1]}.${parts[2]}`)
+      : parts.length === 2
+        ? endpointName(parts[1])
+        : undefined;
+  return endpoint !== undefined && gw.allowed(parts[0])
+    ? { service: parts[0], endpoint }
+    : undefined;
 }
 
-/** What kind of stream the HTTP side asked for. */
-export type StreamKind = 'sse' | 'websocket';
-
-/** An opened service stream and the headers its HTTP answer carries (CORS, ...). */
-export interface OpenedStream {
-  readonly stream: ClientStream<unknown, unknown>;
-  readonly headers?: Record<string, string>;
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return '';
+  }
 }
 
-/**
- * Admits a stream request and opens the service stream (exposure, origin, auth, metadata and
- * the client call are the core's); throws a MicroError to refuse, which becomes the HTTP answer.
- * `signal` aborts when the HTTP side goes away.
- */
-export type StreamOpener = (
-  req: IncomingMessage,
-  target: StreamTarget,
-  kind: StreamKind,
-  signal: AbortSignal,
-) => Promise<OpenedStream>;
-
-/** Options of {@link registerStreamRoutes}. */
-export interface StreamRouteOptions {
-  readonly open: StreamOpener;
-  /** See {@link SseOptions.heartbeatMs}. */
-  readonly heartbeatMs?: number;
-  /** Largest WebSocket message from a peer, bytes; a bigger one closes the socket with 1009. @defaultValue 1 MiB */
-  readonly maxMessageBytes?: number;
-  /** See {@link WebSocketPipeOptions.highWaterMark}. */
-  readonly highWaterMark?: number;
+/** A stream's call options: the route's, without its unary deadline unless the request asks. */
+function streamOptions(
+  opts: CallOptions,
+  headers: IncomingMessage['headers'],
+  maxMs: number,
+): CallOptions {
+  const { timeoutMs: _unary, ...rest } = opts;
+  const asked = requestTimeout(headers, maxMs);
+  return asked === undefined ? rest : { ...rest, timeoutMs: asked };
 }
 
-const SEGMENT = /^[A-Za-z0-9_.-]+$/;
-
-/** The target a stream path names, or undefined when it names none. */
-export function streamTarget(pathname: string): StreamTarget | undefined {
-  const parts = pathname.split('/').slice(1);
-  if (!parts.every((p) => SEGMENT.test(p))) return undefined;
-  if (parts.length === 3) return { service: parts[0], endpoint: `${parts[1]}.${parts[2]}` };
-  if (parts.length === 2 && /^[^.]+\.[^.]+$/.test(parts[1]))
-    return { service: parts[0], endpoint: parts[1] };
-  return undefined;
-}
-
-/** Adds the SSE routes to `app` and takes WebSocket upgrades on its server. */
-export function registerStreamRoutes(app: FastifyInstance, opts: StreamRouteOptions): void {
-  const sse = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const target = streamTarget(new URL(request.url, 'http://gateway').pathname);
-    if (!target)
-      throw MicroError.notFound(GATEWAY_STREAM_ERROR_ID, `no stream route ${request.url}`);
-    const message = sseRequest(request.query as Record<string, string | string[]>);
-    const aborted = new AbortController();
-    reply.raw.once('close', () => aborted.abort());
-    const { stream, headers } = await opts.open(request.raw, target, 'sse', aborted.signal);
+/** The stream routes: SSE on GET, WebSocket upgrades on the server. */
+export const streamRoutes: RouteModule = (app, gw) => {
+  const sse = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    target: RouteTarget,
+  ): Promise<void> => {
+    const message = await gw.validate(
+      target,
+      sseRequest(request.query as Record<string, string | string[]>),
+    );
+    const stream = await gw.client.stream(
+      target.service,
+      target.endpoint!,
+      streamOptions(
+        gw.callOptions(request, reply, target),
+        request.headers,
+        gw.limits.maxTimeoutMs,
+      ),
+    );
     try {
       // A server stream: its one request, then the end of the input.
       await stream.send(message);
@@ -86,21 +89,31 @@ export function registerStreamRoutes(app: FastifyInstance, opts: StreamRouteOpti
       throw err;
     }
     reply.hijack();
-    // Headers the core's hooks set (CORS) are on the reply, which a hijacked answer skips.
-    const replyHeaders: Record<string, string> = {};
+    // Headers the route's hooks set (CORS) are on the reply, which a hijacked answer skips.
+    const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(reply.getHeaders()))
-      if (v !== undefined) replyHeaders[k] = Array.isArray(v) ? v.join(', ') : String(v);
-    await pipeToSse(reply.raw, stream, {
-      headers: { ...replyHeaders, ...headers },
-      ...(opts.heartbeatMs !== undefined && { heartbeatMs: opts.heartbeatMs }),
-    });
+      if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
+    await pipeToSse(reply.raw, stream, { headers });
   };
-  app.get('/:service/:handler/:method', sse);
-  app.get('/:service/:endpoint', sse);
-  app.addHook('onReady', async () => {
-    acceptUpgrades(app.server, opts);
+  const target = (request: FastifyRequest): RouteTarget | undefined =>
+    streamTarget(gw, new URL(request.url, 'http://gateway').pathname);
+  gw.route(app, { method: 'GET', url: '/:service/:handler/:method', target, handler: sse });
+  gw.route(app, { method: 'GET', url: '/:service/:endpoint', target, handler: sse });
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: Math.min(MAX_MESSAGE_BYTES, gw.limits.bodyBytes),
+    // Compression would buffer in zlib, out of sight of the flow control.
+    perMessageDeflate: false,
   });
-}
+  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    void upgrade(gw, wss, req, socket, head);
+  });
+  app.addHook('onClose', async () => {
+    for (const ws of wss.clients) ws.terminate();
+    wss.close();
+  });
+};
 
 /**
  * The request of an SSE stream (EventSource can only GET, without a body): the JSON in the
@@ -110,76 +123,99 @@ function sseRequest(query: Record<string, string | string[]>): unknown {
   const raw = query.request;
   if (raw === undefined) return { ...query };
   if (typeof raw !== 'string')
-    throw MicroError.badRequest(GATEWAY_STREAM_ERROR_ID, 'the request parameter is given twice');
+    throw MicroError.badRequest(GATEWAY_ERROR_ID, 'the request parameter is given twice');
   try {
     return JSON.parse(raw) as unknown;
   } catch (err) {
     throw MicroError.badRequest(
-      GATEWAY_STREAM_ERROR_ID,
+      GATEWAY_ERROR_ID,
       `the request parameter is not JSON: ${(err as Error).message}`,
     );
   }
 }
 
-/** Takes WebSocket upgrades on `server`'s stream paths; refuses others with a typed HTTP answer. */
-function acceptUpgrades(server: Server, opts: StreamRouteOptions): void {
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: opts.maxMessageBytes ?? 1024 * 1024,
-    // Compression would buffer in zlib, out of sight of the flow control.
-    perMessageDeflate: false,
-  });
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    void upgrade(wss, req, socket, head, opts);
-  });
+/** Whether a browser page of `origin` may open a WebSocket on a route with `cors`. */
+function originAllowed(cors: CorsPolicy | false, origin: string | undefined): boolean {
+  // No Origin: not a browser, which CORS does not concern.
+  if (origin === undefined) return true;
+  if (cors === false) return false;
+  return cors.origins === '*' || cors.origins === true || cors.origins.includes(origin);
 }
 
+/**
+ * Admits a WebSocket upgrade as a route admits a request (target, origin, rate limit, authorize
+ * hook), opens the service stream, and only then completes the handshake: a refusal, or a
+ * service that cannot be reached, is a typed HTTP answer instead of an opened socket.
+ */
 async function upgrade(
-  wss: WebSocketServer,
+  gw: GatewayContext,
+  wss: WsServer,
   req: IncomingMessage,
   socket: Duplex,
   head: Buffer,
-  opts: StreamRouteOptions,
 ): Promise<void> {
   const aborted = new AbortController();
   const onClose = (): void => aborted.abort();
   socket.once('close', onClose);
   socket.on('error', () => socket.destroy());
-  let opened: OpenedStream;
+  let stream;
   try {
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket')
-      throw MicroError.badRequest(GATEWAY_STREAM_ERROR_ID, 'only WebSocket upgrades are served');
-    const target = streamTarget(new URL(req.url ?? '/', 'http://gateway').pathname);
-    if (!target)
-      throw MicroError.notFound(GATEWAY_STREAM_ERROR_ID, `no stream route ${req.url ?? ''}`);
-    opened = await opts.open(req, target, 'websocket', aborted.signal);
+      throw MicroError.badRequest(GATEWAY_ERROR_ID, 'only WebSocket upgrades are served');
+    const url = req.url ?? '/';
+    const target = streamTarget(gw, new URL(url, 'http://gateway').pathname);
+    if (!target) throw MicroError.notFound(GATEWAY_ERROR_ID, `no route GET ${url.split('?')[0]}`);
+    const origin = req.headers.origin;
+    if (!originAllowed(gw.policy(target).cors, origin))
+      throw MicroError.forbidden(
+        GATEWAY_ERROR_ID,
+        `origin ${origin ?? ''} may not open this stream`,
+      );
+    const info = requestInfo(req, target);
+    const opts = await gw.admit(info);
+    stream = await gw.client.stream(target.service, target.endpoint!, {
+      ...streamOptions(opts, req.headers, gw.limits.maxTimeoutMs),
+      signal: aborted.signal,
+    });
   } catch (err) {
-    refuse(socket, MicroError.from(err, GATEWAY_STREAM_ERROR_ID));
+    refuse(socket, err);
     return;
   }
   socket.off('close', onClose);
   if (aborted.signal.aborted || socket.destroyed) {
-    opened.stream.cancel();
+    stream.cancel();
     return;
   }
+  const opened = stream;
   wss.handleUpgrade(req, socket, head, (ws) => {
-    void pipeWebSocket(
-      ws,
-      opened.stream,
-      opts.highWaterMark !== undefined ? { highWaterMark: opts.highWaterMark } : {},
-    );
+    void pipeWebSocket(ws, opened);
   });
 }
 
+function requestInfo(req: IncomingMessage, target: RouteTarget): GatewayRequestInfo {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers))
+    if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+  return {
+    method: req.method ?? 'GET',
+    url: req.url ?? '/',
+    headers,
+    ip: req.socket.remoteAddress ?? '',
+    target,
+  };
+}
+
 /** Answers a refused upgrade as any other gateway error: its status and JSON body. */
-function refuse(socket: Duplex, err: MicroError): void {
+function refuse(socket: Duplex, err: unknown): void {
   if (socket.destroyed) return;
-  const body = JSON.stringify(err.toJSON());
-  const code = err.code >= 400 && err.code <= 599 ? err.code : 500;
+  const e = httpErrorOf(err);
+  const body = JSON.stringify(errorBody(e));
+  const retry = (err as { retryAfterSec?: unknown }).retryAfterSec;
   socket.end(
     // The reason phrase is ours, never the error's status text (which could carry a CRLF).
-    `HTTP/1.1 ${code} ${STATUS_CODES[code] ?? 'Error'}\r\n` +
+    `HTTP/1.1 ${e.code} ${STATUS_CODES[e.code] ?? 'Error'}\r\n` +
       'content-type: application/json; charset=utf-8\r\n' +
+      (typeof retry === 'number' ? `retry-after: ${retry}\r\n` : '') +
       `content-length: ${Buffer.byteLength(body)}\r\n` +
       'connection: close\r\n\r\n' +
       body,

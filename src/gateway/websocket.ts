@@ -1,7 +1,8 @@
 import type { WebSocket } from 'ws';
 import type { ClientStream } from '../client/client.js';
 import { MicroError } from '../errors.js';
-import { closeCode, closeReason, GATEWAY_STREAM_ERROR_ID } from './stream-errors.js';
+import { GATEWAY_ERROR_ID, httpErrorOf } from './errors.js';
+import { closeCode, closeReason } from './stream-errors.js';
 
 /**
  * A bidirectional service stream over one WebSocket. Each text (or binary) frame from the peer
@@ -43,7 +44,7 @@ export function pipeWebSocket(
     if (pump.ended) return;
     pump.ended = true;
     stream.cancel();
-    const e = MicroError.from(err, GATEWAY_STREAM_ERROR_ID);
+    const e = httpErrorOf(err);
     if (ws.readyState === ws.OPEN) ws.close(closeCode(e), closeReason(e));
   };
   ws.once('close', () => {
@@ -77,7 +78,7 @@ function inbound(
         ? data
         : Buffer.from(data);
     if (inputEnded) {
-      fail(MicroError.badRequest(GATEWAY_STREAM_ERROR_ID, 'message after the end of input'));
+      fail(MicroError.badRequest(GATEWAY_ERROR_ID, 'message after the end of input'));
       return;
     }
     if (bytes.length === 0) {
@@ -91,7 +92,7 @@ function inbound(
     } catch (err) {
       fail(
         MicroError.badRequest(
-          GATEWAY_STREAM_ERROR_ID,
+          GATEWAY_ERROR_ID,
           `a stream message is not JSON: ${(err as Error).message}`,
         ),
       );

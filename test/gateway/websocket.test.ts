@@ -88,7 +88,7 @@ test('websocket: a frame that is not JSON closes with 4400', async () => {
   assert.equal(code, 4400);
   const err = JSON.parse(reason) as { id: string; code: number; detail: string };
   assert.equal(err.code, 400);
-  assert.equal(err.id, 'tsmicro.gateway');
+  assert.equal(err.id, 'go.micro.gateway');
   assert.match(err.detail, /not JSON/);
 });
 
