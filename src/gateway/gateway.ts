@@ -100,11 +100,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     routerOptions: { maxParamLength: limits.urlLength },
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
-    connectionTimeout: limits.requestTimeoutMs,
     forceCloseConnections: 'idle',
     http: {
       maxHeaderSize: limits.headerBytes,
       headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+      // Node checks the two timeouts above on this interval (30 s by default, longer than they
+      // are): a slow client is cut within about a second of its limit instead.
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, limits.headersTimeoutMs / 2)),
     },
     return503OnClosing: true,
     clientErrorHandler: clientError,
