@@ -110,6 +110,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     return503OnClosing: true,
     clientErrorHandler: clientError,
+    // Errors fastify raises before any route runs (a URL that does not decode, a bad
+    // content-type): typed like every other answer (`fail` is defined below, before any request).
+    frameworkErrors: (err, _request, reply) => {
+      void fail(reply, fastifyError(err));
+    },
   });
 
   const info = (request: FastifyRequest, target: RouteTarget): GatewayRequestInfo => {
@@ -216,6 +221,13 @@ export function createGateway(options: GatewayOptions): Gateway {
   void app.register(fastifyCors, {
     hideOptionsRoute: true,
     delegator: (request, callback) => {
+      // An OPTIONS that is no preflight (no Origin or no Access-Control-Request-Method) is left
+      // to the route, whose answer is typed, instead of the plug-in's plain-text 400.
+      const h = request.headers;
+      if (request.method === 'OPTIONS' && (!h.origin || !h['access-control-request-method'])) {
+        callback(null, { origin: false });
+        return;
+      }
       const target = targetOf(request);
       const method = String(
         request.headers['access-control-request-method'] ?? request.method,
