@@ -67,7 +67,7 @@ function raw(request: Buffer, timeoutMs = 15_000): Promise<RawResponse> {
       try {
         resolve(parse(all, size >= MAX_BODY));
       } catch (e) {
-        reject(e);
+        reject(e instanceof Error ? e : new Error(String(e)));
       }
     };
     socket.on('data', (d: Buffer) => {
