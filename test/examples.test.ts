@@ -181,3 +181,26 @@ test('examples/hedging: with one node hung, hedged idempotent calls are all answ
   assert.ok(Number(m[1]) >= 1, 'calls were hedged');
   assert.ok(Number(m[2]) >= 1, 'the losing attempts were cancelled');
 });
+
+test("examples/gateway: a contract's HTTP routes through the gateway, validated, errors mapped, documented", async () => {
+  await using dir = await makeTempDir('example-gateway');
+  const { stdout } = await runScript(example('gateway/main.js'), [], {
+    env: { ...process.env, TSMICRO_REGISTRY_DIR: dir.path, TSMICRO_LOG_LEVEL: 'warn' },
+    timeoutMs: 60_000,
+  });
+  assert.match(stdout, /^POST \/todos -> 200 \{"id":"1","title":"write the docs"\}$/m);
+  assert.match(stdout, /^GET \/todos\/1 -> 200 \{"id":"1","title":"write the docs"\}$/m);
+  assert.match(
+    stdout,
+    /^GET \/todos\/9 -> 404 \{"id":"todos","code":404,"detail":"no todo 9","status":"Not Found"\}$/m,
+  );
+  assert.match(
+    stdout,
+    /^POST \/todos -> 400 \{"id":"go.micro.gateway","code":400,"detail":"invalid request to Todos.Add: title: /m,
+  );
+  assert.match(stdout, /^POST \/todos\/Todos\/Get -> 200 /m);
+  assert.match(
+    stdout,
+    /^openapi paths: \/todos \/todos\/Todos\/Add \/todos\/Todos\/Get \/todos\/\{id\}$/m,
+  );
+});

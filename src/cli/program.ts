@@ -4,6 +4,7 @@ import { cliContext, type CliContext } from './context.js';
 import { report } from './errors.js';
 import { collect } from './input.js';
 import { outputFormat, type OutputFormat } from './output.js';
+import { register as apiVerb } from './api.js';
 import { register as callVerb } from './call.js';
 import { register as describeVerb } from './describe.js';
 import { register as healthVerb } from './health.js';
@@ -96,6 +97,7 @@ export function buildProgram(): { program: Command; exitCode: () => number } {
     subscribeVerb,
     watchVerb,
     healthVerb,
+    apiVerb,
   ])
     verb(program, run);
   return { program, exitCode: () => code };

@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { localRegistry } from '../../src/index.js';
 import { get, post, startFleet } from './fleet.js';
 
 // go-micro's routes through a gateway process to two service processes, by fetch.
@@ -63,7 +66,7 @@ test('nothing outside the allow-list is reachable; bad envelopes are 400', async
   assert.match(String(bad.body.detail), /service/);
 });
 
-test('errors: a MicroError keeps its status and body; no node is 503; a spent budget is 504', async () => {
+test('errors: a MicroError keeps its status and body; no node is 503; a transport fault 502; a spent budget 504', async () => {
   await using fleet = await startFleet();
   for (const code of [400, 403, 404, 409, 429, 500]) {
     const r = await post(`${fleet.url}/echo/Echo/Fail`, { code, detail: `failed with ${code}` });
@@ -82,6 +85,27 @@ test('errors: a MicroError keeps its status and body; no node is 503; a spent bu
   const ghost = await post(`${fleet.url}/ghost/Any/Thing`, {});
   assert.equal(ghost.status, 503);
   assert.equal(ghost.body.code, 503);
+  // A node that accepts connections and drops them: a transport fault, 502.
+  const dropper = createServer((socket) => socket.destroy());
+  dropper.listen(0, '127.0.0.1');
+  await once(dropper, 'listening');
+  const port = (dropper.address() as { port: number }).port;
+  const registry = localRegistry({ dir: fleet.dir.path });
+  try {
+    await registry.register({
+      name: 'dead',
+      version: 'v1',
+      endpoints: [],
+      nodes: [{ id: 'dead-1', address: `127.0.0.1:${port}`, metadata: {} }],
+    });
+    const dead = await post(`${fleet.url}/dead/Any/Thing`, {});
+    assert.equal(dead.status, 502);
+    assert.equal(dead.body.code, 502);
+    assert.equal(dead.body.status, 'Bad Gateway');
+  } finally {
+    await registry.close();
+    dropper.close();
+  }
   const slow = await post(`${fleet.url}/echo/Echo/Slow`, {}, { 'x-micro-timeout': '300ms' });
   assert.equal(slow.status, 504);
   assert.equal(slow.body.code, 504);

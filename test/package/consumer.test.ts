@@ -33,6 +33,8 @@ const PEER_SUBPATHS: Record<string, string> = {
   'tsmicro/wrappers/tracing':
     'needs the packages "@opentelemetry/api" and "@opentelemetry/core": ' +
     'npm install @opentelemetry/api @opentelemetry/core',
+  'tsmicro/gateway':
+    'needs the packages "fastify" and "@fastify/cors": npm install fastify @fastify/cors',
 };
 
 interface Run {
