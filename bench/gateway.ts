@@ -162,7 +162,7 @@ export function gatewayTables(r: GatewayResults): string {
     lines.push(
       p.error !== undefined
         ? `| ${p.target} | ${p.connections} | failed: ${p.error} | | | | |`
-        : `| ${p.target} | ${p.connections} | ${fmt(p.perSec)} | ${fmt(p.p50ms)} | ${fmt(p.p99ms)} | ${p.errors} | ${p.non2xx} |`,
+        : `| ${p.target} | ${p.connections} | ${fmt(p.perSec)} | ${fmt(p.p50ms, 1)} | ${fmt(p.p99ms, 1)} | ${p.errors} | ${p.non2xx} |`,
     );
   lines.push('\n| ratio (within this run) | value | target |', '|---|---:|---:|');
   for (const [k, v] of Object.entries(r.ratios))
