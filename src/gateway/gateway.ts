@@ -246,6 +246,16 @@ export function createGateway(options: GatewayOptions): Gateway {
         `the URL is longer than the gateway's limit of ${limits.urlLength} characters`,
       );
   });
+  // JSON only. An empty body is no body (`{}` for go-micro's routes), as curl -X POST sends it.
+  // Refusing text/plain (415) also means a browser cannot reach a route cross-origin with a
+  // "simple" request that skips the CORS preflight.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') done(null, undefined);
+    else parseJson(request, text, done);
+  });
   app.setErrorHandler((err, _request, reply) => fail(reply, fastifyError(err)));
   app.setNotFoundHandler((request, reply) => fail(reply, notFound(request)));
   for (const routes of ROUTE_MODULES) routes(app, gw);

@@ -33,6 +33,16 @@ test('limits: body 413, malformed JSON 400, media type 415, URL 414, head 431, s
   });
   assert.equal(xml.status, 415);
   assert.equal(((await xml.json()) as { code: number }).code, 415);
+  // text/plain is refused too: a browser would send it cross-origin without a preflight.
+  const text = await fetch(`${fleet.url}/echo/Echo/Call`, { method: 'POST', body: '{}' });
+  assert.equal(text.status, 415);
+  // An empty JSON body is no body: go-micro's route calls with {}.
+  const empty = await fetch(`${fleet.url}/echo/Echo/Call`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+  });
+  assert.equal(empty.status, 200);
+  assert.deepEqual(((await empty.json()) as { request: unknown }).request, {});
   const long = await post(`${fleet.url}/echo/Echo/Call?${'q'.repeat(600)}`, {});
   assert.equal(long.status, 414);
   assert.equal(long.body.code, 414);

@@ -127,3 +127,19 @@ export function wrongHandlers(): void {
   // @ts-expect-error subscriber reads an event field that does not exist
   subscribeTo(service, Joined, (event) => event.userId);
 }
+
+export function httpRouteMisuse(): void {
+  defineService('routes', {
+    R: {
+      Get: {
+        request: z.object({ id: z.string() }),
+        response: z.object({}),
+        http: { method: 'GET', path: '/r/:id' },
+      },
+      // @ts-expect-error an HTTP route with a method the gateway does not route
+      Bad: { request: z.object({}), response: z.object({}), http: { method: 'FETCH', path: '/r' } },
+      // @ts-expect-error an HTTP route without a path
+      NoPath: { request: z.object({}), response: z.object({}), http: { method: 'POST' } },
+    },
+  });
+}
