@@ -80,7 +80,8 @@ test('bench: a tiny run measures every target and writes the results JSON', asyn
           BENCH_GATEWAY_CONCURRENCY: '4',
           BENCH_RESULTS_DIR: dir.path,
         },
-        timeout: 90_000,
+        // Generous: the run starts some thirty processes one after another on a shared machine.
+        timeout: 240_000,
       },
       (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)),
     );

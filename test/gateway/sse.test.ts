@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { heldAt, startStreamRig, type StreamRig } from './stream-setup.js';
-import { openSse } from './sse-reader.js';
+import { openSse, type SseReader } from './sse-reader.js';
 import { waitFor } from '../helpers/wait.js';
 
 let rig: StreamRig;
@@ -15,6 +15,13 @@ before(async () => {
 after(async () => {
   await rig?.[Symbol.asyncDispose]();
 });
+
+/** The next event, which must be `event: error`: its typed error. */
+async function errorEvent(sse: SseReader): Promise<unknown> {
+  const ev = await sse.next();
+  assert.equal(ev?.event, 'error', `not an error event: ${JSON.stringify(ev)}`);
+  return JSON.parse(ev.data);
+}
 
 const count = (n: number, size = 0): string =>
   `${rig.base}/feed/Feed/Count?request=${encodeURIComponent(JSON.stringify({ n, size }))}`;
@@ -51,9 +58,7 @@ test('sse: a failure mid-stream arrives as a typed event: error after the messag
     `${rig.base}/feed/Feed/Fail?request=${encodeURIComponent('{"after":3}')}`,
   );
   for (let i = 0; i < 3; i++) assert.deepEqual(JSON.parse((await sse.next())!.data), { i });
-  const ev = await sse.next();
-  assert.equal(ev?.event, 'error');
-  assert.deepEqual(JSON.parse(ev.data), {
+  assert.deepEqual(await errorEvent(sse), {
     id: 'feed',
     code: 409,
     detail: 'failed after 3 messages',
@@ -74,10 +79,7 @@ test('sse: refusals before the stream starts are typed JSON answers', async () =
   assert.equal((JSON.parse(await hidden.text()) as { code: number }).code, 404);
 
   // A handler's refusal of the request itself comes as the stream's first event.
-  const refused = await openSse(count(-1));
-  const ev = await refused.next();
-  assert.equal(ev?.event, 'error');
-  assert.deepEqual(JSON.parse(ev.data), {
+  assert.deepEqual(await errorEvent(await openSse(count(-1))), {
     id: 'feed',
     code: 400,
     detail: 'n and size must be whole numbers',
