@@ -44,14 +44,22 @@ async function connect(
 async function refusedUpgrade(
   path: string,
   opts: WebSocket.ClientOptions = {},
-): Promise<{ status: number; body: Record<string, unknown> }> {
+): Promise<{
+  status: number;
+  headers: IncomingMessage['headers'];
+  body: Record<string, unknown>;
+}> {
   const ws = new WebSocket(wsUrl(path), opts);
   ws.on('error', () => undefined);
   const [, res] = (await once(ws, 'unexpected-response')) as [unknown, IncomingMessage];
   let body = '';
   res.setEncoding('utf8');
   for await (const chunk of res) body += chunk as string;
-  return { status: res.statusCode ?? 0, body: JSON.parse(body) as Record<string, unknown> };
+  return {
+    status: res.statusCode ?? 0,
+    headers: res.headers,
+    body: JSON.parse(body) as Record<string, unknown>,
+  };
 }
 
 test('websocket: a bidi stream echoes 500 messages in order; an empty frame ends the input', async () => {
@@ -105,6 +113,19 @@ test('websocket: refused upgrades are typed HTTP answers', async () => {
   const { ws, closed } = await connect('/feed/Feed/Echo', { origin: 'http://allowed.example' });
   ws.send('');
   assert.equal((await closed).code, 1000);
+});
+
+test("websocket: an upgrade past the route's rate limit is a 429 with Retry-After", async () => {
+  // The route allows one a minute: the first upgrade is admitted (the stream then fails, as
+  // Stats is not a stream), the second refused before any stream is opened.
+  const first = await connect('/feed/Feed/Stats');
+  first.ws.send('');
+  assert.ok((await first.closed).code >= 4000);
+  const limited = await refusedUpgrade('/feed/Feed/Stats');
+  assert.equal(limited.status, 429);
+  assert.equal(limited.body.code, 429);
+  const retry = limited.headers['retry-after'];
+  assert.ok(Number(retry) > 0, `retry-after: ${retry}`);
 });
 
 const TOTAL = 4_096;
