@@ -201,6 +201,6 @@ test("examples/gateway: a contract's HTTP routes through the gateway, validated,
   assert.match(stdout, /^POST \/todos\/Todos\/Get -> 200 /m);
   assert.match(
     stdout,
-    /^openapi paths: \/todos \/todos\/Todos\/Add \/todos\/Todos\/Get \/todos\/\{id\}$/m,
+    /^openapi paths: \/rpc \/todos \/todos\/Todos\/Add \/todos\/Todos\/Get \/todos\/\{id\}$/m,
   );
 });

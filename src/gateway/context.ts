@@ -45,10 +45,10 @@ export interface GatewayContext {
    */
   callOptions(request: FastifyRequest, reply: FastifyReply, target: RouteTarget): CallOptions;
   /**
-   * Admits a request that no fastify route answers (a WebSocket upgrade) as {@link route} would:
-   * the rate limit and the authorize hook of its target's policy (throwing their MicroError);
-   * resolves with its call options (forwarded headers and what the hook added as metadata, the
-   * policy's idempotency and deadline).
+   * Admits a request no fastify route answers (a WebSocket upgrade) as {@link GatewayContext.route}
+   * does: the rate limit and the authorize hook of its target's policy (throwing their
+   * MicroError); resolves with its call options (forwarded headers and the hook's metadata, the
+   * deadline, the policy's idempotency). The caller adds its own cancellation signal.
    */
   admit(info: GatewayRequestInfo): Promise<CallOptions>;
   /** Replies with `err` as a typed MicroError JSON body and its HTTP status. */

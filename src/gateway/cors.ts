@@ -1,5 +1,38 @@
 import type { FastifyCorsOptions } from '@fastify/cors';
-import type { CorsPolicy } from './options.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { CorsPolicy, RouteTarget } from './options.js';
+import { fastifyCors } from './peers.js';
+import type { ResolvedPolicy } from './policy.js';
+import type { TargetConfig } from './route.js';
+
+/**
+ * CORS by route: @fastify/cors with a delegator that gives each request the policy of the route
+ * it reached (read from the route's config), the gateway's defaults for paths no route serves.
+ */
+export function registerCors(
+  app: FastifyInstance,
+  policy: (target: RouteTarget) => ResolvedPolicy,
+): void {
+  void app.register(fastifyCors, {
+    hideOptionsRoute: true,
+    delegator: (request, callback) => {
+      // An OPTIONS that is no preflight (no Origin or no Access-Control-Request-Method) is left
+      // to the route, whose answer is typed, instead of the plug-in's plain-text 400.
+      const h = request.headers;
+      if (request.method === 'OPTIONS' && (!h.origin || !h['access-control-request-method'])) {
+        callback(null, { origin: false });
+        return;
+      }
+      const target = targetOf(request) ?? { service: '' };
+      const method = String(request.headers['access-control-request-method'] ?? request.method);
+      callback(null, corsOptions(policy(target).cors, method.toUpperCase()));
+    },
+  });
+}
+
+function targetOf(request: FastifyRequest): RouteTarget | undefined {
+  return (request.routeOptions.config as TargetConfig).gatewayTarget?.(request);
+}
 
 /**
  * The `@fastify/cors` options of a route's {@link CorsPolicy}, or `{ origin: false }` (no CORS
@@ -17,7 +50,5 @@ export function corsOptions(policy: CorsPolicy | false, method: string): Fastify
     ...(policy.exposedHeaders ? { exposedHeaders: [...policy.exposedHeaders] } : {}),
     credentials: policy.credentials ?? false,
     ...(policy.maxAgeSec !== undefined ? { maxAge: policy.maxAgeSec } : {}),
-    // A preflight for a route without CORS is not answered as one (see the OPTIONS twin).
-    strictPreflight: true,
   };
 }

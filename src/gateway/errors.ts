@@ -1,3 +1,5 @@
+import type { Socket } from 'node:net';
+import type { FastifyRequest } from 'fastify';
 import { CLIENT_ERROR_ID, MicroError } from '../errors.js';
 
 /** The id of the errors the gateway makes itself (bad requests, limits, unknown routes). */
@@ -32,4 +34,42 @@ export function errorBody(err: MicroError): {
   status: string;
 } {
   return { id: err.id, code: err.code, detail: err.detail, status: err.status };
+}
+
+/** The 404 of a path no route serves, or of a service the gateway does not expose. */
+export function notFound(request: FastifyRequest): MicroError {
+  return MicroError.notFound(
+    GATEWAY_ERROR_ID,
+    `no route ${request.method} ${request.url.split('?')[0]}`,
+  );
+}
+
+/** Fastify's own errors (body parsing, limits) as the gateway's typed errors. */
+export function fastifyError(err: unknown): unknown {
+  if (MicroError.is(err)) return err;
+  const status = (err as { statusCode?: unknown }).statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500)
+    return new MicroError(GATEWAY_ERROR_ID, status, (err as Error).message);
+  return err;
+}
+
+/**
+ * Fastify's `clientErrorHandler`: what Node's HTTP parser refuses before there is a request
+ * (a head too large, a client too slow, bytes that are not HTTP) answered with the gateway's
+ * typed error, then the connection closed.
+ */
+export function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const e =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new MicroError(GATEWAY_ERROR_ID, 431, 'the request head is larger than the gateway allows')
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? MicroError.timeout(GATEWAY_ERROR_ID, 'the request did not arrive in time')
+        : MicroError.badRequest(GATEWAY_ERROR_ID, 'malformed HTTP request');
+  const body = JSON.stringify(errorBody(e));
+  if (socket.writable)
+    socket.write(
+      `HTTP/1.1 ${e.code} ${e.status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  socket.destroy();
 }

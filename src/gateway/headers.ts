@@ -1,8 +1,7 @@
-import { MicroError } from '../errors.js';
+import { InvalidOptionError, MicroError } from '../errors.js';
 import { isReservedKey, type Metadata } from '../metadata.js';
 import { parseGoDuration } from '../config/values.js';
 import { checkString, isList } from '../options.js';
-import { InvalidOptionError } from '../errors.js';
 import { GATEWAY_ERROR_ID } from './errors.js';
 
 /**

@@ -16,5 +16,4 @@ export type {
 } from './options.js';
 export { GATEWAY_ERROR_ID } from './errors.js';
 export { GATEWAY_LIMIT_DEFAULTS } from './limits.js';
-export { GATEWAY_DEFAULT_TIMEOUT_MS } from './policy.js';
 export { TIMEOUT_HEADERS, DEFAULT_FORWARD_HEADERS, DEFAULT_FORWARD_PREFIXES } from './headers.js';

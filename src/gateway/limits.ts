@@ -5,7 +5,7 @@ import type { GatewayLimits } from './options.js';
 export type ResolvedLimits = Required<GatewayLimits>;
 
 /** The defaults: sized for JSON APIs, not uploads; each overridable. */
-export const GATEWAY_LIMIT_DEFAULTS: ResolvedLimits = Object.freeze({
+export const GATEWAY_LIMIT_DEFAULTS: Readonly<Required<GatewayLimits>> = Object.freeze({
   bodyBytes: 1024 * 1024,
   headerBytes: 16 * 1024,
   urlLength: 4096,

@@ -6,7 +6,7 @@ import type { Service } from '../registry/registry.js';
 /**
  * The OpenAPI 3.1 document of what a gateway exposes: each contract endpoint under go-micro's
  * `POST /{service}/{Handler}/{Method}` and its own HTTP route, each registered endpoint of the
- * other allowed services under go-micro's route. Schemas are the contracts' JSON Schemas (or
+ * other allowed services under go-micro's route, and `POST /rpc`. Schemas are the contracts' JSON Schemas (or
  * those the registry carries); an endpoint without one has an open body (`{}` accepts anything).
  */
 
@@ -84,6 +84,24 @@ export function openApiDocument(sources: OpenApiSources): Record<string, unknown
         ),
       );
     }
+  add(
+    '/rpc',
+    'post',
+    operation(
+      'rpc',
+      'Calls any exposed endpoint by name',
+      {
+        type: 'object',
+        properties: {
+          service: { type: 'string' },
+          endpoint: { type: 'string', description: 'Handler.Method' },
+          request: {},
+        },
+        required: ['service', 'endpoint'],
+      },
+      OPEN,
+    ),
+  );
   return {
     openapi: '3.1.0',
     info: { title: sources.title, version: '1.0.0' },

@@ -67,7 +67,10 @@ export type AuthorizeHook = (
 
 /** Per-route policy; {@link GatewayOptions.routes} maps targets to these. */
 export interface RoutePolicy {
-  /** Deadline of a call when the request names none, ms. */
+  /**
+   * Deadline of a call when the request names none, ms. @defaultValue the client's own
+   * (`ClientOptions.timeoutMs`, 5000 unless configured)
+   */
   readonly timeoutMs?: number;
   /**
    * The endpoint may run twice without harm: the client retries it on another node after a
@@ -140,6 +143,12 @@ export interface GatewayOptions {
    */
   readonly forwardPrefixes?: readonly string[];
   readonly limits?: GatewayLimits;
+  /**
+   * The proxies in front of the gateway, by address or CIDR (`['10.0.0.0/8']`), or `true` for
+   * any: a request through one has the client's address from `X-Forwarded-For` as its `ip` (what
+   * rate limits key by default). @defaultValue none (the peer's address is the client's)
+   */
+  readonly trustProxy?: boolean | readonly string[];
   /** Where the gateway logs. @defaultValue silent */
   readonly logger?: Logger;
 }

@@ -10,7 +10,8 @@ import type {
 
 /** A route's policy with the defaults applied. */
 export interface ResolvedPolicy {
-  readonly timeoutMs: number;
+  /** Undefined: the client's own default budget applies. */
+  readonly timeoutMs: number | undefined;
   readonly idempotent: boolean;
   readonly cors: CorsPolicy | false;
   readonly rateLimit: RateLimitPolicy | false;
@@ -19,9 +20,6 @@ export interface ResolvedPolicy {
   readonly rateLimitScope: string;
 }
 
-/** The deadline of a call that names none and has no policy: go-micro's client default. */
-export const GATEWAY_DEFAULT_TIMEOUT_MS = 5000;
-
 /** `service/Handler.Method` or `service`: how {@link RoutePolicy} entries are keyed. */
 export function targetKey(target: RouteTarget): string {
   return target.endpoint === undefined ? target.service : `${target.service}/${target.endpoint}`;
@@ -29,7 +27,7 @@ export function targetKey(target: RouteTarget): string {
 
 /**
  * Looks policies up by target, most specific first, field by field: the endpoint's entry, the
- * service's, the defaults; a contract endpoint's `idempotent` before the defaults'. Resolved once
+ * service's, the defaults; for `idempotent`, a contract endpoint's own before the defaults'. Resolved once
  * per target and kept (targets are few: the allowed services' endpoints).
  */
 export function policyTable(
@@ -46,22 +44,23 @@ export function policyTable(
     const key = targetKey(target);
     let resolved = cache.get(key);
     if (resolved) return resolved;
-    const layers: [string, RoutePolicy][] = [['', base]];
     const service = entries.get(target.service);
-    if (service) layers.push([target.service, service]);
     const endpoint = target.endpoint === undefined ? undefined : entries.get(key);
+    const layers: [string, RoutePolicy][] = [['', base]];
+    if (service) layers.push([target.service, service]);
     if (endpoint) layers.push([key, endpoint]);
+    /** The most specific layer that sets `field`, with its key. */
     const pick = <K extends keyof RoutePolicy>(field: K): [string, RoutePolicy[K]] | undefined => {
       for (let i = layers.length - 1; i >= 0; i--)
         if (layers[i][1][field] !== undefined) return [layers[i][0], layers[i][1][field]];
       return undefined;
     };
-    const specificIdempotent = layers.length > 1 ? pick('idempotent') : undefined;
     const rate = pick('rateLimit');
     resolved = {
-      timeoutMs: pick('timeoutMs')?.[1] ?? GATEWAY_DEFAULT_TIMEOUT_MS,
+      timeoutMs: pick('timeoutMs')?.[1],
       idempotent:
-        (specificIdempotent && specificIdempotent[0] !== '' ? specificIdempotent[1] : undefined) ??
+        endpoint?.idempotent ??
+        service?.idempotent ??
         contractIdempotent(target) ??
         base.idempotent ??
         false,

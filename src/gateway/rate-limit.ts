@@ -25,15 +25,28 @@ export function rateLimits(): (info: GatewayRequestInfo, policy: ResolvedPolicy)
     const key = `${targetKey(info.target)}\n${limit.key ? limit.key(info) : info.ip}`;
     const bucket = buckets.get(key);
     if (bucket.take(0) !== undefined) return;
-    throw new RateLimited(Math.max(1, Math.ceil(bucket.waitMs() / 1000)));
+    throw rateLimited(Math.max(1, Math.ceil(bucket.waitMs() / 1000)));
   };
 }
 
-/** A 429 that knows its `Retry-After`, seconds. */
-export class RateLimited extends MicroError {
-  readonly retryAfterSec: number;
-  constructor(retryAfterSec: number) {
-    super(GATEWAY_ERROR_ID, 429, `rate limit exceeded: retry after ${retryAfterSec}s`);
-    this.retryAfterSec = retryAfterSec;
-  }
+const RETRY_AFTER = Symbol('tsmicro.gateway.retryAfter');
+
+/**
+ * The 429 of a request over its limit, carrying its `Retry-After` (seconds) for the reply. Not a
+ * subclass: `instanceof` on MicroError types matches every MicroError (see MicroError.is).
+ */
+function rateLimited(retryAfterSec: number): MicroError {
+  const err = MicroError.tooManyRequests(
+    GATEWAY_ERROR_ID,
+    `rate limit exceeded: retry after ${retryAfterSec}s`,
+  );
+  Object.defineProperty(err, RETRY_AFTER, { value: retryAfterSec });
+  return err;
+}
+
+/** The `Retry-After` seconds of a rate-limit error, undefined for any other error. */
+export function retryAfterOf(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const sec = (err as Record<symbol, unknown>)[RETRY_AFTER];
+  return typeof sec === 'number' ? sec : undefined;
 }

@@ -7,22 +7,13 @@ import {
   defineService,
   defineTopic,
   implement,
-  InvalidOptionError,
   ofType,
   type ServiceContract,
 } from '../../src/index.js';
 import { formatIssues } from '../../src/contract/issues.js';
+import { refuses } from '../helpers/options.js';
 
 const ok = { request: z.object({}), response: z.object({}) };
-
-/** Asserts `fn` throws an InvalidOptionError that names `option`. */
-function refuses(fn: () => unknown, option: string): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof InvalidOptionError, String(err));
-    assert.equal(err.option, option);
-    return true;
-  });
-}
 
 test('a malformed contract fails where it is defined, naming the part', () => {
   refuses(() => defineService('bad name', { G: { M: ok } }), 'defineService.name');

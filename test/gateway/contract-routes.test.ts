@@ -75,6 +75,7 @@ test('/openapi.json is a valid OpenAPI 3.1 document of the exposed endpoints', a
   };
   assert.deepEqual(call.requestBody.content['application/json'].schema, {});
   assert.ok(doc.paths['/secure/Vault/Open']?.post);
+  assert.ok(doc.paths['/rpc']?.post);
   // Nothing that is not exposed.
   assert.ok(!Object.keys(doc.paths).some((p) => p.startsWith('/gateway-test')));
 });

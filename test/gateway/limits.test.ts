@@ -17,7 +17,7 @@ async function raw(url: string, head: string): Promise<string> {
   return text;
 }
 
-test('limits: body 413, malformed JSON 400, media type 415, URL 414, head 431, slow clients 408; the gateway keeps serving', async () => {
+test('limits: body 413, malformed JSON and URLs 400, media type 415, URL 414, head 431, slow clients 408; the gateway keeps serving', async () => {
   await using fleet = await startFleet();
   const big = await post(`${fleet.url}/echo/Echo/Call`, { pad: 'x'.repeat(5000) });
   assert.equal(big.status, 413);
@@ -62,6 +62,12 @@ test('limits: body 413, malformed JSON 400, media type 415, URL 414, head 431, s
   );
   assert.match(slowBody, /^HTTP\/1\.1 408 /);
 
+  // A URL that does not decode, and bytes that are not HTTP: typed 400s.
+  const badUrl = await post(`${fleet.url}/%zz/Echo/Call`, {});
+  assert.equal(badUrl.status, 400);
+  assert.equal(badUrl.body.id, 'go.micro.gateway');
+  assert.match(await raw(fleet.url, 'NOT HTTP AT ALL\r\n\r\n'), /^HTTP\/1\.1 400 .*"code":400/s);
+
   const after = await post(`${fleet.url}/echo/Echo/Call`, { n: 9 });
   assert.equal(after.status, 200);
   assert.deepEqual(after.body.request, { n: 9 });
@@ -89,6 +95,12 @@ test('rate limit per route and key: 429 with Retry-After past the budget, other 
     429,
   );
   assert.equal((await post(`${fleet.url}/echo/Echo/Limited`, {}, as('k2'))).status, 200);
+  // Without a key header, by the client's address (X-Forwarded-For: the proxy is trusted).
+  const from = (ip: string) => ({ 'x-forwarded-for': ip });
+  for (let i = 0; i < 3; i++)
+    assert.equal((await post(`${fleet.url}/echo/Echo/Limited`, {}, from('10.0.0.1'))).status, 200);
+  assert.equal((await post(`${fleet.url}/echo/Echo/Limited`, {}, from('10.0.0.1'))).status, 429);
+  assert.equal((await post(`${fleet.url}/echo/Echo/Limited`, {}, from('10.0.0.2'))).status, 200);
   assert.equal((await post(`${fleet.url}/echo/Echo/Call`, {}, as('k1'))).status, 200);
 });
 
@@ -119,6 +131,11 @@ test('CORS per route: the allowed origin is granted with its policy, another ori
   const none = await preflight('/users', 'http://allowed.example');
   assert.equal(none.headers.get('access-control-allow-origin'), null);
   assert.equal(none.status, 404);
+
+  // An OPTIONS that is no preflight gets the route's typed answer.
+  const plain = await fetch(`${fleet.url}/echo/Echo/Call`, { method: 'OPTIONS' });
+  assert.equal(plain.status, 404);
+  assert.equal(((await plain.json()) as { id: string }).id, 'go.micro.gateway');
 
   const actual = await post(
     `${fleet.url}/echo/Echo/Call`,

@@ -1,16 +1,15 @@
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
 import { z } from 'zod';
 import {
   createService,
   defineService,
-  InvalidOptionError,
   memoryBroker,
   memoryRegistry,
   memoryTransport,
   type Client,
 } from '../../src/index.js';
 import { createGateway, type GatewayOptions } from '../../src/gateway/index.js';
+import { refuses } from '../helpers/options.js';
 
 // Never started: the gateway only needs a client to hold.
 const client: Client = createService({
@@ -20,18 +19,8 @@ const client: Client = createService({
   broker: memoryBroker(),
 }).client;
 
-/** Asserts `make` throws an InvalidOptionError naming `option`. */
-function refuses(make: () => unknown, option: string): void {
-  assert.throws(make, (err: unknown) => {
-    assert.ok(err instanceof InvalidOptionError, String(err));
-    assert.equal(err.option, option);
-    return true;
-  });
-}
-
 test('createGateway refuses a bad option at once, naming it', () => {
-  const bad = (opts: Record<string, unknown>) => () =>
-    createGateway({ client, ...opts } as unknown as GatewayOptions);
+  const bad = (opts: Record<string, unknown>) => () => createGateway({ client, ...opts });
   refuses(() => createGateway({} as GatewayOptions), 'client');
   refuses(bad({ address: 'nowhere' }), 'address');
   refuses(bad({ services: 'echo' }), 'services');
@@ -46,6 +35,7 @@ test('createGateway refuses a bad option at once, naming it', () => {
   refuses(bad({ routes: { 'echo/E.C': { authorize: 'yes' } } }), 'routes.echo/E.C.authorize');
   refuses(bad({ limits: { bodyBytes: -1 } }), 'limits.bodyBytes');
   refuses(bad({ forwardHeaders: [''] }), 'forwardHeaders[0]');
+  refuses(bad({ trustProxy: '10.0.0.1' }), 'trustProxy');
 });
 
 test('two contracts claiming one HTTP route are refused, naming the endpoint', () => {

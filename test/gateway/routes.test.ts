@@ -56,6 +56,7 @@ test('nothing outside the allow-list is reachable; bad envelopes are 400', async
     assert.equal(r.body.id, 'go.micro.gateway');
     assert.equal(r.body.code, 404);
     assert.equal(r.body.status, 'Not Found');
+    assert.equal(r.headers.get('retry-after'), null, 'only a 429 says when to retry');
   }
   assert.equal((await get(`${fleet.url}/nope`)).status, 404);
   const hidden = await post(`${fleet.url}/rpc`, { service: 'nope', endpoint: 'A.B', request: {} });
