@@ -9,6 +9,7 @@ import { errorBody, GATEWAY_ERROR_ID, httpErrorOf } from './errors.js';
 import { requestTimeout } from './headers.js';
 import type { CorsPolicy, GatewayRequestInfo, RouteTarget } from './options.js';
 import { WebSocketServer } from './peers.js';
+import { retryAfterOf } from './rate-limit.js';
 import { endpointName } from './rpc-routes.js';
 import { pipeToSse } from './sse.js';
 import { pipeWebSocket } from './websocket.js';
@@ -210,12 +211,12 @@ function refuse(socket: Duplex, err: unknown): void {
   if (socket.destroyed) return;
   const e = httpErrorOf(err);
   const body = JSON.stringify(errorBody(e));
-  const retry = (err as { retryAfterSec?: unknown }).retryAfterSec;
+  const retry = retryAfterOf(err);
   socket.end(
     // The reason phrase is ours, never the error's status text (which could carry a CRLF).
     `HTTP/1.1 ${e.code} ${STATUS_CODES[e.code] ?? 'Error'}\r\n` +
       'content-type: application/json; charset=utf-8\r\n' +
-      (typeof retry === 'number' ? `retry-after: ${retry}\r\n` : '') +
+      (retry !== undefined ? `retry-after: ${retry}\r\n` : '') +
       `content-length: ${Buffer.byteLength(body)}\r\n` +
       'connection: close\r\n\r\n' +
       body,
