@@ -6,8 +6,10 @@
 // JSON body and route for all. Results go into the bench's JSON under `gateway`.
 //
 // Environment: BENCH_GATEWAY (0 to skip), BENCH_GATEWAY_SECONDS (measured window per point,
-// default 5), BENCH_GATEWAY_WARMUP_SECONDS (default 1), BENCH_GATEWAY_CONCURRENCY (HTTP
-// connections, default "16,128"), BENCH_GATEWAY_TARGETS (comma list, default all).
+// default 5, split over the rounds), BENCH_GATEWAY_ROUNDS (default 3: each point is measured in
+// rounds that take the targets in turn), BENCH_GATEWAY_WARMUP_SECONDS (default 1),
+// BENCH_GATEWAY_CONCURRENCY (HTTP connections, default "16,128"), BENCH_GATEWAY_TARGETS (comma
+// list, default all).
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,8 +42,10 @@ export interface GatewayPoint {
 }
 
 export interface GatewayResults {
+  /** Measured seconds per point, split over {@link GatewayResults.rounds}. */
   seconds: number;
   warmup: number;
+  rounds: number;
   points: GatewayPoint[];
   ratios: Record<string, number | undefined>;
 }
@@ -96,40 +100,74 @@ export async function runGateway(): Promise<GatewayResults | undefined> {
   const warmup = Number(process.env.BENCH_GATEWAY_WARMUP_SECONDS ?? '1');
   const connections = list(process.env.BENCH_GATEWAY_CONCURRENCY, '16,128').map(Number);
   const targets = list(process.env.BENCH_GATEWAY_TARGETS, Object.keys(TARGETS).join(','));
+  const rounds = Math.max(1, Number(process.env.BENCH_GATEWAY_ROUNDS ?? '3'));
+  // Every target's processes run side by side from the start (an idle one costs nothing), and
+  // the points are measured in rounds, each target in turn: the load of a shared machine drifts
+  // over a run, and measuring one target after the other gave whichever came last a quieter
+  // machine (one run saw moleculer-web's rate quadruple between the first target and the last).
+  const started: { name: string; url?: string; error?: string; children: Child[]; dir: string }[] =
+    [];
   const points: GatewayPoint[] = [];
-  for (const name of targets) {
-    const children: Child[] = [];
-    const registryDir = mkdtempSync(path.join(os.tmpdir(), 'tsmicro-gwbench-'));
-    try {
-      const address = await startProcesses(TARGETS[name], children, registryDir, 60_000);
-      const url = `http://${address}${GATEWAY_PATH}`;
-      for (const c of connections) {
-        try {
-          if (warmup > 0) await load(url, c, warmup);
-          const r = await load(url, c, seconds);
-          points.push({
-            target: name,
-            connections: c,
-            perSec: r.requests.average,
-            p50ms: r.latency.p50,
-            p99ms: r.latency.p99,
-            requests: r.requests.total,
-            errors: r.errors + r.timeouts,
-            non2xx: r.non2xx,
-          });
-        } catch (err) {
-          points.push({ target: name, connections: c, error: (err as Error).message });
+  try {
+    for (const name of targets) {
+      const t = {
+        name,
+        children: [] as Child[],
+        dir: mkdtempSync(path.join(os.tmpdir(), 'tsmicro-gwbench-')),
+      };
+      started.push(t);
+      try {
+        const address = await startProcesses(TARGETS[name], t.children, t.dir, 60_000);
+        Object.assign(t, { url: `http://${address}${GATEWAY_PATH}` });
+      } catch (err) {
+        Object.assign(t, { error: (err as Error).message.split('\n')[0] });
+      }
+    }
+    for (const c of connections) {
+      const runs = new Map<string, autocannon.Result[]>();
+      const failed = new Map<string, string>();
+      for (const t of started)
+        if (t.url && warmup > 0) await load(t.url, c, warmup).catch(() => undefined);
+      for (let round = 0; round < rounds; round++) {
+        for (const t of started) {
+          if (t.url === undefined || failed.has(t.name)) continue;
+          try {
+            const r = await load(t.url, c, seconds / rounds);
+            runs.set(t.name, [...(runs.get(t.name) ?? []), r]);
+          } catch (err) {
+            failed.set(t.name, (err as Error).message);
+          }
         }
+      }
+      for (const t of started) {
+        const error = t.error ?? failed.get(t.name);
+        const rs = runs.get(t.name) ?? [];
+        if (error !== undefined || rs.length === 0) {
+          points.push({ target: t.name, connections: c, error: error ?? 'no rounds' });
+          continue;
+        }
+        const requests = rs.reduce((n, r) => n + r.requests.total, 0);
+        const secs = rs.reduce((n, r) => n + r.duration, 0);
+        points.push({
+          target: t.name,
+          connections: c,
+          perSec: requests / secs,
+          // Per round: the mean of the medians, and the worst of the 99th percentiles.
+          p50ms: rs.reduce((n, r) => n + r.latency.p50, 0) / rs.length,
+          p99ms: Math.max(...rs.map((r) => r.latency.p99)),
+          requests,
+          errors: rs.reduce((n, r) => n + r.errors + r.timeouts, 0),
+          non2xx: rs.reduce((n, r) => n + r.non2xx, 0),
+        });
         process.stderr.write(
-          `gateway ${name} c=${c}: ${points.at(-1)?.perSec?.toFixed(0) ?? 'failed'} req/s\n`,
+          `gateway ${t.name} c=${c}: ${points.at(-1)?.perSec?.toFixed(0)} req/s\n`,
         );
       }
-    } catch (err) {
-      for (const c of connections)
-        points.push({ target: name, connections: c, error: (err as Error).message.split('\n')[0] });
-    } finally {
-      await stop(children);
-      rmSync(registryDir, { recursive: true, force: true });
+    }
+  } finally {
+    for (const t of started) {
+      await stop(t.children);
+      rmSync(t.dir, { recursive: true, force: true });
     }
   }
   const at = (t: string, c: number): number | undefined =>
@@ -143,7 +181,7 @@ export async function runGateway(): Promise<GatewayResults | undefined> {
     ratios[`tsmicro-gateway/fastify-floor c=${c}`] =
       gw !== undefined && floor ? gw / floor : undefined;
   }
-  return { seconds, warmup, points, ratios };
+  return { seconds, warmup, rounds, points, ratios };
 }
 
 const fmt = (n: number | undefined, digits = 0): string =>
@@ -154,7 +192,7 @@ const fmt = (n: number | undefined, digits = 0): string =>
 /** The gateway results as Markdown tables. */
 export function gatewayTables(r: GatewayResults): string {
   const lines = [
-    `\nHTTP gateways, POST ${GATEWAY_PATH} with a ${JSON.stringify(PAYLOAD).length}-byte JSON body, autocannon, ${r.seconds} s per point after ${r.warmup} s warm-up; gateway and service in separate processes\n`,
+    `\nHTTP gateways, POST ${GATEWAY_PATH} with a ${JSON.stringify(PAYLOAD).length}-byte JSON body, autocannon, ${r.seconds} s per point in ${r.rounds} rounds taking the targets in turn, after ${r.warmup} s warm-up; gateway and service in separate processes\n`,
     '| target | connections | req/s | p50 ms | p99 ms | errors | non-2xx |',
     '|---|---:|---:|---:|---:|---:|---:|',
   ];
