@@ -78,6 +78,7 @@ test('bench: a tiny run measures every target and writes the results JSON', asyn
           BENCH_GATEWAY_SECONDS: '1',
           BENCH_GATEWAY_WARMUP_SECONDS: '0',
           BENCH_GATEWAY_CONCURRENCY: '4',
+          BENCH_GATEWAY_ROUNDS: '1',
           BENCH_RESULTS_DIR: dir.path,
         },
         // Generous: the run starts some thirty processes one after another on a shared machine.
