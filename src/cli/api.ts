@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
-import { parseGoDuration } from '../index.js';
+import { InvalidOptionError, parseGoDuration } from '../index.js';
+import type { Gateway, GatewayOptions } from '../gateway/index.js';
 import { parseAddress } from '../options.js';
 import { UsageError } from './errors.js';
 import type { Run } from './program.js';
@@ -70,7 +71,7 @@ export function register(program: Command, run: Run): void {
             throw new UsageError(`api: ${(err as Error).message}`);
           throw err;
         });
-        const gateway = createGateway({
+        const gateway = gatewayFor(createGateway, {
           client: await ctx.client(),
           registry: await ctx.registry(),
           services,
@@ -91,6 +92,20 @@ export function register(program: Command, run: Run): void {
         await gateway.close();
       }),
     );
+}
+
+/** `create(options)`, a refused service name reported as the flag that gave it. */
+function gatewayFor(
+  create: (options: GatewayOptions) => Gateway,
+  options: GatewayOptions,
+): Gateway {
+  try {
+    return create(options);
+  } catch (err) {
+    if (err instanceof InvalidOptionError && err.option.startsWith('services'))
+      throw new UsageError(`--services: ${err.message}`);
+    throw err;
+  }
 }
 
 interface ApiFlags {

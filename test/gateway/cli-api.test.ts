@@ -46,6 +46,7 @@ test('tsmicro api: a bad or missing flag fails at start, naming itself (exit 2)'
     [['api', '--services', 'echo', '--timeout', 'soon'], '--timeout'],
     [['api', '--services', 'echo', '--address', 'nowhere'], '--address'],
     [['api', '--services', 'echo', '--body_limit', '-1'], '--body_limit'],
+    [['api', '--services', 'echo,no such'], '--services'],
   ] as const) {
     const r = await runCli(args, { env: { TSMICRO_LOG_LEVEL: 'error' } });
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
