@@ -42,6 +42,15 @@ function streamTarget(gw: GatewayContext, pathname: string): RouteTarget | undef
     : undefined;
 }
 
+/**
+ * The path of a request target, as sent. Not `new URL(url, base)`: a path that starts with `//`
+ * is a host to it (`//%25x/y` threw, a 500, found by test/fuzz/gateway.test.ts).
+ */
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
 function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
@@ -97,7 +106,7 @@ export const streamRoutes: RouteModule = (app, gw) => {
     await pipeToSse(reply.raw, stream, { headers });
   };
   const target = (request: FastifyRequest): RouteTarget | undefined =>
-    streamTarget(gw, new URL(request.url, 'http://gateway').pathname);
+    streamTarget(gw, pathOf(request.url));
   gw.route(app, { method: 'GET', url: '/:service/:handler/:method', target, handler: sse });
   gw.route(app, { method: 'GET', url: '/:service/:endpoint', target, handler: sse });
 
@@ -164,7 +173,7 @@ async function upgrade(
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket')
       throw MicroError.badRequest(GATEWAY_ERROR_ID, 'only WebSocket upgrades are served');
     const url = req.url ?? '/';
-    const target = streamTarget(gw, new URL(url, 'http://gateway').pathname);
+    const target = streamTarget(gw, pathOf(url));
     if (!target) throw MicroError.notFound(GATEWAY_ERROR_ID, `no route GET ${url.split('?')[0]}`);
     const origin = req.headers.origin;
     if (!originAllowed(gw.policy(target).cors, origin))

@@ -42,10 +42,20 @@ interface RawResponse {
 const MAX_BODY = 256 * 1024;
 
 /**
+ * The connection was reset with no answer read. Node's HTTP server answers a request it refuses
+ * without reading its body (a 404 for a POST of 1 MiB) and then closes the connection; the body
+ * it left unread makes the kernel reset the connection, which can discard the answer before the
+ * client reads it (about once in 60 such requests; whether the client's socket had taken the whole
+ * request does not matter, the server's had not). Node has no lingering close; the suite accepts
+ * this for requests with a body of more than 64 KiB, and for nothing else.
+ */
+const RESET_MID_REQUEST = 'reset-mid-request';
+
+/**
  * Sends `request` as it is and reads the answer until the server closes (the request asks it to)
  * or {@link MAX_BODY}; rejects when nothing complete comes back within `timeoutMs`.
  */
-function raw(request: Buffer, timeoutMs = 15_000): Promise<RawResponse> {
+function raw(request: Buffer, timeoutMs = 15_000): Promise<RawResponse | typeof RESET_MID_REQUEST> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
@@ -78,7 +88,16 @@ function raw(request: Buffer, timeoutMs = 15_000): Promise<RawResponse> {
     socket.on('end', () => finish());
     // A reset after the answer was written (the server closing a connection it refused) still
     // leaves the answer to judge; one without an answer fails in parse().
-    socket.on('error', () => finish());
+    socket.on('error', () => {
+      if (size === 0 && !done) {
+        done = true;
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(RESET_MID_REQUEST);
+        return;
+      }
+      finish();
+    });
     // Not end(): Node's server takes a half-closed connection for a client that left, and drops
     // the answers it has not written yet (which is how a disconnect aborts the call).
     socket.write(request);
@@ -126,7 +145,12 @@ function judge(req: { method: string; path: string }, res: RawResponse): string 
     return `${res.status}`;
   if (type.startsWith('text/event-stream')) {
     assert.equal(res.status, 200, what);
-    assert.match(res.body.toString('utf8'), /^(:|id: |event: )/, `odd event stream: ${what}`);
+    // A body cut short is still chunked: its first chunk's size line comes first.
+    assert.match(
+      res.body.toString('utf8'),
+      /^([0-9a-f]+\r\n)?(:|id: |event: )/,
+      `odd event stream: ${what}`,
+    );
     return 'sse';
   }
   assert.match(
@@ -151,6 +175,11 @@ function judge(req: { method: string; path: string }, res: RawResponse): string 
         typeof e.detail === 'string' &&
         typeof e.status === 'string',
       `not a typed error: ${what}: ${text.slice(0, 300)}`,
+    );
+    // The gateway's catch-all for a throw that is not a MicroError: a bug of its own.
+    assert.ok(
+      !(e.code === 500 && e.detail === 'internal gateway error'),
+      `the gateway failed inside: ${what}`,
     );
   }
   return `${res.status}`;
@@ -217,6 +246,8 @@ const ROUTES = [
   '/feed/Feed/Echo',
   '/feed/Feed/Stats',
   '/feed/Feed/Nope',
+  // A path starting with // is a host to `new URL(path, base)`: it once threw, a 500.
+  '//%25%3Cz/uneWV',
 ];
 const path = fc.oneof(
   {
@@ -333,6 +364,14 @@ test('fuzz: any method, path, headers and body get a well-formed, typed HTTP ans
   await fc.assert(
     fc.asyncProperty(request, async (r) => {
       const res = await raw(encode(r));
+      if (res === RESET_MID_REQUEST) {
+        assert.ok(
+          Buffer.byteLength(r.body) > 64 * 1024,
+          `reset without an answer for a ${Buffer.byteLength(r.body)}-byte body: ${r.method} ${r.path}`,
+        );
+        outcomes.set(res, (outcomes.get(res) ?? 0) + 1);
+        return;
+      }
       const label = judge(r, res);
       if (res.status >= 500 && !firsts.has(res.status))
         firsts.set(
