@@ -31,7 +31,7 @@ test('stream errors: a long detail is cut so the reason fits 123 bytes, in any s
     assert.equal(parsed.code, 400);
     assert.equal(parsed.status, 'Bad Request');
     assert.ok(typeof parsed.detail === 'string' && parsed.detail.endsWith('…'));
-    assert.ok(detail.startsWith((parsed.detail).slice(0, -1)), 'a prefix of the detail');
+    assert.ok(detail.startsWith(parsed.detail.slice(0, -1)), 'a prefix of the detail');
   }
 });
 
