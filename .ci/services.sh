@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the servers the test suites run against, from Debian: etcd (registry), NATS
-# (broker) and Redis (the global rate limit's store), and valgrind, which the instruction-count
-# benchmark runs under. The suites start their own instances on free loopback ports; a NATS is
-# also started on 127.0.0.1:4222 (and on each port in NATS_PORTS) for suites that look for a
-# shared one. Consul is built by .ci/consul.sh.
+# (broker) and Redis (the global rate limit's store); valgrind, which the instruction-count
+# benchmark runs under; and Chromium, the gateway's browser test's browser. The suites start
+# their own instances on free loopback ports; a NATS is also started on 127.0.0.1:4222 (and on
+# each port in NATS_PORTS) for suites that look for a shared one. Consul is built by
+# .ci/consul.sh.
 set -euo pipefail
 
 missing=()
@@ -13,6 +14,8 @@ command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missin
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
 # valgrind's callgrind counts instructions for bench:instructions (its smoke test runs in CI).
 command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
+# The gateway's browser test drives Debian's headless Chromium (playwright-core, no browser download).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing ${missing[*]}"
   apt-get update -qq

@@ -11,7 +11,7 @@
 // BENCH_PAIRED (0 to skip the paired gRPC latency measurement, bench/paired.ts), BENCH_MICRO (0 to
 // skip the in-process part), BENCH_TAIL (0 to skip the tail-latency part, bench/tail.ts),
 // BENCH_UNARY (0 to skip the round trips), BENCH_RESULTS_DIR (default bench/results); the stream
-// part's own settings are in bench/streams.ts.
+// part's own settings are in bench/streams.ts, the HTTP gateway part's in bench/gateway.ts.
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { startChild, type Child } from './child.js';
 import type { TailResult } from './tail.js';
 import { GO_MICRO, goMicroBinary } from './gomicro.js';
+import { gatewayTables, runGateway } from './gateway.js';
 import { runStreams, streamTables } from './streams.js';
 import { PAYLOAD_BYTES, TARGETS } from './targets.js';
 
@@ -215,6 +216,7 @@ if (process.env.BENCH_TAIL !== '0') {
 }
 
 const streams = await runStreams();
+const gateway = await runGateway();
 
 const at = (t: string, c: number): Point | undefined =>
   points.find((p) => p.target === t && p.concurrency === c && !p.skipped);
@@ -313,6 +315,7 @@ if (tail) {
     );
 }
 if (streams) console.log(streamTables(streams));
+if (gateway) console.log(gatewayTables(gateway));
 
 mkdirSync(resultsDir, { recursive: true });
 const file = path.join(resultsDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
@@ -337,6 +340,7 @@ writeFileSync(
       micro,
       tail,
       streams,
+      gateway,
     },
     null,
     2,

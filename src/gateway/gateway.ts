@@ -26,6 +26,7 @@ import { registryRoutes } from './registry-routes.js';
 import { admission, requestInfo, routeRegistrar } from './route.js';
 import { rpcRoutes } from './rpc-routes.js';
 import { gatewayServer } from './server.js';
+import { streamRoutes } from './stream-routes.js';
 
 /**
  * The route groups, in registration order. Each gets the fastify instance and the gateway
@@ -36,6 +37,7 @@ const ROUTE_MODULES: readonly RouteModule[] = [
   openapiRoute,
   rpcRoutes,
   contractRoutes,
+  streamRoutes,
 ];
 
 /** An HTTP gateway in front of tsmicro services, made by {@link createGateway}. */

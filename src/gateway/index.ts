@@ -1,6 +1,6 @@
 /**
  * tsmicro/gateway: an HTTP API gateway in front of tsmicro (and go-micro) services, on fastify.
- * fastify and @fastify/cors are optional peers: `npm install fastify @fastify/cors`.
+ * fastify, @fastify/cors and ws are optional peers: `npm install fastify @fastify/cors ws`.
  */
 export { createGateway } from './gateway.js';
 export type { Gateway } from './gateway.js';

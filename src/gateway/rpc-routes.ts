@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MicroError } from '../errors.js';
+import { inBatch } from './call-batch.js';
 import type { RouteModule } from './context.js';
 import { GATEWAY_ERROR_ID } from './errors.js';
 import type { RouteTarget } from './options.js';
@@ -16,12 +17,8 @@ export const rpcRoutes: RouteModule = (app, gw) => {
     (bodyOf: (request: FastifyRequest) => unknown) =>
     async (request: FastifyRequest, reply: FastifyReply, target: RouteTarget) => {
       const body = await gw.validate(target, bodyOf(request));
-      return gw.client.call(
-        target.service,
-        target.endpoint!,
-        body,
-        gw.callOptions(request, reply, target),
-      );
+      const opts = gw.callOptions(request, reply, target);
+      return inBatch(() => gw.client.call(target.service, target.endpoint!, body, opts));
     };
   const allowedTarget = (service: string, endpoint: string | undefined): RouteTarget | undefined =>
     gw.allowed(service) && endpoint !== undefined ? { service, endpoint } : undefined;

@@ -1,7 +1,7 @@
 // Keeps the benchmark harness from rotting: a tiny run of every target (but NATS, which needs a
 // server, and go-micro, which needs a Go build), of the paired gRPC latency measurement, of the
-// in-process measurements and of the streams (one small point per target, and the slow reader),
-// checked for shape, never for speed.
+// in-process measurements, of the streams (one small point per target, and the slow reader) and
+// of the HTTP gateways (one small point each), checked for shape, never for speed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -32,6 +32,16 @@ interface Results {
   streams: {
     points: { target: string; mode: string; messages?: number; perSec?: number; error?: string }[];
     slow: { target: string; serverGrowthBytes?: number; error?: string }[];
+  };
+  gateway: {
+    points: {
+      target: string;
+      perSec?: number;
+      requests?: number;
+      errors?: number;
+      non2xx?: number;
+      error?: string;
+    }[];
   };
 }
 
@@ -65,9 +75,14 @@ test('bench: a tiny run measures every target and writes the results JSON', asyn
           BENCH_STREAM_CONCURRENCY: '1',
           BENCH_STREAM_MODES: 'echo,pour',
           BENCH_STREAM_SLOW_READS: '5',
+          BENCH_GATEWAY_SECONDS: '1',
+          BENCH_GATEWAY_WARMUP_SECONDS: '0',
+          BENCH_GATEWAY_CONCURRENCY: '4',
+          BENCH_GATEWAY_ROUNDS: '1',
           BENCH_RESULTS_DIR: dir.path,
         },
-        timeout: 90_000,
+        // Generous: the run starts some thirty processes one after another on a shared machine.
+        timeout: 240_000,
       },
       (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)),
     );
@@ -112,4 +127,14 @@ test('bench: a tiny run measures every target and writes the results JSON', asyn
   assert.equal(results.streams.slow.length, 4);
   for (const s of results.streams.slow)
     assert.ok(s.error === undefined && Number.isFinite(s.serverGrowthBytes), JSON.stringify(s));
+  assert.match(stdout, /\| target \| connections \| req\/s \| p50 ms \|/);
+  assert.deepEqual(
+    results.gateway.points.map((p) => p.target),
+    ['tsmicro-gateway', 'moleculer-web', 'fastify-floor'],
+  );
+  for (const p of results.gateway.points)
+    assert.ok(
+      p.error === undefined && p.requests! > 0 && p.errors === 0 && p.non2xx === 0,
+      JSON.stringify(p),
+    );
 });

@@ -35,7 +35,7 @@ const PEER_SUBPATHS: Record<string, string> = {
     'needs the packages "@opentelemetry/api" and "@opentelemetry/core": ' +
     'npm install @opentelemetry/api @opentelemetry/core',
   'tsmicro/gateway':
-    'needs the packages "fastify" and "@fastify/cors": npm install fastify @fastify/cors',
+    'needs the packages "fastify" and "@fastify/cors" and "ws": npm install fastify @fastify/cors ws',
 };
 
 interface Run {

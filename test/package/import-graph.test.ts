@@ -41,7 +41,7 @@ const PEERS_OF: Record<string, readonly string[]> = {
   './wrappers/metrics': ['prom-client'],
   './wrappers/auth': ['jose'],
   './wrappers/tracing': ['@opentelemetry/api', '@opentelemetry/core'],
-  './gateway': ['fastify', '@fastify/cors'],
+  './gateway': ['fastify', '@fastify/cors', 'ws'],
 };
 
 interface Reached {
