@@ -119,6 +119,8 @@ export type { GrpcTransportOptions, Pem, TlsOptions } from './transport/grpc/grp
 export { memoryTransport } from './transport/memory.js';
 export { nativeTransport } from './transport/native/native.js';
 export type { NativeTransportOptions } from './transport/native/native.js';
+export { mucpTransport } from './transport/mucp/mucp.js';
+export type { MucpTransportOptions } from './transport/mucp/mucp.js';
 export { dualPathTransport } from './transport/dual-path.js';
 export type { DualPathOptions } from './transport/dual-path.js';
 

@@ -21,7 +21,10 @@ export const NATIVE_PORT_KEY = 'tsmicro-native-port';
 
 /** Options for {@link dualPathTransport}. */
 export interface DualPathOptions {
-  /** The standard path, whose address is the node address. @defaultValue `grpcTransport()` */
+  /**
+   * The standard path, whose address is the node address: gRPC, or `mucpTransport()` for nodes
+   * that go-micro's default (rpc/HTTP) clients call. @defaultValue `grpcTransport()`
+   */
   grpc?: Transport;
   /** The fast path, advertised in node metadata. @defaultValue `nativeTransport()` */
   native?: Transport;
@@ -42,7 +45,8 @@ export interface DualPathOptions {
  * and the native transport on a second port, advertised as the `tsmicro-native-port` node
  * metadata. A client dials the native port when the node advertises one and gRPC otherwise, so
  * tsmicro-to-tsmicro calls take the fast path and go-micro nodes still get gRPC. The transport's
- * name is `grpc`: that is what the node's `transport`/`protocol` metadata must say for Go peers.
+ * name and protocol are the standard path's (`grpc`, or `http`/`mucp`): that is what the node's
+ * `transport`/`protocol` metadata must say for Go peers.
  *
  * A native port the client cannot reach (a firewall, a container publishing only the gRPC
  * port, an `advertise` address that forwards one port) costs nothing but time: a unary call
@@ -67,7 +71,8 @@ export function dualPathTransport(opts: DualPathOptions = {}): Transport {
 }
 
 class DualPathTransport implements Transport {
-  readonly name = 'grpc';
+  readonly name: string;
+  readonly protocol: string | undefined;
   /** gRPC address → the connection trying that node's native port first (evict() reaches both). */
   private readonly nativeFirst = new Map<string, NativeFirstConnection>();
   /** gRPC address → epoch ms until which its native port is skipped. Outlives evict(). */
@@ -78,11 +83,14 @@ class DualPathTransport implements Transport {
     readonly native: Transport,
     private readonly nativePort: number,
     private readonly nativeRetryMs: number,
-  ) {}
+  ) {
+    this.name = grpc.name;
+    this.protocol = grpc.protocol;
+  }
 
   /**
-   * What logs call it (go-micro's `Transport.String()`): `name` must stay `grpc` for the node
-   * metadata Go peers read, but a log line saying "grpc" would hide the native path.
+   * What logs call it (go-micro's `Transport.String()`): `name` must stay the standard path's
+   * for the node metadata Go peers read, but a log line saying only that would hide native.
    */
   toString(): string {
     return `dual-path(${this.grpc.name}+${this.native.name})`;

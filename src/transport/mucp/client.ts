@@ -1,0 +1,361 @@
+import net from 'node:net';
+import { clampTimeout } from '../../context.js';
+import { CLIENT_ERROR_ID, MicroError } from '../../errors.js';
+import { parseAddress } from '../../options.js';
+import { cancelledError, deadlineFault, messageTooLarge, transportFault } from '../errors.js';
+import type { Connection, FrameStream, RequestHead } from '../transport.js';
+import { HttpReader, header, requestBytes, type HttpMessage } from './http1.js';
+import { MucpFrames } from './frames.js';
+import { EOS, H, errorFromHeader, requestHeaders } from './wire.js';
+
+/** What a {@link MucpConnection} needs from the transport. */
+export interface MucpClientConfig {
+  maxMessageBytes: number;
+  /** An idle pooled socket is closed after this long, ms. */
+  idleMs: number;
+  dialTimeoutMs: number;
+  /** Idle sockets kept per address (go-micro's pool size). */
+  poolSize: number;
+}
+
+/**
+ * Calls to one address over go-micro's HTTP transport. Like go-micro's rpc client, a unary call
+ * takes a pooled connection of its own (one request in flight on it), and a stream dials a new
+ * connection that ends with the stream.
+ */
+export class MucpConnection implements Connection {
+  private readonly idle: Socket[] = [];
+  private seq = 0;
+  private closed = false;
+
+  constructor(
+    readonly address: string,
+    private readonly config: MucpClientConfig,
+  ) {}
+
+  call(head: RequestHead, body: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
+    if (body.length > this.config.maxMessageBytes)
+      return Promise.reject(messageTooLarge(body.length, this.config.maxMessageBytes));
+    if (signal?.aborted) return Promise.reject(cancelledError(signal.reason));
+    const now = Date.now();
+    if (head.deadline <= now) return Promise.reject(deadlineFault());
+    let bytes: Buffer;
+    try {
+      bytes = requestBytes(this.address, requestHeaders(head, String(this.seq++), now), body);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const reused = this.idle.pop();
+    const sock = reused ?? this.dial();
+    return new Promise<Uint8Array>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = (): void => done(cancelledError(signal?.reason));
+      const done = (err: unknown, m?: HttpMessage): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (err !== undefined) {
+          sock.destroy();
+          return reject(err);
+        }
+        this.release(sock);
+        const outcome = replyOf(m!);
+        if (outcome instanceof MicroError) reject(outcome);
+        else resolve(outcome);
+      };
+      if (Number.isFinite(head.deadline))
+        timer = setTimeout(() => done(deadlineFault()), clampTimeout(head.deadline - now));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      sock.expect(
+        (m) => done(undefined, m),
+        (err) => done(reused !== undefined && !sock.answered ? retryable(err) : err),
+      );
+      sock.write(bytes);
+    });
+  }
+
+  stream(head: RequestHead, signal?: AbortSignal): FrameStream {
+    const id = String(this.seq++);
+    const now = Date.now();
+    const sock = this.dial();
+    let sendDone = false;
+    let timer: NodeJS.Timeout | undefined;
+    const frames = new MucpFrames(this.config.maxMessageBytes, {
+      send: async (body) => {
+        if (sendDone) throw new MicroError(CLIENT_ERROR_ID, 400, 'send after closeSend');
+        sock.write(message(this.address, head, id, now, body));
+        await sock.drained();
+      },
+      // go-micro's client ends its side with an `EOS` error message (rpc_stream.go Close).
+      closeSend: () => {
+        if (sendDone) return;
+        sendDone = true;
+        sock.write(message(this.address, head, id, now, new Uint8Array(0), EOS));
+      },
+      cancel: (err) => {
+        frames.fail(MicroError.is(err) ? err : cancelledError(err));
+        finish();
+      },
+    });
+    const finish = (): void => {
+      if (timer !== undefined) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      sock.destroy();
+    };
+    const onAbort = (): void => {
+      frames.fail(cancelledError(signal?.reason));
+      finish();
+    };
+    if (signal?.aborted) {
+      onAbort();
+      return frames;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (Number.isFinite(head.deadline)) {
+      if (head.deadline <= now) {
+        frames.fail(deadlineFault());
+        finish();
+        return frames;
+      }
+      timer = setTimeout(() => {
+        frames.fail(deadlineFault());
+        finish();
+      }, clampTimeout(head.deadline - now));
+    }
+    sock.onMessages(
+      (m) => {
+        const err = header(m, 'micro-error');
+        if (err === EOS) {
+          frames.inboundEnd();
+          finish();
+        } else if (err !== undefined && err !== '') {
+          frames.fail(errorFromHeader(err));
+          finish();
+        } else if (m.statusCode !== 200) {
+          frames.fail(statusError(m));
+          finish();
+        } else frames.push(m.body);
+      },
+      (err) => {
+        frames.fail(err);
+        finish();
+      },
+    );
+    // The opening message: go-micro's client sends the request there, which its server discards
+    // for a stream; this sends it empty.
+    try {
+      sock.write(message(this.address, head, id, now, new Uint8Array(0)));
+    } catch (err) {
+      frames.fail(MicroError.from(err, CLIENT_ERROR_ID));
+      finish();
+    }
+    return frames;
+  }
+
+  /** Closes every pooled socket. */
+  close(): void {
+    this.closed = true;
+    for (const s of this.idle.splice(0)) s.destroy();
+  }
+
+  private dial(): Socket {
+    return new Socket(this.address, this.config, (s) => {
+      const i = this.idle.indexOf(s);
+      if (i >= 0) this.idle.splice(i, 1);
+    });
+  }
+
+  private release(sock: Socket): void {
+    if (this.closed || sock.dead || this.idle.length >= this.config.poolSize) sock.destroy();
+    else {
+      sock.parkIdle(this.config.idleMs);
+      this.idle.push(sock);
+    }
+  }
+}
+
+function message(
+  host: string,
+  head: RequestHead,
+  id: string,
+  now: number,
+  body: Uint8Array,
+  error?: string,
+): Buffer {
+  const list = [...requestHeaders(head, id, now, id)];
+  if (error !== undefined) list.push([H.error, error]);
+  return requestBytes(host, list, body);
+}
+
+/** A reply's body, or the error it carries. */
+function replyOf(m: HttpMessage): Uint8Array | MicroError {
+  const err = header(m, 'micro-error');
+  if (err !== undefined && err !== '') return errorFromHeader(err);
+  if (m.statusCode !== 200) return statusError(m);
+  return m.body;
+}
+
+/**
+ * A non-200 answer: go-micro's transport refusing the request (a 500 "cannot serve conn", a Go
+ * http server's 400), as go-micro's client reports it: status and body text.
+ */
+function statusError(m: HttpMessage): MicroError {
+  return new MicroError(
+    'go.micro.client.transport',
+    m.statusCode >= 400 ? m.statusCode : 500,
+    `${m.statusCode} ${m.statusMessage}: ${m.body.toString('utf8')}`.trim(),
+  );
+}
+
+/**
+ * A pooled socket closed by the server before answering (its idle timeout raced our request):
+ * the request never reached a handler, so the client may send it again elsewhere.
+ */
+function retryable(err: MicroError): MicroError {
+  return err.fault?.reason === 'reset'
+    ? transportFault(503, err.detail, { reason: 'refused', beforeHandler: true })
+    : err;
+}
+
+/** One TCP connection to a mucp server, with its response parser. */
+class Socket {
+  private readonly socket: net.Socket;
+  private readonly reader: HttpReader;
+  private onMessage?: (m: HttpMessage) => void;
+  private onError?: (err: MicroError) => void;
+  private once = false;
+  private connected = false;
+  private idleTimer?: NodeJS.Timeout;
+  answered = false;
+  dead = false;
+
+  constructor(
+    address: string,
+    config: MucpClientConfig,
+    private readonly gone: (s: Socket) => void,
+  ) {
+    const parsed = parseAddress(address);
+    this.reader = new HttpReader(
+      'RESPONSE',
+      config.maxMessageBytes,
+      (m) => {
+        this.answered = true;
+        const cb = this.onMessage;
+        if (this.once) this.onMessage = undefined;
+        cb?.(m);
+      },
+      (err) =>
+        this.fail(
+          transportFault(502, `bad response from ${address}: ${err.message}`, {
+            reason: 'protocol',
+            beforeHandler: false,
+          }),
+        ),
+    );
+    this.socket = net.connect({
+      host: parsed?.host ?? address,
+      port: parsed?.port ?? 0,
+      noDelay: true,
+    });
+    const dialTimer = setTimeout(
+      () =>
+        this.fail(
+          transportFault(503, `connecting to ${address} timed out`, {
+            reason: 'refused',
+            beforeHandler: true,
+          }),
+        ),
+      config.dialTimeoutMs,
+    );
+    this.socket.once('connect', () => {
+      this.connected = true;
+      clearTimeout(dialTimer);
+    });
+    this.socket.on('data', (c: Buffer) => this.reader.push(c));
+    this.socket.on('end', () => this.reader.end());
+    this.socket.on('error', (err) =>
+      this.fail(
+        this.connected
+          ? transportFault(503, `connection to ${address} lost: ${err.message}`, {
+              reason: 'reset',
+              beforeHandler: false,
+            })
+          : transportFault(503, `cannot connect to ${address}: ${err.message}`, {
+              reason: 'refused',
+              beforeHandler: true,
+            }),
+      ),
+    );
+    this.socket.on('close', () => {
+      clearTimeout(dialTimer);
+      this.fail(
+        transportFault(503, `connection to ${address} closed`, {
+          reason: this.connected ? 'reset' : 'refused',
+          beforeHandler: !this.connected,
+        }),
+      );
+    });
+  }
+
+  /** The next response goes to `onMessage`; a failure before it to `onError`. */
+  expect(onMessage: (m: HttpMessage) => void, onError: (err: MicroError) => void): void {
+    this.clearIdle();
+    this.answered = false;
+    this.once = true;
+    this.onMessage = onMessage;
+    this.onError = onError;
+  }
+
+  /** Every response goes to `onMessage`. */
+  onMessages(onMessage: (m: HttpMessage) => void, onError: (err: MicroError) => void): void {
+    this.once = false;
+    this.onMessage = onMessage;
+    this.onError = onError;
+  }
+
+  write(bytes: Buffer): void {
+    if (!this.dead) this.socket.write(bytes);
+  }
+
+  drained(): Promise<void> {
+    if (this.dead || !this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  parkIdle(ms: number): void {
+    this.onMessage = undefined;
+    this.onError = undefined;
+    this.idleTimer = setTimeout(() => this.destroy(), ms);
+    this.idleTimer.unref();
+    this.socket.unref();
+  }
+
+  private clearIdle(): void {
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    this.socket.ref();
+  }
+
+  destroy(): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.clearIdle();
+    this.socket.destroy();
+    this.gone(this);
+  }
+
+  private fail(err: MicroError): void {
+    const cb = this.onError;
+    this.onError = undefined;
+    this.onMessage = undefined;
+    this.destroy();
+    cb?.(err);
+  }
+}
