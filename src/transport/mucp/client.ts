@@ -116,10 +116,13 @@ export class MucpConnection implements Connection {
         finish();
         return frames;
       }
-      timer = setTimeout(() => {
-        frames.fail(deadlineFault());
-        finish();
-      }, clampTimeout(head.deadline - now));
+      timer = setTimeout(
+        () => {
+          frames.fail(deadlineFault());
+          finish();
+        },
+        clampTimeout(head.deadline - now),
+      );
     }
     sock.onMessages(
       (m) => {

@@ -50,6 +50,8 @@ export class HttpReader {
   private status = 0;
   private reason = '';
   private failed = false;
+  /** True until the first byte of the next message has been checked. */
+  private expectStart = true;
 
   constructor(
     kind: 'REQUEST' | 'RESPONSE',
@@ -68,8 +70,18 @@ export class HttpReader {
       this.headers = h;
       this.status = info.statusCode ?? 0;
       this.reason = info.statusMessage ?? '';
-      const declared = Number(h.get('content-length') ?? '0');
-      if (declared > this.maxBodyBytes) this.fail(tooLarge(declared, this.maxBodyBytes));
+      // go-micro always frames by Content-Length (Go writes it: the body length is known), so
+      // anything else is refused rather than guessed at — a chunked body or a length that is
+      // not a number is also how requests are smuggled past proxies.
+      if (h.has('transfer-encoding'))
+        return this.fail(
+          new MalformedHttpError('Transfer-Encoding is not used by go-micro: send Content-Length'),
+        );
+      const length = h.get('content-length') ?? '0';
+      if (!/^\d{1,15}$/.test(length))
+        return this.fail(new MalformedHttpError(`Content-Length ${JSON.stringify(length)} is not a length`));
+      if (Number(length) > this.maxBodyBytes)
+        this.fail(tooLarge(Number(length), this.maxBodyBytes));
     };
     p[HTTPParser.kOnBody] = (chunk, offset, length) => {
       if (this.failed) return;
@@ -88,6 +100,7 @@ export class HttpReader {
       };
       this.chunks = [];
       this.size = 0;
+      this.expectStart = true;
       this.onMessage(m);
     };
   }
@@ -95,6 +108,19 @@ export class HttpReader {
   /** Feeds bytes read off the connection. */
   push(chunk: Buffer): void {
     if (this.failed) return;
+    // A message starts with a method (letters) or `HTTP/`: a first byte that cannot (a TLS
+    // ClientHello's 0x16, binary) is refused at once instead of waiting for a line end.
+    if (this.expectStart && chunk.length > 0) {
+      this.expectStart = false;
+      if (!/[A-Za-z]/.test(String.fromCharCode(chunk[0])))
+        return this.fail(
+          new MalformedHttpError(
+            chunk[0] === 0x16
+              ? 'a TLS handshake on a plaintext mucp port'
+              : `bytes that are not HTTP/1.1 (first byte 0x${chunk[0].toString(16).padStart(2, '0')})`,
+          ),
+        );
+    }
     const r = this.parser.execute(chunk);
     if (r instanceof Error) this.fail(new MalformedHttpError(`malformed HTTP/1.1: ${r.message}`));
   }

@@ -204,10 +204,13 @@ class ServerConnection {
         this.listener.checkIdle();
       };
       if (Number.isFinite(req.deadline))
-        timer = setTimeout(() => {
-          ac.abort(new DeadlineExceeded());
-          finish({ error: MicroError.timeout(SERVER_ERROR_ID, 'deadline exceeded') });
-        }, clampTimeout(req.deadline - now));
+        timer = setTimeout(
+          () => {
+            ac.abort(new DeadlineExceeded());
+            finish({ error: MicroError.timeout(SERVER_ERROR_ID, 'deadline exceeded') });
+          },
+          clampTimeout(req.deadline - now),
+        );
       ac.signal.addEventListener('abort', () => finish({ error: serverError(ac.signal.reason) }));
       dispatchUnary(this.listener.dispatcher, this.head(req), body, {
         signal: ac.signal,
@@ -330,7 +333,9 @@ class ServerStream {
       closeSend: () => {},
       cancel: (err) =>
         this.abort(
-          serverError(err ?? new MicroError(SERVER_ERROR_ID, 408, 'stream cancelled by the server')),
+          serverError(
+            err ?? new MicroError(SERVER_ERROR_ID, 408, 'stream cancelled by the server'),
+          ),
           true,
         ),
     });

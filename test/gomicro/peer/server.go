@@ -17,7 +17,6 @@ import (
 	"go-micro.dev/v5/registry"
 	"go-micro.dev/v5/registry/consul"
 	"go-micro.dev/v5/server"
-	grpcserver "go-micro.dev/v5/server/grpc"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
@@ -87,6 +86,7 @@ func runServer(args []string) error {
 	natsURL := fs.String("nats", "", "NATS URL for go-micro's NATS broker (with --subscribe)")
 	topic := fs.String("subscribe", "", "a server subscriber on this topic, printing each event")
 	protoHandler := fs.Bool("proto", false, "serve helloworld.Greeter from test/protos/helloworld.proto (proto.go)")
+	tr := transportFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -108,7 +108,10 @@ func runServer(args []string) error {
 	if *natsURL != "" {
 		opts = append(opts, server.Broker(nats.NewNatsBroker(broker.Addrs(*natsURL))))
 	}
-	srv := grpcserver.NewServer(opts...)
+	srv, err := newServer(*tr, opts...)
+	if err != nil {
+		return err
+	}
 	if *protoHandler {
 		if err := protoServerHandler(srv, *name); err != nil {
 			return err
