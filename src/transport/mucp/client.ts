@@ -43,14 +43,14 @@ export class MucpConnection implements Connection {
     try {
       bytes = requestBytes(this.address, requestHeaders(head, String(this.seq++), now), body);
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(MicroError.from(err, CLIENT_ERROR_ID));
     }
     const reused = this.idle.pop();
     const sock = reused ?? this.dial();
     return new Promise<Uint8Array>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const onAbort = (): void => done(cancelledError(signal?.reason));
-      const done = (err: unknown, m?: HttpMessage): void => {
+      const done = (err: MicroError | undefined, m?: HttpMessage): void => {
         if (timer !== undefined) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         if (err !== undefined) {

@@ -70,16 +70,21 @@ export class HttpReader {
       this.headers = h;
       this.status = info.statusCode ?? 0;
       this.reason = info.statusMessage ?? '';
-      // go-micro always frames by Content-Length (Go writes it: the body length is known), so
-      // anything else is refused rather than guessed at — a chunked body or a length that is
-      // not a number is also how requests are smuggled past proxies.
-      if (h.has('transfer-encoding'))
+      // go-micro frames by Content-Length, or chunked when Go does not know the length (an
+      // empty body: Go probes it). Anything else is refused rather than guessed at — both at
+      // once, or a length that is not a number, is how requests are smuggled past proxies.
+      const te = h.get('transfer-encoding');
+      if (te !== undefined && (te.toLowerCase() !== 'chunked' || h.has('content-length')))
         return this.fail(
-          new MalformedHttpError('Transfer-Encoding is not used by go-micro: send Content-Length'),
+          new MalformedHttpError(
+            `Transfer-Encoding ${JSON.stringify(te)} is not go-micro's framing`,
+          ),
         );
       const length = h.get('content-length') ?? '0';
       if (!/^\d{1,15}$/.test(length))
-        return this.fail(new MalformedHttpError(`Content-Length ${JSON.stringify(length)} is not a length`));
+        return this.fail(
+          new MalformedHttpError(`Content-Length ${JSON.stringify(length)} is not a length`),
+        );
       if (Number(length) > this.maxBodyBytes)
         this.fail(tooLarge(Number(length), this.maxBodyBytes));
     };

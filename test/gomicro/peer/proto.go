@@ -124,15 +124,20 @@ func runProtoCall(args []string) error {
 	body := fs.String("body", "{}", "request message(s) as protojson")
 	timeout := fs.Duration("timeout", 10*time.Second, "request timeout")
 	tr := transportFlag(fs)
+	contentType := fs.String("content-type", "", "the client's content type (go-micro's default: application/json)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	reg := consul.NewConsulRegistry(registry.Addrs(*consulAddr))
-	c, err := newClient(*tr, *timeout,
+	copts := []client.Option{
 		client.Registry(reg),
 		client.Selector(selector.NewSelector(selector.Registry(reg))),
 		client.Retries(0),
-	)
+	}
+	if *contentType != "" {
+		copts = append(copts, client.ContentType(*contentType))
+	}
+	c, err := newClient(*tr, *timeout, copts...)
 	if err != nil {
 		return err
 	}
