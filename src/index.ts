@@ -18,6 +18,7 @@ export {
   REGISTRY_CHOICES,
   BROKER_CHOICES,
   TRANSPORT_CHOICES,
+  PROFILE_CHOICES,
 } from './config/settings.js';
 export type {
   Setting,
@@ -25,6 +26,7 @@ export type {
   RegistryChoice,
   BrokerChoice,
   TransportChoice,
+  ProfileChoice,
 } from './config/settings.js';
 export { settingsHelp } from './config/help.js';
 export { parseGoDuration } from './config/values.js';

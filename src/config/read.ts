@@ -1,9 +1,11 @@
 import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors.js';
 import { isList } from '../options.js';
+import { PROFILES } from './profiles.js';
 import {
   SETTINGS,
   type BrokerChoice,
+  type ProfileChoice,
   type RegistryChoice,
   type TransportChoice,
 } from './settings.js';
@@ -26,6 +28,7 @@ export interface ConfigSources {
 
 /** The values the settings give, by the option each sets; unset when no flag or variable gave it. */
 export interface ConfigValues {
+  profile?: ProfileChoice;
   registry?: RegistryChoice;
   registryAddress?: readonly string[];
   broker?: BrokerChoice;
@@ -58,6 +61,7 @@ export interface Config {
 
 /** The {@link ConfigValues} key each flag sets. */
 export const SETTING_KEYS: Readonly<Record<string, keyof ConfigValues>> = {
+  profile: 'profile',
   registry: 'registry',
   registry_address: 'registryAddress',
   broker: 'broker',
@@ -105,6 +109,26 @@ export function readConfig(sources: ConfigSources = {}): Config {
     values[SETTING_KEYS[setting.flag]] = parseSetting(setting, raws, origin[setting.flag]);
   }
   return { values: values, origin, help: flags.help };
+}
+
+/**
+ * `config` with the components of its profile filled in where no flag or variable named them;
+ * `codeProfile` (the service's `profile` option) wins over `--profile` / `MICRO_PROFILE`. Each
+ * component a profile gave is reported as coming from where the profile came from.
+ */
+export function withProfile(config: Config, codeProfile?: ProfileChoice): Config {
+  const profile = codeProfile ?? config.values.profile;
+  if (profile === undefined) return config;
+  const from = codeProfile !== undefined ? 'profile' : config.origin.profile!;
+  const values: ConfigValues = { ...config.values, profile };
+  const origin: Record<string, string> = { ...config.origin, profile: from };
+  const given = PROFILES[profile];
+  for (const key of ['registry', 'broker', 'transport'] as const) {
+    if (values[key] !== undefined || given[key] === undefined) continue;
+    (values as Record<string, unknown>)[key] = given[key];
+    origin[key] = from;
+  }
+  return { values, origin, help: config.help };
 }
 
 function parseFlags(argv: readonly string[]): {

@@ -8,12 +8,13 @@ import { planBroker, planRegistry, redact, transportFromConfig } from './compone
 import { deferredBroker, deferredRegistry } from './deferred.js';
 import {
   readConfig,
+  withProfile,
   SETTING_KEYS,
   type Config,
   type ConfigSources,
   type ConfigValues,
 } from './read.js';
-import { SETTINGS } from './settings.js';
+import { PROFILE_CHOICES, SETTINGS, type ProfileChoice } from './settings.js';
 
 /**
  * How `createService` applies the settings: read once, before anything is built; an option set
@@ -83,10 +84,17 @@ export function configureService(
     registry?: unknown;
     broker?: unknown;
     transport?: unknown;
+    profile?: unknown;
   },
   sources: ConfigSources,
 ): ServiceConfig {
-  const config = readConfig(sources);
+  const profile = code.profile;
+  if (profile !== undefined && !PROFILE_CHOICES.includes(profile as ProfileChoice))
+    throw new InvalidOptionError(
+      'profile',
+      `expected one of ${PROFILE_CHOICES.join(', ')}, got ${JSON.stringify(profile)}`,
+    );
+  const config = withProfile(readConfig(sources), profile as ProfileChoice | undefined);
   const { values } = config;
   const options: ConfiguredOptions = {};
   for (const key of SCALARS) {
@@ -99,8 +107,12 @@ export function configureService(
     options.metadata = { ...values.metadata };
   checkHeartbeat(config, code, options);
 
-  const origin = (flag: string): 'flag' | 'env' =>
-    config.origin[flag]?.startsWith('--') ? 'flag' : 'env';
+  const origin = (flag: string): 'flag' | 'env' | 'code' =>
+    config.origin[flag] === 'profile'
+      ? 'code'
+      : config.origin[flag]?.startsWith('--')
+        ? 'flag'
+        : 'env';
   const loads: Promise<unknown>[] = [];
   return {
     config,

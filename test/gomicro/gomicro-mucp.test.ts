@@ -77,10 +77,12 @@ describe(
     before(async () => {
       consul = await startConsul();
       registry = consulRegistry({ address: consul.address });
+      // The preset: go-micro's default stack in one word (its registry is Consul here).
       tsJson = createService({
         name: 'ts.mucp',
         registry,
-        transport: mucpTransport(),
+        profile: 'go-micro',
+        env: false,
         handleSignals: false,
       });
       tsJson.handle('Greeter', {
