@@ -4,7 +4,6 @@ import protobuf from 'protobufjs';
 import {
   clientFor,
   createService,
-  implement,
   MicroError,
   remaining,
   type HandlerContext,
@@ -17,6 +16,7 @@ import { consulRegistry } from '../../src/registry/consul/consul.js';
 import type { Registry } from '../../src/registry/registry.js';
 import { mucpTransport } from '../../src/transport/mucp/mucp.js';
 import { GreeterDefinition, Mood } from '../gen/helloworld.js';
+import { implementHelloGreeter } from './hello-greeter.js';
 import { gomicroSkipReason, runPeer, startPeer, type Peer } from '../helpers/gomicro.js';
 import { HELLO_PROTO } from '../helpers/protos.js';
 import { skipReason, startConsul, type RealServer } from '../helpers/servers.js';
@@ -100,26 +100,7 @@ describe(
         handleSignals: false,
         codecs: [protoCodec({ protos: HELLO_PROTO }), jsonCodec()],
       });
-      implement(tsProto, Greeter, {
-        Greeter: {
-          SayHello: (req) => ({
-            message: `hello ${req.name} from ts [${req.tags.join(',')}]`,
-            visits: String(BigInt(req.visits) + 1n),
-            mood: req.mood === Mood.HAPPY ? Mood.GRUMPY : Mood.HAPPY,
-          }),
-          async Countdown(req, stream) {
-            for (let n = req.from; n >= 1; n--) await stream.send({ n });
-          },
-          async Sum(numbers) {
-            let total = 0n;
-            for await (const x of numbers) total += BigInt(x.value);
-            return { total: String(total), count: 0 };
-          },
-          async Chat(stream) {
-            for await (const m of stream) await stream.send({ seq: m.seq * 2, text: m.text });
-          },
-        },
-      });
+      implementHelloGreeter(tsProto, Greeter);
       await Promise.all([tsJson.start(), tsProto.start()]);
       [goJson, goProto] = await Promise.all([
         startPeer('server', [

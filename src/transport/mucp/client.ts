@@ -5,6 +5,7 @@ import { parseAddress } from '../../options.js';
 import { cancelledError, deadlineFault, messageTooLarge, transportFault } from '../errors.js';
 import type { Connection, FrameStream, RequestHead } from '../transport.js';
 import { HttpReader, header, requestBytes, type HttpMessage } from './http1.js';
+import { drained } from './drained.js';
 import { MucpFrames } from './frames.js';
 import { EOS, H, errorFromHeader, requestHeaders } from './wire.js';
 
@@ -82,6 +83,11 @@ export class MucpConnection implements Connection {
     const frames = new MucpFrames(this.config.maxMessageBytes, {
       send: async (body) => {
         if (sendDone) throw new MicroError(CLIENT_ERROR_ID, 400, 'send after closeSend');
+        if (sock.dead)
+          throw transportFault(503, `stream to ${this.address} ended`, {
+            reason: 'reset',
+            beforeHandler: false,
+          });
         sock.write(message(this.address, head, id, now, body));
         await sock.drained();
       },
@@ -320,16 +326,7 @@ class Socket {
   }
 
   drained(): Promise<void> {
-    if (this.dead || !this.socket.writableNeedDrain) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
-        resolve();
-      };
-      this.socket.on('drain', done);
-      this.socket.on('close', done);
-    });
+    return this.dead ? Promise.resolve() : drained(this.socket);
   }
 
   parkIdle(ms: number): void {

@@ -7,6 +7,7 @@ import { serverError } from '../errors.js';
 import { listenAddress } from '../listen-address.js';
 import type { Dispatcher, InboundHead, Listener } from '../transport.js';
 import { HttpReader, responseBytes, type HeaderList, type HttpMessage } from './http1.js';
+import { drained } from './drained.js';
 import { MucpFrames } from './frames.js';
 import { EOS, H, errorFromHeader, errorHeader, parseRequest, type ParsedRequest } from './wire.js';
 
@@ -134,16 +135,7 @@ class ServerConnection {
 
   /** Resolves once the socket takes more (or is gone). */
   drained(): Promise<void> {
-    if (this.dead || !this.socket.writableNeedDrain) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
-        resolve();
-      };
-      this.socket.on('drain', done);
-      this.socket.on('close', done);
-    });
+    return this.dead ? Promise.resolve() : drained(this.socket);
   }
 
   private onMessage(m: HttpMessage): void {

@@ -1,4 +1,4 @@
-import { MicroError } from '../../errors.js';
+import { CLIENT_ERROR_ID, MicroError, SERVER_ERROR_ID } from '../../errors.js';
 import { codecNameOf } from '../../codec/codec.js';
 import { normalizeMetadata, type Metadata } from '../../metadata.js';
 import type { RequestHead } from '../transport.js';
@@ -94,7 +94,7 @@ export function requestHeaders(
     if (isProtocolHeader(k) || k === 'timeout' || k === 'content-type') continue;
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) || !headerSafe(v))
       throw MicroError.badRequest(
-        'go.micro.client',
+        CLIENT_ERROR_ID,
         `metadata ${JSON.stringify(k)} cannot be sent as an HTTP header`,
       );
     out.push([k, v]);
@@ -133,7 +133,7 @@ export function parseRequest(m: HttpMessage, now: number): ParsedRequest | Micro
   const error = get(H.error);
   if (endpoint === undefined && !(stream !== undefined && error !== undefined))
     return MicroError.badRequest(
-      'go.micro.server',
+      SERVER_ERROR_ID,
       'mucp request without Micro-Endpoint or Micro-Method header',
     );
   let deadline = Infinity;
@@ -141,7 +141,7 @@ export function parseRequest(m: HttpMessage, now: number): ParsedRequest | Micro
   if (timeout !== undefined && timeout !== '') {
     if (!/^\d{1,19}$/.test(timeout))
       return MicroError.badRequest(
-        'go.micro.server',
+        SERVER_ERROR_ID,
         `Timeout header ${JSON.stringify(timeout)} is not a whole number of nanoseconds`,
       );
     // 0 is go-micro's "no timeout" (ParseUint gives 0 and a zero-duration context would fail at once).
@@ -178,5 +178,5 @@ export function errorHeader(err: MicroError): string {
  * a 500 carrying it, as go-micro's `errors.Parse` reads it.
  */
 export function errorFromHeader(value: string): MicroError {
-  return MicroError.fromJSON(value, 'go.micro.client');
+  return MicroError.fromJSON(value, CLIENT_ERROR_ID);
 }
