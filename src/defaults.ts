@@ -307,3 +307,25 @@ export const HTTP_BROKER_DEFAULTS = Object.freeze({
    */
   deadNodeMs: 60_000,
 });
+
+/** Defaults of the mDNS registry (`tsmicro/registry/mdns`), go-micro's where it has one. */
+export const MDNS_DEFAULTS = Object.freeze({
+  /** The domain under which names live: go-micro's `mdnsDomain` (`<node>.<service>.micro.`). */
+  domain: 'micro',
+  /** The mDNS group and port (RFC 6762), as go-micro uses them over IPv4. */
+  group: '224.0.0.251',
+  port: 5353,
+  /** TTL of the records when a registration gives none: go-micro's `defaultTTL` (120 s). */
+  ttlMs: 120_000,
+  /**
+   * How long a lookup collects answers. go-micro waits 100 ms; a little more, because a peer on a
+   * busy 2-core host may answer later than that, and a lookup is rare (the selector caches).
+   */
+  queryTimeoutMs: 300,
+  /** Interval of the cache sweep: expiry, and the re-query of a node at 80 % of its TTL. */
+  sweepMs: 1_000,
+  /** Announcements of a new node: RFC 6762 §8.3 asks for at least two, one second apart. */
+  announceIntervalMs: 1_000,
+  /** At most one warning line per kind of skipped input in this window. */
+  warnIntervalMs: 60_000,
+});

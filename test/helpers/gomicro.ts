@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { builtBinary, CACHE } from './builds.js';
+import { inNetns } from './netns.js';
 import { spawnTethered } from './tether.js';
 
 /**
@@ -88,15 +89,20 @@ export interface Peer extends AsyncDisposable {
 }
 
 /**
- * Starts `peer <mode> ...args`. Its stdin stays open: closing it (our exit) stops a server peer.
+ * Starts `peer <mode> ...args` (`opts.netns`: inside that network namespace). Its stdin stays
+ * open: closing it (our exit) stops a server peer.
  */
 export async function startPeer(
-  mode: 'server' | 'call' | 'proto-call' | 'publish' | 'subscribe' | 'event',
+  mode: 'server' | 'call' | 'proto-call' | 'publish' | 'subscribe' | 'event' | 'registry',
   args: string[],
+  opts: { netns?: string } = {},
 ): Promise<Peer> {
   const bin = await peerBinary();
   if (!bin) throw new Error('no go-micro peer binary');
-  const child = spawnTethered(bin, [mode, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const [command, argv] = opts.netns
+    ? inNetns(opts.netns, bin, [mode, ...args])
+    : [bin, [mode, ...args]];
+  const child = spawnTethered(command, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: Record<string, unknown>[] = [];
   const waiters = new Set<{
     match: (l: Record<string, unknown>) => boolean;
@@ -170,11 +176,12 @@ export async function startPeer(
 
 /** Runs a one-shot peer mode to its end (bounded by `timeoutMs`) and returns its JSON lines. */
 export async function runPeer(
-  mode: 'call' | 'proto-call' | 'publish' | 'subscribe' | 'event',
+  mode: 'call' | 'proto-call' | 'publish' | 'subscribe' | 'event' | 'registry',
   args: string[],
   timeoutMs = 60_000,
+  opts: { netns?: string } = {},
 ): Promise<Record<string, unknown>[]> {
-  const peer = await startPeer(mode, args);
+  const peer = await startPeer(mode, args, opts);
   peer.child.stdin!.end();
   const timer = setTimeout(() => peer.child.kill('SIGKILL'), timeoutMs);
   const code = await peer.exited.finally(() => clearTimeout(timer));

@@ -2,6 +2,7 @@ import { type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { inNetns } from './netns.js';
 import { spawnTethered } from './tether.js';
 
 /**
@@ -34,13 +35,18 @@ export interface Fixture extends AsyncDisposable {
   kill(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-/** Starts fixture `name` with `args` and extra `env`. */
+/** Starts fixture `name` with `args` and extra `env`; `opts.netns`: inside that namespace. */
 export function startFixture(
   name: string,
   args: string[] = [],
   env: Record<string, string> = {},
+  opts: { netns?: string } = {},
 ): Fixture {
-  const child = spawnTethered(process.execPath, [fixturePath(name), ...args], {
+  const argv = [fixturePath(name), ...args];
+  const [command, commandArgs] = opts.netns
+    ? inNetns(opts.netns, process.execPath, argv)
+    : [process.execPath, argv];
+  const child = spawnTethered(command, commandArgs, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -34,6 +34,7 @@ const LAZY_PEERS_OF: Record<string, readonly string[]> = {
 const PEERS_OF: Record<string, readonly string[]> = {
   './registry/consul': ['consul'],
   './registry/etcd': ['etcd3'],
+  './registry/mdns': ['multicast-dns'],
   './broker/nats': ['nats'],
   './wrappers/breaker': ['opossum'],
   './wrappers/global-ratelimit': ['rate-limiter-flexible', 'ioredis'],

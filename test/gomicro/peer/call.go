@@ -9,8 +9,6 @@ import (
 	"go-micro.dev/v5/client"
 	"go-micro.dev/v5/errors"
 	"go-micro.dev/v5/metadata"
-	"go-micro.dev/v5/registry"
-	"go-micro.dev/v5/registry/consul"
 	"go-micro.dev/v5/selector"
 )
 
@@ -19,6 +17,7 @@ import (
 func runCall(args []string) error {
 	fs := flag.NewFlagSet("call", flag.ContinueOnError)
 	consulAddr := fs.String("consul", "127.0.0.1:8500", "Consul HTTP address")
+	regKind := fs.String("registry", "consul", "consul, or mdns: go-micro's default registry (registry.go)")
 	service := fs.String("service", "", "service name")
 	endpoint := fs.String("endpoint", "Greeter.Hello", "Handler.Method")
 	body := fs.String("body", "{}", "request body, any JSON value")
@@ -34,7 +33,10 @@ func runCall(args []string) error {
 	if err != nil {
 		return err
 	}
-	reg := consul.NewConsulRegistry(registry.Addrs(*consulAddr))
+	reg, err := chooseRegistry(*regKind, *consulAddr)
+	if err != nil {
+		return err
+	}
 	c, err := newClient(*tr, *timeout,
 		client.Registry(reg),
 		client.Selector(selector.NewSelector(selector.Registry(reg))),

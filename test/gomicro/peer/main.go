@@ -11,6 +11,9 @@
 //	               [--consul ADDR --linger 30s: go-micro's HTTP broker on Consul instead]
 //	peer subscribe --nats nats://127.0.0.1:4222 --topic T --count N [--wait 60s] [--consul ADDR]
 //	peer event     --nats nats://127.0.0.1:4222 --topic T --body JSON [--metadata k=v,...]
+//	peer registry  list|get ...: what go-micro's default (mDNS) registry sees (registry.go)
+//
+// server and call take -registry mdns for go-micro's default registry instead of Consul.
 package main
 
 import (
@@ -39,6 +42,8 @@ func main() {
 		err = runSubscribe(args)
 	case "event":
 		err = runEvent(args)
+	case "registry":
+		err = runRegistry(args)
 	default:
 		err = fmt.Errorf("unknown mode %q", mode)
 	}

@@ -14,8 +14,6 @@ import (
 	"go-micro.dev/v5/broker/nats"
 	"go-micro.dev/v5/errors"
 	"go-micro.dev/v5/metadata"
-	"go-micro.dev/v5/registry"
-	"go-micro.dev/v5/registry/consul"
 	"go-micro.dev/v5/server"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -78,6 +76,7 @@ func upper(s string) string {
 func runServer(args []string) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	consulAddr := fs.String("consul", "127.0.0.1:8500", "Consul HTTP address")
+	regKind := fs.String("registry", "consul", "consul, or mdns: go-micro's default registry (registry.go)")
 	name := fs.String("name", "gomicro.peer", "service name")
 	version := fs.String("version", "latest", "service version")
 	address := fs.String("address", "127.0.0.1:0", "listen address; the host is also what is advertised")
@@ -94,7 +93,10 @@ func runServer(args []string) error {
 	if err != nil {
 		return err
 	}
-	reg := consul.NewConsulRegistry(registry.Addrs(*consulAddr))
+	reg, err := chooseRegistry(*regKind, *consulAddr)
+	if err != nil {
+		return err
+	}
 	opts := []server.Option{
 		server.Name(*name),
 		server.Version(*version),
@@ -142,7 +144,7 @@ func runServer(args []string) error {
 	sopts := srv.Options()
 	svcs, err := reg.GetService(*name)
 	if err != nil {
-		return fmt.Errorf("own registration not found in consul: %w", err)
+		return fmt.Errorf("own registration not found in %s: %w", reg, err)
 	}
 	var nodes []string
 	for _, s := range svcs {
