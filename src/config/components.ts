@@ -77,6 +77,19 @@ export function planRegistry(
           ),
       };
     }
+    case 'mdns':
+      if (addresses)
+        throw new InvalidOptionError(
+          addressName,
+          'the mdns registry takes no address (it multicasts on the LAN; choose the interface in code: mdnsRegistry({ interface }))',
+        );
+      return {
+        name: 'mdns',
+        load: () =>
+          loadPeer(choiceName, 'mdns', () => import('../registry/mdns/mdns.js')).then((m) =>
+            m.mdnsRegistry({ logger: opts.logger }),
+          ),
+      };
     case 'etcd': {
       const endpoints = addresses?.map((a) => checkHttpAddress(addressName, a, true));
       return {

@@ -14,8 +14,7 @@ import type { ProfileChoice } from './settings.js';
  */
 const GO_MICRO_DEFAULTS: Readonly<Pick<ConfigValues, 'registry' | 'broker' | 'transport'>> =
   Object.freeze({
-    // registry: 'mdns', — the mDNS registry (issue 23) is not in this tree yet; until it is,
-    // the profile leaves the registry to --registry / MICRO_REGISTRY (default: local).
+    registry: 'mdns',
     broker: 'http',
     transport: 'http',
   });

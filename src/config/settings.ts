@@ -47,7 +47,7 @@ export interface Setting {
 }
 
 /** The registries a setting can name. */
-export const REGISTRY_CHOICES = ['local', 'memory', 'consul', 'etcd'] as const;
+export const REGISTRY_CHOICES = ['local', 'memory', 'consul', 'etcd', 'mdns'] as const;
 /** The brokers a setting can name; `http` is the embedded cross-process broker. */
 export const BROKER_CHOICES = ['http', 'nats', 'memory'] as const;
 /**
@@ -83,7 +83,8 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
     choices: REGISTRY_CHOICES,
     default: 'local',
     sets: 'registry',
-    description: 'Registry for discovery: local (files on this host), memory, consul, etcd',
+    description:
+      "Registry for discovery: local (files on this host), memory, consul, etcd, mdns (go-micro's default, one LAN)",
   },
   {
     flag: 'registry_address',
@@ -129,7 +130,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
     default: 'none',
     sets: 'registry, broker and transport, unless named on their own',
     description:
-      "A whole stack in one word: local or go-micro (go-micro's defaults: HTTP broker, HTTP transport with mucp)",
+      "A whole stack in one word: local or go-micro (go-micro's defaults: mDNS registry, HTTP broker, HTTP transport with mucp)",
   },
   {
     flag: 'server_name',
