@@ -98,7 +98,7 @@ describe(
         assert.match(
           out.stderr,
           new RegExp(
-            `invalid option ${named}: expected one of local, memory, consul, etcd, got "consol"`,
+            `invalid option ${named}: expected one of local, memory, consul, etcd, mdns, got "consol"`,
           ),
         );
       }

@@ -72,7 +72,7 @@ describe('readConfig: go-micro flags and MICRO_* variables', () => {
     [
       'unknown registry (flag)',
       { flags: ['--registry', 'consol'] },
-      /--registry: expected one of local, memory, consul, etcd, got "consol"/,
+      /--registry: expected one of local, memory, consul, etcd, mdns, got "consol"/,
     ],
     [
       'unknown registry (variable)',

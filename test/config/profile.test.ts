@@ -64,3 +64,18 @@ test('an unknown profile fails at createService, naming where it came from', () 
     (err) => err instanceof InvalidOptionError && /profile/.test(err.message),
   );
 });
+
+test('the mdns registry takes no address: naming one fails at createService, naming the variable', () => {
+  assert.throws(
+    () =>
+      createService({
+        name: 'p.mdns',
+        env: { MICRO_PROFILE: 'go-micro', MICRO_REGISTRY_ADDRESS: '127.0.0.1:5353' },
+        logger: quietLogger(),
+      }),
+    (err) =>
+      err instanceof InvalidOptionError &&
+      /MICRO_REGISTRY_ADDRESS/.test(err.message) &&
+      /mdns registry takes no address/.test(err.message),
+  );
+});
