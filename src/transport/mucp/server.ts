@@ -28,7 +28,10 @@ export async function listenMucp(
 ): Promise<Listener> {
   const parsed = listenAddress(address);
   const listener = new MucpListener(dispatcher, config);
-  const server = net.createServer({ noDelay: true }, (socket) => listener.accept(socket));
+  // Half-open: a client that sends its requests and then ends its side still gets the answers.
+  const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) =>
+    listener.accept(socket),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(parsed.port, parsed.host, () => {
@@ -106,6 +109,8 @@ class ServerConnection {
   /** Calls and streams running. */
   busy = 0;
   dead = false;
+  /** The client ended its side: once every answer is written, so does this one. */
+  private inputEnded = false;
 
   constructor(
     private readonly listener: MucpListener,
@@ -122,7 +127,11 @@ class ServerConnection {
       (err) => this.refuse(err.status, err.message),
     );
     socket.on('data', (chunk: Buffer) => this.reader.push(chunk));
-    socket.on('end', () => this.reader.end());
+    socket.on('end', () => {
+      this.inputEnded = true;
+      this.reader.end();
+      this.closeIfDone();
+    });
     socket.on('error', () => {});
     socket.on('close', () =>
       this.destroy(new MicroError(SERVER_ERROR_ID, 408, 'call cancelled: the client disconnected')),
@@ -260,7 +269,17 @@ class ServerConnection {
     if (this.streams.delete(id)) {
       this.busy--;
       this.listener.checkIdle();
+      this.closeIfDone();
     }
+  }
+
+  /** After the client ended its side: closes once the answers to what it sent are written. */
+  private closeIfDone(): void {
+    if (!this.inputEnded || this.dead) return;
+    void this.order.then(() => {
+      if (this.busy === 0 && this.streams.size === 0)
+        this.destroy(new MicroError(SERVER_ERROR_ID, 408, 'the client closed the connection'));
+    });
   }
 
   /** Answers bytes that are not go-micro's HTTP/1.1, then closes: framing is lost. */

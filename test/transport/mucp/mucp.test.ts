@@ -18,13 +18,14 @@ import { mucpTransport } from '../../../src/transport/mucp/mucp.js';
 import { quietLogger } from '../../helpers/services.js';
 
 /** Sends `bytes` on a fresh connection and returns everything the server wrote until it closed. */
-async function raw(address: string, bytes: string | Buffer): Promise<string> {
+async function raw(address: string, bytes: string | Buffer, end = false): Promise<string> {
   const [host, port] = [address.slice(0, address.lastIndexOf(':')), address.split(':').pop()];
   const sock = net.connect({ host, port: Number(port) });
   const chunks: Buffer[] = [];
   sock.on('data', (c: Buffer) => chunks.push(c));
   await new Promise((r) => sock.once('connect', r));
   sock.write(bytes);
+  if (end) sock.end();
   await new Promise((r) => sock.once('close', r));
   return Buffer.concat(chunks).toString('utf8');
 }
@@ -287,6 +288,18 @@ describe('mucp transport between tsmicro services', () => {
       /^HTTP\/1\.1 200 OK\r\n[^]*Micro-Error: \{"id":"go.micro.server","code":400,/,
     );
     assert.match(responses[1], /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\n\{"msg":"Hello two"/);
+  });
+
+  test('a client that sends and then ends its side gets every answer, then the connection closes', async () => {
+    const req = (name: string): string => {
+      const body = JSON.stringify({ name });
+      return `POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nMicro-Endpoint: Greeter.Hello\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    };
+    const got = await raw(address, req('one') + req('two'), true);
+    assert.match(
+      got,
+      /^HTTP\/1\.1 200 OK\r\n[^]*"msg":"Hello one"[^]*HTTP\/1\.1 200 OK\r\n[^]*"msg":"Hello two"/,
+    );
   });
 
   test('well-formed HTTP that is not a good mucp request gets a typed error', async () => {
