@@ -3,6 +3,7 @@ import { InvalidOptionError } from '../errors.js';
 import { isList } from '../options.js';
 import { PROFILES } from './profiles.js';
 import {
+  PROFILE_CHOICES,
   SETTINGS,
   type BrokerChoice,
   type ProfileChoice,
@@ -24,6 +25,12 @@ export interface ConfigSources {
    * reads none. @defaultValue `process.env`
    */
   env?: false | Readonly<Record<string, string | undefined>>;
+  /**
+   * A profile chosen in code (the service's `profile` option): it wins over `--profile` and
+   * `MICRO_PROFILE`. Either way the profile's components fill the values no flag or variable
+   * gave (see {@link withProfile}).
+   */
+  profile?: ProfileChoice;
 }
 
 /** The values the settings give, by the option each sets; unset when no flag or variable gave it. */
@@ -92,6 +99,11 @@ export function readConfig(sources: ConfigSources = {}): Config {
   const env = sources.env === undefined ? process.env : sources.env;
   if (env !== false && (typeof env !== 'object' || env === null))
     throw new InvalidOptionError('env', 'expected false or an object of strings');
+  if (sources.profile !== undefined && !PROFILE_CHOICES.includes(sources.profile))
+    throw new InvalidOptionError(
+      'profile',
+      `expected one of ${PROFILE_CHOICES.join(', ')}, got ${JSON.stringify(sources.profile)}`,
+    );
   const flags = parseFlags(argv);
   const values: Record<string, SettingValue> = {};
   const origin: Record<string, string> = {};
@@ -108,7 +120,7 @@ export function readConfig(sources: ConfigSources = {}): Config {
     } else continue;
     values[SETTING_KEYS[setting.flag]] = parseSetting(setting, raws, origin[setting.flag]);
   }
-  return { values: values, origin, help: flags.help };
+  return withProfile({ values: values, origin, help: flags.help }, sources.profile);
 }
 
 /**
@@ -116,7 +128,7 @@ export function readConfig(sources: ConfigSources = {}): Config {
  * `codeProfile` (the service's `profile` option) wins over `--profile` / `MICRO_PROFILE`. Each
  * component a profile gave is reported as coming from where the profile came from.
  */
-export function withProfile(config: Config, codeProfile?: ProfileChoice): Config {
+function withProfile(config: Config, codeProfile?: ProfileChoice): Config {
   const profile = codeProfile ?? config.values.profile;
   if (profile === undefined) return config;
   const from = codeProfile !== undefined ? 'profile' : config.origin.profile!;

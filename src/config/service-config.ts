@@ -8,13 +8,12 @@ import { planBroker, planRegistry, redact, transportFromConfig } from './compone
 import { deferredBroker, deferredRegistry } from './deferred.js';
 import {
   readConfig,
-  withProfile,
   SETTING_KEYS,
   type Config,
   type ConfigSources,
   type ConfigValues,
 } from './read.js';
-import { PROFILE_CHOICES, SETTINGS, type ProfileChoice } from './settings.js';
+import { SETTINGS, type ProfileChoice } from './settings.js';
 
 /**
  * How `createService` applies the settings: read once, before anything is built; an option set
@@ -88,13 +87,7 @@ export function configureService(
   },
   sources: ConfigSources,
 ): ServiceConfig {
-  const profile = code.profile;
-  if (profile !== undefined && !PROFILE_CHOICES.includes(profile as ProfileChoice))
-    throw new InvalidOptionError(
-      'profile',
-      `expected one of ${PROFILE_CHOICES.join(', ')}, got ${JSON.stringify(profile)}`,
-    );
-  const config = withProfile(readConfig(sources), profile as ProfileChoice | undefined);
+  const config = readConfig({ ...sources, profile: code.profile as ProfileChoice | undefined });
   const { values } = config;
   const options: ConfiguredOptions = {};
   for (const key of SCALARS) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createService, InvalidOptionError, memoryRegistry } from '../../src/index.js';
+import { createService, InvalidOptionError, memoryRegistry, readConfig } from '../../src/index.js';
 import { quietLogger } from '../helpers/services.js';
 
 // The preset: one word (`profile`, `--profile`, `MICRO_PROFILE`) gives go-micro's default stack,
@@ -78,4 +78,20 @@ test('the mdns registry takes no address: naming one fails at createService, nam
       /MICRO_REGISTRY_ADDRESS/.test(err.message) &&
       /mdns registry takes no address/.test(err.message),
   );
+});
+
+test('readConfig applies MICRO_PROFILE too (what the tsmicro command reads), under the settings named on their own', () => {
+  const cfg = readConfig({ env: { MICRO_PROFILE: 'local', MICRO_BROKER: 'nats' } });
+  assert.deepEqual(cfg.values, {
+    profile: 'local',
+    registry: 'mdns',
+    broker: 'nats',
+    transport: 'http',
+  });
+  assert.deepEqual(cfg.origin, {
+    profile: 'MICRO_PROFILE',
+    registry: 'MICRO_PROFILE',
+    broker: 'MICRO_BROKER',
+    transport: 'MICRO_PROFILE',
+  });
 });
