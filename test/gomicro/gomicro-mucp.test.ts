@@ -244,6 +244,28 @@ describe(
       );
     });
 
+    test('tsmicro → go-micro from a client on the default transport: the mucp node is called over mucp', async () => {
+      const dflt = createService({
+        name: 'ts.mucp.default',
+        registry,
+        handleSignals: false,
+        retries: 0,
+      });
+      try {
+        const out = await dflt.client.call<{ server: string; request: unknown }>(
+          'go.mucp',
+          'Greeter.Hello',
+          {
+            name: 'dflt',
+          },
+        );
+        assert.equal(out.server, 'go.mucp');
+        assert.deepEqual(out.request, { name: 'dflt' });
+      } finally {
+        await dflt.stop();
+      }
+    });
+
     test("tsmicro → go-micro: go-micro's error arrives as the same MicroError", async () => {
       const wkt = protobuf.Root.fromJSON(protobuf.common.get('google/protobuf/wrappers.proto')!);
       const proto = createService({

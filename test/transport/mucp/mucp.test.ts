@@ -14,6 +14,7 @@ import {
   type Service,
 } from '../../../src/index.js';
 import { dualPathTransport, NATIVE_PORT_KEY } from '../../../src/transport/dual-path.js';
+import { grpcTransport } from '../../../src/transport/grpc/grpc.js';
 import { mucpTransport } from '../../../src/transport/mucp/mucp.js';
 import { quietLogger } from '../../helpers/services.js';
 
@@ -120,6 +121,31 @@ describe('mucp transport between tsmicro services', () => {
     assert.equal(node.metadata.transport, 'http');
     assert.equal(node.metadata.protocol, 'mucp');
     assert.equal(node.metadata.server, 'mucp');
+  });
+
+  test('a client on the default transport (dualPath, gRPC first) calls a node that offers only mucp over mucp', async () => {
+    const fallback = createService({ name: 'mucp.default', registry, logger: quietLogger() });
+    try {
+      assert.deepEqual(
+        (
+          await fallback.client.call<{ msg: string }>('mucp.echo', 'Greeter.Hello', {
+            name: 'dflt',
+          })
+        ).msg,
+        'Hello dflt',
+      );
+      const down = await fallback.client.stream<{ from: number }, { n: number }>(
+        'mucp.echo',
+        'Counter.Countdown',
+      );
+      await down.send({ from: 2 });
+      down.closeSend();
+      const got: number[] = [];
+      for await (const m of down) got.push(m.n);
+      assert.deepEqual(got, [2, 1]);
+    } finally {
+      await fallback.stop();
+    }
   });
 
   test('a unary call, its metadata and its deadline cross', async () => {
@@ -397,5 +423,18 @@ test('dualPath with mucp as its standard path: go-micro rpc clients get mucp at 
   });
   assert.deepEqual(await dual.client.call('mucp.dual', 'Greeter.Hello', { name: 'd' }), {
     msg: 'Hello d',
+  });
+  // And an mucp-first client reaches a gRPC-only node (protocol=grpc) over gRPC.
+  const grpcOnly = createService({
+    name: 'mucp.grpconly',
+    registry,
+    transport: grpcTransport(),
+    logger: quietLogger(),
+  });
+  grpcOnly.handle('Greeter', { Hello: (req: { name: string }) => ({ msg: `gRPC ${req.name}` }) });
+  await grpcOnly.start();
+  t.after(() => grpcOnly.stop());
+  assert.deepEqual(await dual.client.call('mucp.grpconly', 'Greeter.Hello', { name: 'g' }), {
+    msg: 'gRPC g',
   });
 });
