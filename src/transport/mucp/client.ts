@@ -3,6 +3,7 @@ import { clampTimeout } from '../../context.js';
 import { CLIENT_ERROR_ID, MicroError } from '../../errors.js';
 import { parseAddress } from '../../options.js';
 import { cancelledError, deadlineFault, messageTooLarge, transportFault } from '../errors.js';
+import { view } from '../buffers.js';
 import type { Connection, FrameStream, RequestHead } from '../transport.js';
 import { HttpReader, header, requestBytes, type HttpMessage } from './http1.js';
 import { drained } from './drained.js';
@@ -55,7 +56,8 @@ export class MucpConnection implements Connection {
         if (timer !== undefined) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         if (err !== undefined) {
-          sock.destroy();
+          // A reset, not a FIN: the server tells a cancel from a client done sending by it.
+          sock.destroy(true);
           return reject(err);
         }
         this.release(sock);
@@ -99,17 +101,18 @@ export class MucpConnection implements Connection {
       },
       cancel: (err) => {
         frames.fail(MicroError.is(err) ? err : cancelledError(err));
-        finish();
+        finish(true);
       },
     });
-    const finish = (): void => {
+    /** Ends the stream's connection; `reset` when it is abandoned (see Socket.destroy). */
+    const finish = (reset = false): void => {
       if (timer !== undefined) clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      sock.destroy();
+      sock.destroy(reset);
     };
     const onAbort = (): void => {
       frames.fail(cancelledError(signal?.reason));
-      finish();
+      finish(true);
     };
     if (signal?.aborted) {
       onAbort();
@@ -119,13 +122,13 @@ export class MucpConnection implements Connection {
     if (Number.isFinite(head.deadline)) {
       if (head.deadline <= now) {
         frames.fail(deadlineFault());
-        finish();
+        finish(true);
         return frames;
       }
       timer = setTimeout(
         () => {
           frames.fail(deadlineFault());
-          finish();
+          finish(true);
         },
         clampTimeout(head.deadline - now),
       );
@@ -142,7 +145,10 @@ export class MucpConnection implements Connection {
         } else if (m.statusCode !== 200) {
           frames.fail(statusError(m));
           finish();
-        } else frames.push(m.body);
+        } else if (m.oversized !== undefined) {
+          frames.fail(replyTooLarge(m.oversized));
+          finish(true);
+        } else frames.push(view(m.body));
       },
       (err) => {
         frames.fail(err);
@@ -200,7 +206,17 @@ function replyOf(m: HttpMessage): Uint8Array | MicroError {
   const err = header(m, 'micro-error');
   if (err !== undefined && err !== '') return errorFromHeader(err);
   if (m.statusCode !== 200) return statusError(m);
-  return m.body;
+  if (m.oversized !== undefined) return replyTooLarge(m.oversized);
+  return view(m.body);
+}
+
+/** A reply over this client's limit, read past: a 413, and the connection carries on. */
+function replyTooLarge(bytes: number): MicroError {
+  return new MicroError(
+    CLIENT_ERROR_ID,
+    413,
+    `reply of ${bytes} bytes is larger than the limit of this client`,
+  );
 }
 
 /**
@@ -343,11 +359,18 @@ class Socket {
     this.socket.ref();
   }
 
-  destroy(): void {
+  /**
+   * Closes the connection. With `reset` it is abandoned mid-call (cancelled, timed out): an RST
+   * instead of a FIN, so the server, which serves half-closed connections to the end, aborts the
+   * handlers at once.
+   */
+  destroy(reset = false): void {
     if (this.dead) return;
     this.dead = true;
     this.clearIdle();
-    this.socket.destroy();
+    if (reset && !this.socket.destroyed && this.socket.readyState === 'open')
+      this.socket.resetAndDestroy();
+    else this.socket.destroy();
     this.gone(this);
   }
 

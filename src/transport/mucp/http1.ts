@@ -24,15 +24,16 @@ export interface HttpMessage {
   readonly statusCode: number;
   /** A response's reason phrase; '' for a request. */
   readonly statusMessage: string;
+  /**
+   * Set when the body was over the limit: its size so far, the body read past and dropped (the
+   * framing is intact, so the connection can carry on). `body` is then empty.
+   */
+  readonly oversized?: number;
 }
 
 /** Why the bytes on a connection are not go-micro's HTTP/1.1. */
 export class MalformedHttpError extends Error {
-  constructor(
-    message: string,
-    /** The status an answer to it carries: 400, or 413 for a body over the limit. */
-    readonly status: 400 | 413 = 400,
-  ) {
+  constructor(message: string) {
     super(message);
     this.name = 'MalformedHttpError';
   }
@@ -50,6 +51,8 @@ export class HttpReader {
   private status = 0;
   private reason = '';
   private failed = false;
+  /** The size of the body being read past, when it is over the limit. */
+  private oversized?: number;
   /** True until the first byte of the next message has been checked. */
   private expectStart = true;
 
@@ -85,14 +88,18 @@ export class HttpReader {
         return this.fail(
           new MalformedHttpError(`Content-Length ${JSON.stringify(length)} is not a length`),
         );
-      if (Number(length) > this.maxBodyBytes)
-        this.fail(tooLarge(Number(length), this.maxBodyBytes));
+      if (Number(length) > this.maxBodyBytes) this.oversized = Number(length);
     };
     p[HTTPParser.kOnBody] = (chunk, offset, length) => {
       if (this.failed) return;
       this.size += length;
-      if (this.size > this.maxBodyBytes) return this.fail(tooLarge(this.size, this.maxBodyBytes));
-      this.chunks.push(Buffer.from(chunk.subarray(offset, offset + length)));
+      // Over the limit, the rest of the body is read past and dropped, never buffered.
+      if (this.size > this.maxBodyBytes) {
+        this.oversized = Math.max(this.oversized ?? 0, this.size);
+        this.chunks = [];
+      }
+      if (this.oversized === undefined)
+        this.chunks.push(Buffer.from(chunk.subarray(offset, offset + length)));
     };
     p[HTTPParser.kOnMessageComplete] = () => {
       if (this.failed) return;
@@ -102,9 +109,11 @@ export class HttpReader {
         body,
         statusCode: this.status,
         statusMessage: this.reason,
+        ...(this.oversized !== undefined ? { oversized: this.oversized } : {}),
       };
       this.chunks = [];
       this.size = 0;
+      this.oversized = undefined;
       this.expectStart = true;
       this.onMessage(m);
     };
@@ -142,13 +151,6 @@ export class HttpReader {
     this.failed = true;
     this.onError(err);
   }
-}
-
-function tooLarge(bytes: number, limit: number): MalformedHttpError {
-  return new MalformedHttpError(
-    `message body of ${bytes} bytes is larger than the limit of ${limit}`,
-    413,
-  );
 }
 
 /** A header value as the peer wrote it: UTF-8 bytes, decoded. */

@@ -78,16 +78,22 @@ class MucpListener implements Listener {
     this.closing = true;
     const closed = new Promise<void>((resolve) => this.server?.close(() => resolve()));
     // In-flight calls may finish for graceMs; idle keep-alive connections close now.
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, clampTimeout(graceMs));
+    const idle = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), clampTimeout(graceMs));
       this.idle = () => {
         clearTimeout(timer);
-        resolve();
+        resolve(true);
       };
       this.checkIdle();
     });
-    for (const c of [...this.connections])
-      c.destroy(new MicroError(SERVER_ERROR_ID, 503, 'server stopped'));
+    // Once idle, the answers just made are written first (a reply that just finished must reach
+    // its client); after the grace, calls still running are cut off.
+    const stopped = new MicroError(SERVER_ERROR_ID, 503, 'server stopped');
+    await Promise.all(
+      [...this.connections].map((c) =>
+        idle ? c.written().then(() => c.destroy(stopped)) : c.destroy(stopped),
+      ),
+    );
     await closed;
   }
 }
@@ -124,7 +130,7 @@ class ServerConnection {
       'REQUEST',
       listener.config.maxMessageBytes,
       (m) => this.onMessage(m),
-      (err) => this.refuse(err.status, err.message),
+      (err) => this.refuse(err.message),
     );
     socket.on('data', (chunk: Buffer) => this.reader.push(chunk));
     socket.on('end', () => {
@@ -142,6 +148,11 @@ class ServerConnection {
     return this.dead ? false : this.socket.write(bytes);
   }
 
+  /** Resolves once every answer made so far is written to the socket. */
+  written(): Promise<void> {
+    return this.order;
+  }
+
   /** Resolves once the socket takes more (or is gone). */
   drained(): Promise<void> {
     return this.dead ? Promise.resolve() : drained(this.socket);
@@ -152,6 +163,16 @@ class ServerConnection {
     const now = Date.now();
     const req = parseRequest(m, now);
     if (req instanceof MicroError) return this.answer(Promise.resolve({ error: req }));
+    if (m.oversized !== undefined) {
+      const err = MicroError.payloadTooLarge(
+        SERVER_ERROR_ID,
+        `message of ${m.oversized} bytes is larger than the limit of ${this.listener.config.maxMessageBytes}`,
+      );
+      const stream = req.stream === undefined ? undefined : this.streams.get(req.stream);
+      if (stream) return stream.abort(err, true);
+      if (req.stream === undefined) return this.answer(Promise.resolve({ error: err }));
+      return;
+    }
     if (req.stream !== undefined) return this.onStreamMessage(req, m.body);
     this.answer(this.unary(req, m.body, now));
   }
@@ -173,6 +194,14 @@ class ServerConnection {
     this.order = this.order
       .then(() => outcome)
       .then((o) => {
+        const max = this.listener.config.maxMessageBytes;
+        if (!('error' in o) && o.body.length > max)
+          o = {
+            error: MicroError.payloadTooLarge(
+              SERVER_ERROR_ID,
+              `reply of ${o.body.length} bytes is larger than the limit of ${max}`,
+            ),
+          };
         this.write(
           'error' in o
             ? responseBytes(200, 'OK', [[H.error, errorHeader(o.error)]], new Uint8Array(0))
@@ -283,18 +312,15 @@ class ServerConnection {
   }
 
   /** Answers bytes that are not go-micro's HTTP/1.1, then closes: framing is lost. */
-  private refuse(status: 400 | 413, detail: string): void {
-    const err =
-      status === 413
-        ? MicroError.payloadTooLarge(SERVER_ERROR_ID, detail)
-        : MicroError.badRequest(SERVER_ERROR_ID, detail);
+  private refuse(detail: string): void {
+    const err = MicroError.badRequest(SERVER_ERROR_ID, detail);
     const headers: HeaderList = [
       [H.contentType, 'text/plain; charset=utf-8'],
       [H.error, errorHeader(err)],
       ['Connection', 'close'],
     ];
     void this.order.then(() => {
-      this.write(responseBytes(status, statusText(status), headers, Buffer.from(detail, 'utf8')));
+      this.write(responseBytes(400, statusText(400), headers, Buffer.from(detail, 'utf8')));
       this.destroy(err);
     });
   }
