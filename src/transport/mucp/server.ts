@@ -91,7 +91,7 @@ class MucpListener implements Listener {
     const stopped = new MicroError(SERVER_ERROR_ID, 503, 'server stopped');
     await Promise.all(
       [...this.connections].map((c) =>
-        idle ? c.written().then(() => c.destroy(stopped)) : c.destroy(stopped),
+        (idle ? c.written() : Promise.resolve()).then(() => c.destroy(stopped)),
       ),
     );
     await closed;
