@@ -221,7 +221,8 @@ function replyTooLarge(bytes: number): MicroError {
 
 /**
  * A non-200 answer: go-micro's transport refusing the request (a 500 "cannot serve conn", a Go
- * http server's 400), as go-micro's client reports it: status and body text.
+ * http server's 400). Its code is the status (500 below 400); the detail is the status and body
+ * text, what go-micro's client reports.
  */
 function statusError(m: HttpMessage): MicroError {
   return new MicroError(
@@ -232,8 +233,9 @@ function statusError(m: HttpMessage): MicroError {
 }
 
 /**
- * A pooled socket closed by the server before answering (its idle timeout raced our request):
- * the request never reached a handler, so the client may send it again elsewhere.
+ * A pooled socket closed by the server before any answer to this request: almost always the
+ * server closing an idle connection as the request went out, so it is treated as never having
+ * reached a handler (as Go's HTTP client retries such requests) and may be sent again elsewhere.
  */
 function retryable(err: MicroError): MicroError {
   return err.fault?.reason === 'reset'
