@@ -55,3 +55,22 @@ build_failed() {
   tail -n 40 "$2" >&2 || true
   exit 1
 }
+
+# cached_build_modes <what> <bin> <script> <log> <pidfile> [mode]: what every cached build script
+# does before building: `--path` prints <bin>; an existing <bin> is printed and the script exits;
+# `--background` detaches the build; `--wait` waits for a background one and exits with its
+# verdict. Returns (to build now) otherwise.
+cached_build_modes() {
+  local what="$1" bin="$2" script="$3" log="$4" pidfile="$5" mode="${6:-}"
+  if [ "$mode" = "--path" ]; then echo "$bin"; exit 0; fi
+  if [ -x "$bin" ]; then
+    echo "$what: $bin"
+    exit 0
+  fi
+  if [ "$mode" = "--background" ]; then background_build "the $what" "$script" "$log" "$pidfile"; fi
+  if [ "$mode" = "--wait" ]; then
+    wait_for_build "$what" "$script" "$pidfile" "$log"
+    if [ -x "$bin" ]; then echo "$what: $bin"; exit 0; fi
+    build_failed "$what" "$log"
+  fi
+}

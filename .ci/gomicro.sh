@@ -29,18 +29,7 @@ log="$cache/gomicro.build.log"
 pidfile="$cache/gomicro.build.pid"
 mkdir -p "$cache"
 
-if [ "${1:-}" = "--path" ]; then echo "$bin"; exit 0; fi
-if [ -x "$bin" ]; then
-  echo "gomicro peer: $bin"
-  exit 0
-fi
-
-if [ "${1:-}" = "--background" ]; then background_build "the go-micro peer" "$0" "$log" "$pidfile"; fi
-if [ "${1:-}" = "--wait" ]; then
-  wait_for_build "go-micro peer" "$0" "$pidfile" "$log"
-  if [ -x "$bin" ]; then echo "gomicro peer: $bin"; exit 0; fi
-  build_failed "go-micro peer" "$log"
-fi
+cached_build_modes "go-micro peer" "$bin" "$0" "$log" "$pidfile" "${1:-}"
 
 require_go "the go-micro peer"
 buf="$PWD/node_modules/.bin/buf"

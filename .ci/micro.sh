@@ -20,17 +20,7 @@ log="$cache/micro.build.log"
 pidfile="$cache/micro.build.pid"
 mkdir -p "$cache"
 
-if [ "${1:-}" = "--path" ]; then echo "$bin"; exit 0; fi
-if [ -x "$bin" ]; then
-  echo "micro: $bin"
-  exit 0
-fi
-if [ "${1:-}" = "--background" ]; then background_build "go-micro's micro CLI" "$0" "$log" "$pidfile"; fi
-if [ "${1:-}" = "--wait" ]; then
-  wait_for_build "micro CLI" "$0" "$pidfile" "$log"
-  if [ -x "$bin" ]; then echo "micro: $bin"; exit 0; fi
-  build_failed "micro CLI" "$log"
-fi
+cached_build_modes "micro CLI" "$bin" "$0" "$log" "$pidfile" "${1:-}"
 
 require_go "go-micro's micro CLI"
 echo "building micro $version with $(go version) at $(date -u +%T)"

@@ -328,4 +328,9 @@ export const MDNS_DEFAULTS = Object.freeze({
   announceIntervalMs: 1_000,
   /** At most one warning line per kind of skipped input in this window. */
   warnIntervalMs: 60_000,
+  /**
+   * Most nodes (and listed service names) held from the network: anyone on the LAN can announce
+   * nodes, and a flood of made-up ones must not grow the process without bound.
+   */
+  maxHeard: 10_000,
 });

@@ -48,7 +48,7 @@ export function planRegistry(
     if (addresses !== undefined)
       throw new InvalidOptionError(
         addressName,
-        'is set, but no registry is named: set --registry / MICRO_REGISTRY (consul, etcd, local or memory) too',
+        'is set, but no registry is named: set --registry / MICRO_REGISTRY (consul, etcd, mdns, local or memory) too',
       );
     return undefined;
   }
@@ -77,19 +77,6 @@ export function planRegistry(
           ),
       };
     }
-    case 'mdns':
-      if (addresses)
-        throw new InvalidOptionError(
-          addressName,
-          'the mdns registry takes no address (it multicasts on the LAN; choose the interface in code: mdnsRegistry({ interface }))',
-        );
-      return {
-        name: 'mdns',
-        load: () =>
-          loadPeer(choiceName, 'mdns', () => import('../registry/mdns/mdns.js')).then((m) =>
-            m.mdnsRegistry({ logger: opts.logger }),
-          ),
-      };
     case 'etcd': {
       const endpoints = addresses?.map((a) => checkHttpAddress(addressName, a, true));
       return {
@@ -100,6 +87,19 @@ export function planRegistry(
           ),
       };
     }
+    case 'mdns':
+      if (addresses)
+        throw new InvalidOptionError(
+          addressName,
+          'the mdns registry takes no address: nodes find each other by multicast',
+        );
+      return {
+        name: 'mdns',
+        load: () =>
+          loadPeer(choiceName, 'mdns', () => import('../registry/mdns/mdns.js')).then((m) =>
+            m.mdnsRegistry({ logger: opts.logger }),
+          ),
+      };
   }
 }
 

@@ -84,7 +84,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
     default: 'local',
     sets: 'registry',
     description:
-      "Registry for discovery: local (files on this host), memory, consul, etcd, mdns (go-micro's default, one LAN)",
+      "Registry for discovery: local (files on this host), memory, consul, etcd, mdns (go-micro's default: multicast DNS on the LAN)",
   },
   {
     flag: 'registry_address',

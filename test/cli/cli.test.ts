@@ -182,7 +182,7 @@ describe('tsmicro CLI → a running service (real Consul, real NATS)', { skip },
     usage(await runCli(['services', '--registy', 'consul'], { env }), /unknown option '--registy'/);
     usage(
       await runCli(['services'], { env: { ...env, MICRO_REGISTRY: 'consol' } }),
-      /MICRO_REGISTRY: expected one of local, memory, consul, etcd/,
+      /MICRO_REGISTRY: expected one of local, memory, consul, etcd, mdns/,
     );
     usage(
       await runCli(['publish', 'cli.events', '{}'], {

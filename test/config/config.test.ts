@@ -77,7 +77,7 @@ describe('readConfig: go-micro flags and MICRO_* variables', () => {
     [
       'unknown registry (variable)',
       { env: { MICRO_REGISTRY: 'consol' } },
-      /MICRO_REGISTRY: expected one of local, memory, consul, etcd/,
+      /MICRO_REGISTRY: expected one of local, memory, consul, etcd, mdns/,
     ],
     [
       'unknown broker',

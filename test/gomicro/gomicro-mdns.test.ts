@@ -146,6 +146,33 @@ describe(
       }
     });
 
+    test('MICRO_REGISTRY=mdns alone (nothing in code) puts a tsmicro service where go-micro looks', async () => {
+      await using svc = startFixture(
+        'configured-service',
+        [],
+        { TSMICRO_LOG_LEVEL: 'warn', MICRO_REGISTRY: 'mdns', MICRO_SERVER_NAME: 'config.mdns' },
+        { netns: ns },
+      );
+      const m = await svc.waitForLine(/^\{"event":"ready"/, 60_000);
+      const node = (
+        JSON.parse(m.input!) as { node: { id: string; metadata: Record<string, string> } }
+      ).node;
+      assert.equal(node.metadata.registry, 'mdns');
+      const [got] = await runPeer(
+        'registry',
+        ['get', '--service', 'config.mdns', '--nodes', '1'],
+        60_000,
+        {
+          netns: ns,
+        },
+      );
+      const services = got.services as { nodes: { id: string }[] }[];
+      assert.deepEqual(
+        services.flatMap((x) => x.nodes.map((n) => n.id)),
+        [node.id],
+      );
+    });
+
     test("a tsmicro watcher sees go-micro's node, and its goodbye when it stops", async () => {
       const w = startFixture('mdns-agent', ['watch', 'go.bye'], {}, { netns: ns });
       const bye = await startPeer('server', ['-registry', 'mdns', '--name', 'go.bye'], {

@@ -24,6 +24,7 @@ const builtExample = (file: string): string =>
 const PEER_SUBPATHS: Record<string, string> = {
   'tsmicro/registry/consul': 'needs the package "consul": npm install consul',
   'tsmicro/registry/etcd': 'needs the package "etcd3": npm install etcd3',
+  'tsmicro/registry/mdns': 'needs the package "multicast-dns": npm install multicast-dns',
   'tsmicro/broker/nats': 'needs the package "nats": npm install nats',
   'tsmicro/wrappers/breaker': 'needs the package "opossum": npm install opossum',
   'tsmicro/wrappers/metrics': 'needs the package "prom-client": npm install prom-client',

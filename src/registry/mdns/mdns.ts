@@ -93,6 +93,9 @@ export function mdnsRegistry(opts: MdnsRegistryOptions = {}): Registry {
   return new MdnsRegistry({ domain, iface, ttlMs, queryTimeoutMs, port, logger });
 }
 
+/** Questions of one query answered; go-micro and every querier we know ask one at a time. */
+const MAX_QUESTIONS = 8;
+
 interface Settings {
   domain: string;
   iface: string | undefined;
@@ -168,14 +171,14 @@ class MdnsRegistry implements Registry {
       const instance = this.names.instance(n.service.name, n.node.id);
       const renewal = this.local.has(instance);
       this.local.set(instance, n);
-      const announce = (): void =>
-        void sockets.multicast({ answers: instanceAnswers(this.names, n, this.host) });
-      announce();
+      const announce = (): Promise<void> =>
+        sockets.multicast({ answers: instanceAnswers(this.names, n, this.host) });
+      await announce();
       // A new node is announced a second time (RFC 6762 §8.3); a renewal once is enough.
       if (!renewal) {
         const t = setTimeout(() => {
           this.announcing.delete(t);
-          if (this.local.get(instance) === n) announce();
+          if (this.local.get(instance) === n) void announce();
         }, MDNS_DEFAULTS.announceIntervalMs).unref();
         this.announcing.add(t);
       }
@@ -232,9 +235,7 @@ class MdnsRegistry implements Registry {
     if (opts.service !== undefined)
       void this.open()
         .then((s) =>
-          s.multicast({
-            questions: [{ name: this.names.service(opts.service ?? ''), type: 'PTR' }],
-          }),
+          s.query({ questions: [{ name: this.names.service(opts.service ?? ''), type: 'PTR' }] }),
         )
         .catch(() => {});
     return watcher;
@@ -288,28 +289,29 @@ class MdnsRegistry implements Registry {
   private answer(packet: mDNS.QueryPacket, from: RemoteInfo): void {
     if (this.closed || this.local.size === 0) return;
     const sockets = this.sockets;
-    for (const q of packet.questions ?? []) {
+    // A query may hold many questions; each answered one costs a packet per node, so a small
+    // forged query must not turn into a flood.
+    for (const q of (packet.questions ?? []).slice(0, MAX_QUESTIONS)) {
       const name = q.name.toLowerCase();
+      // DNS names compare without case (RFC 4343)
+      const is = (n: string): boolean => name === n.toLowerCase();
       // dns-packet decodes type 255 as 'ANY', which its types do not list
       const any = (q.type as string) === 'ANY';
       const replies: Answer[][] = [];
-      if (name === this.names.enumeration && (any || q.type === 'PTR')) {
+      if (is(this.names.enumeration) && (any || q.type === 'PTR')) {
         replies.push([
           { name: q.name, type: 'PTR', ttl: Math.ceil(this.s.ttlMs / 1000), data: this.names.list },
         ]);
-      } else if (name === this.names.list && (any || q.type === 'PTR')) {
+      } else if (is(this.names.list) && (any || q.type === 'PTR')) {
         const services = new Map<string, number>();
         for (const n of this.local.values()) services.set(n.service.name, n.ttl);
         for (const [svc, ttl] of services)
           replies.push(listAnswers(this.names, svc, this.host, ttl));
       } else {
         for (const n of this.local.values()) {
-          if (
-            (any || q.type === 'PTR') &&
-            name === this.names.service(n.service.name).toLowerCase()
-          )
+          if ((any || q.type === 'PTR') && is(this.names.service(n.service.name)))
             replies.push(serviceAnswers(this.names, n, this.host));
-          else if (name === this.names.instance(n.service.name, n.node.id).toLowerCase())
+          else if (is(this.names.instance(n.service.name, n.node.id)))
             replies.push(instanceAnswers(this.names, n, this.host));
         }
       }
@@ -331,8 +333,9 @@ class MdnsRegistry implements Registry {
     for (const why of seen.skipped) this.warnings.warn('record', why);
     const now = Date.now();
     for (const l of seen.listed) {
-      if (l.ttl > 0) this.listed.set(l.name, now);
-      else this.listed.delete(l.name);
+      if (l.ttl === 0) this.listed.delete(l.name);
+      else if (this.listed.size < MDNS_DEFAULTS.maxHeard || this.listed.has(l.name))
+        this.listed.set(l.name, now);
     }
     for (const n of seen.nodes) {
       const prev = this.cache.get(n.instance);
@@ -340,6 +343,10 @@ class MdnsRegistry implements Registry {
       if (n.ttl === 0) {
         if (prev) this.change(prev.record, undefined);
         this.cache.delete(n.instance);
+        continue;
+      }
+      if (!prev && this.cache.size >= MDNS_DEFAULTS.maxHeard) {
+        this.warnings.warn('node beyond the cache limit', n.instance);
         continue;
       }
       this.cache.set(n.instance, {

@@ -1,6 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type mDNS from 'multicast-dns';
-import { joinHostPort } from '../../options.js';
+import { joinHostPort, parseAddress } from '../../options.js';
 import type { Node } from '../registry.js';
 import type { ServiceInfo } from '../node-records.js';
 import { decodeTxt, encodeTxt } from './txt.js';
@@ -20,6 +20,12 @@ import { decodeTxt, encodeTxt } from './txt.js';
 
 export type Answer = mDNS.ResponsePacket['answers'][number];
 export type Question = mDNS.QueryPacket['questions'][number];
+
+/**
+ * Nodes read from one packet. go-micro sends one per packet; each costs an inflate of up to
+ * 256 KiB, so a packet crammed with them must not cost more than a few.
+ */
+const MAX_INSTANCES_PER_PACKET = 16;
 
 /** Port go-micro gives the SRV of a service's list entry (nothing listens there). */
 const LIST_ENTRY_PORT = 9999;
@@ -57,14 +63,19 @@ export interface LocalNode {
 
 /** A local node from a registration; throws when its address is not `ip:port`. */
 export function localNode(service: ServiceInfo, node: Node, ttl: number): LocalNode {
-  const m = /^\[?([^\]]*)\]?:(\d+)$/.exec(node.address);
-  const ip = m?.[1] ?? '';
-  const port = Number(m?.[2]);
-  if (!m || !(isIPv4(ip) || isIPv6(ip)) || !(port > 0 && port < 65536))
+  const addr = parseAddress(node.address);
+  if (!addr || !(isIPv4(addr.host) || isIPv6(addr.host)) || addr.port === 0)
     throw new Error(
       `node ${node.id}: address must be ip:port (mDNS carries an IP), got ${JSON.stringify(node.address)}`,
     );
-  return { service, node, ip, port, ttl, txt: encodeTxt(service, node.metadata ?? {}) };
+  return {
+    service,
+    node,
+    ip: addr.host,
+    port: addr.port,
+    ttl,
+    txt: encodeTxt(service, node.metadata ?? {}),
+  };
 }
 
 /** SRV, A/AAAA and TXT of a node: what answers a query for the instance, and an announcement. */
@@ -133,6 +144,15 @@ export function readResponse(names: Names, packet: mDNS.ResponsePacket): Seen {
   const seen: Seen = { nodes: [], listed: [], skipped: [] };
   const suffix = `.${names.domain}`;
   const listSuffix = `.${names.list}`;
+  // First record of each type and name: a packet may hold thousands; no lookup walks them all.
+  const byName = new Map<string, Loose>();
+  for (const r of records) {
+    const key = `${r.type} ${r.name}`;
+    if (!byName.has(key)) byName.set(key, r);
+  }
+  let instances = 0;
+  const find = (type: string, name: unknown): Loose | undefined =>
+    typeof name === 'string' ? byName.get(`${type} ${name}`) : undefined;
   for (const r of records) {
     if (
       r.type === 'PTR' &&
@@ -143,7 +163,11 @@ export function readResponse(names: Names, packet: mDNS.ResponsePacket): Seen {
       seen.listed.push({ name: r.data.slice(0, -listSuffix.length), ttl: r.ttl ?? 0 });
     }
     if (r.type !== 'SRV' || !r.name.endsWith(suffix) || r.name.endsWith(listSuffix)) continue;
-    const txt = records.find((t) => t.type === 'TXT' && t.name === r.name);
+    if (++instances > MAX_INSTANCES_PER_PACKET) {
+      seen.skipped.push(`${r.name}: more than ${MAX_INSTANCES_PER_PACKET} nodes in one packet`);
+      break;
+    }
+    const txt = find('TXT', r.name);
     if (!txt) continue; // a probe or a partial answer: go-micro waits for the TXT too
     let decoded;
     try {
@@ -157,15 +181,17 @@ export function readResponse(names: Names, packet: mDNS.ResponsePacket): Seen {
       seen.skipped.push(`${r.name}: not an instance of ${decoded.service.name}`);
       continue;
     }
-    const target = (r.data as { target?: unknown }).target;
-    const port = (r.data as { port?: unknown }).port;
-    const host = (type: 'A' | 'AAAA'): string | undefined => {
-      const a = records.find((x) => x.type === type && (x.name === target || x.name === r.name));
+    const srv = (typeof r.data === 'object' && r.data !== null ? r.data : {}) as {
+      target?: unknown;
+      port?: unknown;
+    };
+    const address = (type: 'A' | 'AAAA'): string | undefined => {
+      const a = find(type, srv.target) ?? find(type, r.name);
       return typeof a?.data === 'string' ? a.data : undefined;
     };
     // go-micro prefers the IPv4 address
-    const ip = host('A') ?? host('AAAA');
-    if (ip === undefined || typeof port !== 'number' || port === 0) {
+    const ip = address('A') ?? address('AAAA');
+    if (ip === undefined || typeof srv.port !== 'number' || srv.port === 0) {
       seen.skipped.push(`${r.name}: no address`);
       continue;
     }
@@ -174,7 +200,7 @@ export function readResponse(names: Names, packet: mDNS.ResponsePacket): Seen {
       service: decoded.service,
       node: {
         id: r.name.slice(0, -tail.length),
-        address: joinHostPort(ip, port),
+        address: joinHostPort(ip, srv.port),
         metadata: decoded.metadata,
       },
       ttl: Math.min(r.ttl ?? 0, txt.ttl ?? 0),

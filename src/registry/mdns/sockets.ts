@@ -1,10 +1,10 @@
-import type { RemoteInfo } from 'node:dgram';
+import { createSocket, type RemoteInfo } from 'node:dgram';
 import type mDNS from 'multicast-dns';
 import { importPeers } from '../../internal/optional-peer.js';
 
 const makeMdns = (
-  await importPeers('tsmicro/registry/mdns', { mdns: () => import('multicast-dns') })
-).mdns.default;
+  await importPeers('tsmicro/registry/mdns', { 'multicast-dns': () => import('multicast-dns') })
+)['multicast-dns'].default;
 
 /**
  * The two UDP sockets of the registry, both through multicast-dns:
@@ -41,17 +41,39 @@ export async function openSockets(o: SocketOptions): Promise<Sockets> {
   // Bound to the wildcard address: bound to an interface's address, Linux would not deliver
   // datagrams sent to the group.
   const responder = makeMdns({ ...common, port: o.port, bind: '0.0.0.0' });
-  const querier = makeMdns({ ...common, port: 0 });
+  // Bound and set up before its first send: multicast-dns would bind it on that send and only
+  // then choose the interface, so the first query could leave from another one.
+  const socket = createSocket({ type: 'udp4' });
+  const bound = new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, '0.0.0.0', () => {
+      socket.removeListener('error', reject);
+      socket.setMulticastTTL(255);
+      socket.setMulticastLoopback(true);
+      if (o.iface !== undefined) socket.setMulticastInterface(o.iface);
+      resolve();
+    });
+  });
+  const querier = makeMdns({ socket, port: 0, multicast: false, bind: false });
   const group = { port: o.port, address: o.group };
   for (const m of [responder, querier]) {
     m.on('warning', (err: Error) => o.onWarning(err));
     m.on('response', (p: mDNS.ResponsePacket, r: RemoteInfo) => o.onResponse(p, r));
   }
   responder.on('query', (p: mDNS.QueryPacket, r: RemoteInfo) => o.onQuery(p, r));
-  await new Promise<void>((resolve, reject) => {
-    responder.once('ready', resolve);
-    responder.once('error', reject);
-  });
+  try {
+    await Promise.all([
+      new Promise<void>((resolve, reject) => {
+        responder.once('ready', resolve);
+        responder.once('error', reject);
+      }),
+      bound,
+    ]);
+  } catch (err) {
+    responder.destroy();
+    querier.destroy();
+    throw err;
+  }
   responder.on('error', (err: Error) => o.onWarning(err));
   querier.on('error', (err: Error) => o.onWarning(err));
   const done =
