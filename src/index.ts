@@ -18,6 +18,7 @@ export {
   REGISTRY_CHOICES,
   BROKER_CHOICES,
   TRANSPORT_CHOICES,
+  PROFILE_CHOICES,
 } from './config/settings.js';
 export type {
   Setting,
@@ -25,6 +26,7 @@ export type {
   RegistryChoice,
   BrokerChoice,
   TransportChoice,
+  ProfileChoice,
 } from './config/settings.js';
 export { settingsHelp } from './config/help.js';
 export { parseGoDuration } from './config/values.js';
@@ -119,6 +121,8 @@ export type { GrpcTransportOptions, Pem, TlsOptions } from './transport/grpc/grp
 export { memoryTransport } from './transport/memory.js';
 export { nativeTransport } from './transport/native/native.js';
 export type { NativeTransportOptions } from './transport/native/native.js';
+export { mucpTransport } from './transport/mucp/mucp.js';
+export type { MucpTransportOptions } from './transport/mucp/mucp.js';
 export { dualPathTransport } from './transport/dual-path.js';
 export type { DualPathOptions } from './transport/dual-path.js';
 

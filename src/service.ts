@@ -7,6 +7,7 @@ import type { Codec } from './codec/codec.js';
 import { jsonCodec } from './codec/json.js';
 import { composeWrappers } from './compose.js';
 import type { ConfigSources } from './config/read.js';
+import type { ProfileChoice } from './config/settings.js';
 import { settingsHelp } from './config/help.js';
 import { configureService } from './config/service-config.js';
 import { InvalidOptionError } from './errors.js';
@@ -101,6 +102,14 @@ export interface ServiceOptions
    * @defaultValue `process.env`
    */
   env?: ConfigSources['env'];
+  /**
+   * A whole stack in one word, as `--profile` / `MICRO_PROFILE` (this option wins over them):
+   * `local` or `go-micro` give go-micro's defaults — the HTTP broker and go-micro's HTTP
+   * transport with its RPC protocol (`mucpTransport()`), so that a go-micro service started
+   * with no flags and this one call each other. A component given here, or named by its own
+   * flag or variable, wins over the profile's.
+   */
+  profile?: ProfileChoice;
   /**
    * Where the server registers and the selector looks services up.
    * @defaultValue `localRegistry()`: several processes on one host, no server

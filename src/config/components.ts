@@ -9,6 +9,7 @@ import { memoryRegistry } from '../registry/memory.js';
 import type { Registry } from '../registry/registry.js';
 import { dualPathTransport } from '../transport/dual-path.js';
 import { grpcTransport } from '../transport/grpc/grpc.js';
+import { mucpTransport } from '../transport/mucp/mucp.js';
 import { nativeTransport } from '../transport/native/native.js';
 import type { Transport } from '../transport/transport.js';
 import type { Config } from './read.js';
@@ -170,6 +171,8 @@ export function transportFromConfig(config: Config): Transport | undefined {
       return nativeTransport(pool);
     case 'dual':
       return dualPathTransport({ grpc: grpcTransport(pool), native: nativeTransport(pool) });
+    case 'http':
+      return mucpTransport(pool);
   }
 }
 

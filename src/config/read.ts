@@ -1,9 +1,12 @@
 import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors.js';
 import { isList } from '../options.js';
+import { PROFILES } from './profiles.js';
 import {
+  PROFILE_CHOICES,
   SETTINGS,
   type BrokerChoice,
+  type ProfileChoice,
   type RegistryChoice,
   type TransportChoice,
 } from './settings.js';
@@ -22,10 +25,17 @@ export interface ConfigSources {
    * reads none. @defaultValue `process.env`
    */
   env?: false | Readonly<Record<string, string | undefined>>;
+  /**
+   * A profile chosen in code (the service's `profile` option): it wins over `--profile` and
+   * `MICRO_PROFILE`. Either way the profile's components fill the values no flag or variable
+   * gave (see {@link withProfile}).
+   */
+  profile?: ProfileChoice;
 }
 
 /** The values the settings give, by the option each sets; unset when no flag or variable gave it. */
 export interface ConfigValues {
+  profile?: ProfileChoice;
   registry?: RegistryChoice;
   registryAddress?: readonly string[];
   broker?: BrokerChoice;
@@ -58,6 +68,7 @@ export interface Config {
 
 /** The {@link ConfigValues} key each flag sets. */
 export const SETTING_KEYS: Readonly<Record<string, keyof ConfigValues>> = {
+  profile: 'profile',
   registry: 'registry',
   registry_address: 'registryAddress',
   broker: 'broker',
@@ -88,6 +99,11 @@ export function readConfig(sources: ConfigSources = {}): Config {
   const env = sources.env === undefined ? process.env : sources.env;
   if (env !== false && (typeof env !== 'object' || env === null))
     throw new InvalidOptionError('env', 'expected false or an object of strings');
+  if (sources.profile !== undefined && !PROFILE_CHOICES.includes(sources.profile))
+    throw new InvalidOptionError(
+      'profile',
+      `expected one of ${PROFILE_CHOICES.join(', ')}, got ${JSON.stringify(sources.profile)}`,
+    );
   const flags = parseFlags(argv);
   const values: Record<string, SettingValue> = {};
   const origin: Record<string, string> = {};
@@ -104,7 +120,27 @@ export function readConfig(sources: ConfigSources = {}): Config {
     } else continue;
     values[SETTING_KEYS[setting.flag]] = parseSetting(setting, raws, origin[setting.flag]);
   }
-  return { values: values, origin, help: flags.help };
+  return withProfile({ values: values, origin, help: flags.help }, sources.profile);
+}
+
+/**
+ * `config` with the components of its profile filled in where no flag or variable named them;
+ * `codeProfile` (the service's `profile` option) wins over `--profile` / `MICRO_PROFILE`. Each
+ * component a profile gave is reported as coming from where the profile came from.
+ */
+function withProfile(config: Config, codeProfile?: ProfileChoice): Config {
+  const profile = codeProfile ?? config.values.profile;
+  if (profile === undefined) return config;
+  const from = codeProfile !== undefined ? 'profile' : config.origin.profile!;
+  const values: ConfigValues = { ...config.values, profile };
+  const origin: Record<string, string> = { ...config.origin, profile: from };
+  const given = PROFILES[profile];
+  for (const key of ['registry', 'broker', 'transport'] as const) {
+    if (values[key] !== undefined || given[key] === undefined) continue;
+    (values as Record<string, unknown>)[key] = given[key];
+    origin[key] = from;
+  }
+  return { values, origin, help: config.help };
 }
 
 function parseFlags(argv: readonly string[]): {

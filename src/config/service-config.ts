@@ -13,7 +13,7 @@ import {
   type ConfigSources,
   type ConfigValues,
 } from './read.js';
-import { SETTINGS } from './settings.js';
+import { SETTINGS, type ProfileChoice } from './settings.js';
 
 /**
  * How `createService` applies the settings: read once, before anything is built; an option set
@@ -83,10 +83,11 @@ export function configureService(
     registry?: unknown;
     broker?: unknown;
     transport?: unknown;
+    profile?: unknown;
   },
   sources: ConfigSources,
 ): ServiceConfig {
-  const config = readConfig(sources);
+  const config = readConfig({ ...sources, profile: code.profile as ProfileChoice | undefined });
   const { values } = config;
   const options: ConfiguredOptions = {};
   for (const key of SCALARS) {
@@ -99,8 +100,12 @@ export function configureService(
     options.metadata = { ...values.metadata };
   checkHeartbeat(config, code, options);
 
-  const origin = (flag: string): 'flag' | 'env' =>
-    config.origin[flag]?.startsWith('--') ? 'flag' : 'env';
+  const origin = (flag: string): 'flag' | 'env' | 'code' =>
+    config.origin[flag] === 'profile'
+      ? 'code'
+      : config.origin[flag]?.startsWith('--')
+        ? 'flag'
+        : 'env';
   const loads: Promise<unknown>[] = [];
   return {
     config,

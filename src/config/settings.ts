@@ -50,8 +50,13 @@ export interface Setting {
 export const REGISTRY_CHOICES = ['local', 'memory', 'consul', 'etcd', 'mdns'] as const;
 /** The brokers a setting can name; `http` is the embedded cross-process broker. */
 export const BROKER_CHOICES = ['http', 'nats', 'memory'] as const;
-/** The transports a setting can name; `dual` is gRPC plus the native fast path. */
-export const TRANSPORT_CHOICES = ['grpc', 'native', 'dual'] as const;
+/**
+ * The transports a setting can name; `dual` is gRPC plus the native fast path, `http` go-micro's
+ * HTTP transport with its RPC protocol (mucp), as go-micro's `--transport http` means.
+ */
+export const TRANSPORT_CHOICES = ['grpc', 'native', 'dual', 'http'] as const;
+/** The stacks `--profile` can name (see profiles.ts). */
+export const PROFILE_CHOICES = ['local', 'go-micro'] as const;
 
 /** A registry by name, as `--registry` takes it. */
 export type RegistryChoice = (typeof REGISTRY_CHOICES)[number];
@@ -59,14 +64,16 @@ export type RegistryChoice = (typeof REGISTRY_CHOICES)[number];
 export type BrokerChoice = (typeof BROKER_CHOICES)[number];
 /** A transport by name, as `--transport` takes it. */
 export type TransportChoice = (typeof TRANSPORT_CHOICES)[number];
+/** A profile by name, as `--profile` takes it. */
+export type ProfileChoice = (typeof PROFILE_CHOICES)[number];
 
 const seconds = (ms: number): string => String(ms / 1000);
 const duration = (ms: number): string => (ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
 
 /**
  * Every setting, in `--help` order. go-micro's `cmd` has more (`--client`, `--server`,
- * `--selector`, `--store`, `--auth`, `--profile`, ...): those name parts tsmicro has only one of,
- * or none, and are refused as unknown flags rather than silently ignored.
+ * `--selector`, `--store`, `--auth`, ...): those name parts tsmicro has only one of, or none,
+ * and are refused as unknown flags rather than silently ignored.
  */
 export const SETTINGS: readonly Setting[] = Object.freeze([
   {
@@ -112,7 +119,18 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
     choices: TRANSPORT_CHOICES,
     default: 'dual',
     sets: 'transport',
-    description: 'Transport: grpc, native, dual (gRPC plus the native fast path)',
+    description:
+      "Transport: grpc, native, dual (gRPC plus the native fast path), http (go-micro's HTTP transport, mucp)",
+  },
+  {
+    flag: 'profile',
+    env: 'MICRO_PROFILE',
+    kind: 'choice',
+    choices: PROFILE_CHOICES,
+    default: 'none',
+    sets: 'registry, broker and transport, unless named on their own',
+    description:
+      "A whole stack in one word: local or go-micro (go-micro's defaults: mDNS registry, HTTP broker, HTTP transport with mucp)",
   },
   {
     flag: 'server_name',

@@ -278,9 +278,9 @@ export function createServer(opts: ServerOptions): Server {
             ...listener.metadata,
             broker: broker.name,
             registry: registry.name,
-            server: transport.name,
+            server: transport.protocol ?? transport.name,
             transport: transport.name,
-            protocol: transport.name,
+            protocol: transport.protocol ?? transport.name,
           },
         };
         if (healthOpts.httpAddress !== undefined) {

@@ -2,6 +2,7 @@ import { DEFAULTS } from '../defaults.js';
 import { InvalidOptionError, MicroError } from '../errors.js';
 import { checkComponent, checkInteger, joinHostPort, parseAddress } from '../options.js';
 import { grpcTransport } from './grpc/grpc.js';
+import { mucpTransport } from './mucp/mucp.js';
 import { nativeTransport } from './native/native.js';
 import type {
   Connection,
@@ -21,7 +22,10 @@ export const NATIVE_PORT_KEY = 'tsmicro-native-port';
 
 /** Options for {@link dualPathTransport}. */
 export interface DualPathOptions {
-  /** The standard path, whose address is the node address. @defaultValue `grpcTransport()` */
+  /**
+   * The standard path, whose address is the node address: gRPC, or `mucpTransport()` for nodes
+   * that go-micro's default (rpc/HTTP) clients call. @defaultValue `grpcTransport()`
+   */
   grpc?: Transport;
   /** The fast path, advertised in node metadata. @defaultValue `nativeTransport()` */
   native?: Transport;
@@ -42,7 +46,12 @@ export interface DualPathOptions {
  * and the native transport on a second port, advertised as the `tsmicro-native-port` node
  * metadata. A client dials the native port when the node advertises one and gRPC otherwise, so
  * tsmicro-to-tsmicro calls take the fast path and go-micro nodes still get gRPC. The transport's
- * name is `grpc`: that is what the node's `transport`/`protocol` metadata must say for Go peers.
+ * name and protocol are the standard path's (`grpc`, or `http`/`mucp`): that is what the node's
+ * `transport`/`protocol` metadata must say for Go peers.
+ *
+ * A node with no native port whose `protocol` metadata names the other standard wire is called
+ * over that one: a gRPC-first client reaches go-micro's default nodes (`protocol=mucp`) over
+ * mucp, an mucp-first one go-micro's gRPC nodes over gRPC.
  *
  * A native port the client cannot reach (a firewall, a container publishing only the gRPC
  * port, an `advertise` address that forwards one port) costs nothing but time: a unary call
@@ -63,11 +72,20 @@ export function dualPathTransport(opts: DualPathOptions = {}): Transport {
     );
   const nativeRetryMs =
     checkInteger('dualPath.nativeRetryMs', opts.nativeRetryMs, 0) ?? DEFAULTS.nativeRetryMs;
-  return new DualPathTransport(grpc, native, nativePort, nativeRetryMs);
+  // The other standard wire, for nodes that offer nothing else: a go-micro default node
+  // (protocol=mucp) from a gRPC client, a go-micro gRPC node from an mucp one. Made lazily.
+  const other = protocolOf(grpc) === 'mucp' ? grpcTransport : mucpTransport;
+  return new DualPathTransport(grpc, native, nativePort, nativeRetryMs, other);
+}
+
+/** What a transport's nodes say in their `protocol` metadata. */
+function protocolOf(t: Transport): string {
+  return t.protocol ?? t.name;
 }
 
 class DualPathTransport implements Transport {
-  readonly name = 'grpc';
+  readonly name: string;
+  readonly protocol: string | undefined;
   /** gRPC address → the connection trying that node's native port first (evict() reaches both). */
   private readonly nativeFirst = new Map<string, NativeFirstConnection>();
   /** gRPC address → epoch ms until which its native port is skipped. Outlives evict(). */
@@ -78,11 +96,28 @@ class DualPathTransport implements Transport {
     readonly native: Transport,
     private readonly nativePort: number,
     private readonly nativeRetryMs: number,
-  ) {}
+    private readonly makeOther: () => Transport,
+  ) {
+    this.name = grpc.name;
+    this.protocol = grpc.protocol;
+  }
+
+  private other?: Transport;
 
   /**
-   * What logs call it (go-micro's `Transport.String()`): `name` must stay `grpc` for the node
-   * metadata Go peers read, but a log line saying "grpc" would hide the native path.
+   * The wire to `metadata`'s node when native is not used: the standard path, or the other
+   * standard wire for a node whose `protocol` says it speaks only that (go-micro's nodes do).
+   */
+  standardFor(metadata: Readonly<Record<string, string>> | undefined): Transport {
+    const wanted = metadata?.protocol;
+    if (wanted === undefined || wanted === protocolOf(this.grpc)) return this.grpc;
+    this.other ??= this.makeOther();
+    return wanted === protocolOf(this.other) ? this.other : this.grpc;
+  }
+
+  /**
+   * What logs call it (go-micro's `Transport.String()`): `name` must stay the standard path's
+   * for the node metadata Go peers read, but a log line saying only that would hide native.
    */
   toString(): string {
     return `dual-path(${this.grpc.name}+${this.native.name})`;
@@ -110,11 +145,12 @@ class DualPathTransport implements Transport {
 
   dial(address: string, metadata?: Readonly<Record<string, string>>): Connection {
     const port = metadata?.[NATIVE_PORT_KEY];
-    if (port === undefined) return this.grpc.dial(address);
+    const standard = this.standardFor(metadata);
+    if (port === undefined) return standard.dial(address);
     const known = this.nativeFirst.get(address);
-    if (known !== undefined && known.port === port) return known;
+    if (known !== undefined && known.port === port && known.standard === standard) return known;
     const parsed = parseAddress(address);
-    if (!parsed || !/^\d{1,5}$/.test(port) || Number(port) > 65535) return this.grpc.dial(address);
+    if (!parsed || !/^\d{1,5}$/.test(port) || Number(port) > 65535) return standard.dial(address);
     // A node back at the same address on another native port: the old port is of no more use.
     if (known !== undefined) this.native.evict(known.fastAddress);
     const conn = new NativeFirstConnection(
@@ -122,6 +158,7 @@ class DualPathTransport implements Transport {
       port,
       joinHostPort(parsed.host, Number(port)),
       this,
+      standard,
     );
     this.nativeFirst.set(address, conn);
     return conn;
@@ -142,6 +179,7 @@ class DualPathTransport implements Transport {
 
   evict(address: string): void {
     this.grpc.evict(address);
+    this.other?.evict(address);
     const conn = this.nativeFirst.get(address);
     if (conn !== undefined) {
       this.nativeFirst.delete(address);
@@ -152,7 +190,7 @@ class DualPathTransport implements Transport {
   async close(): Promise<void> {
     this.nativeFirst.clear();
     this.nativeDownUntil.clear();
-    await Promise.all([this.grpc.close(), this.native.close()]);
+    await Promise.all([this.grpc.close(), this.native.close(), this.other?.close()]);
   }
 }
 
@@ -169,12 +207,14 @@ class NativeFirstConnection implements Connection {
     readonly port: string,
     readonly fastAddress: string,
     private readonly paths: DualPathTransport,
+    /** Where calls go when native is refused: the node's standard wire. */
+    readonly standard: Transport,
   ) {}
 
   call(head: RequestHead, body: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
     if (this.proven) return this.paths.native.dial(this.fastAddress).call(head, body, signal);
     if (this.paths.nativeDown(this.address))
-      return this.paths.grpc.dial(this.address).call(head, body, signal);
+      return this.standard.dial(this.address).call(head, body, signal);
     return this.paths.native
       .dial(this.fastAddress)
       .call(head, body, signal)
@@ -191,7 +231,7 @@ class NativeFirstConnection implements Connection {
           }
           // Nothing reached the server, so sending the same request again is safe for any call.
           this.paths.markNativeDown(this.address);
-          return this.paths.grpc.dial(this.address).call(head, body, signal);
+          return this.standard.dial(this.address).call(head, body, signal);
         },
       );
   }
@@ -199,7 +239,7 @@ class NativeFirstConnection implements Connection {
   stream(head: RequestHead, signal?: AbortSignal): FrameStream {
     if (this.proven) return this.paths.native.dial(this.fastAddress).stream(head, signal);
     if (this.paths.nativeDown(this.address))
-      return this.paths.grpc.dial(this.address).stream(head, signal);
+      return this.standard.dial(this.address).stream(head, signal);
     return this.watched(this.paths.native.dial(this.fastAddress).stream(head, signal));
   }
 

@@ -5,8 +5,9 @@ import type { Metadata } from '../metadata.js';
  * registries or handlers: a request is a head (endpoint, metadata, deadline) and body bytes; an
  * error is a {@link MicroError} on both ends, whatever the wire form.
  *
- * Implementations: `grpc` (standard gRPC, for go-micro and any gRPC peer), `native` (tsmicro's
- * own multiplexed binary frames, the fast path between tsmicro services), `dualPath` (both at
+ * Implementations: `grpc` (standard gRPC, for go-micro and any gRPC peer), `mucp` (go-micro's
+ * default RPC protocol over its HTTP transport), `native` (tsmicro's own multiplexed binary
+ * frames, the fast path between tsmicro services), `dualPath` (a standard wire plus native at
  * once) and `memory` (in-process).
  */
 
@@ -141,6 +142,12 @@ export interface Connection {
 export interface Transport {
   /** Short name, published in node metadata (`transport=<name>`, `protocol=<name>`). */
   readonly name: string;
+  /**
+   * The RPC protocol nodes serving this transport speak, when it is not `name`: published as
+   * the node's `protocol` and `server` metadata. go-micro's HTTP transport is `http` and carries
+   * the `mucp` protocol; a go-micro rpc client reads a node's `protocol` to pick its codecs.
+   */
+  readonly protocol?: string;
   /** Listens on `address` (`host:port`, port 0 for any free port). */
   listen(address: string, dispatcher: Dispatcher, opts?: ListenOptions): Promise<Listener>;
   /**

@@ -3,7 +3,6 @@ import { after, before, describe, test } from 'node:test';
 import {
   clientFor,
   createService,
-  implement,
   MicroError,
   type ContractClient,
   type Service,
@@ -14,6 +13,7 @@ import { protoContract } from '../../src/contract/proto.js';
 import { consulRegistry } from '../../src/registry/consul/consul.js';
 import type { Registry } from '../../src/registry/registry.js';
 import { GreeterDefinition, Mood } from '../gen/helloworld.js';
+import { implementHelloGreeter } from './hello-greeter.js';
 import { ShapesDefinition } from '../gen/shapes.js';
 import { fileURLToPath } from 'node:url';
 import { gomicroSkipReason, runPeer, startPeer, type Peer } from '../helpers/gomicro.js';
@@ -67,30 +67,7 @@ describe(
         // JSON too, for go-micro's JSON callers (the validation test).
         codecs: [protoCodec({ protos: HELLO_PROTO }), jsonCodec()],
       });
-      implement(server, Greeter, {
-        Greeter: {
-          SayHello: (req) => ({
-            message: `hello ${req.name} from ts [${req.tags.join(',')}]`,
-            visits: String(BigInt(req.visits) + 1n),
-            mood: req.mood === Mood.HAPPY ? Mood.GRUMPY : Mood.HAPPY,
-          }),
-          async Countdown(req, stream) {
-            for (let n = req.from; n >= 1; n--) await stream.send({ n });
-          },
-          async Sum(numbers) {
-            let total = 0n;
-            let count = 0;
-            for await (const x of numbers) {
-              total += BigInt(x.value);
-              count++;
-            }
-            return { total: String(total), count };
-          },
-          async Chat(stream) {
-            for await (const m of stream) await stream.send({ seq: m.seq * 2, text: m.text });
-          },
-        },
-      });
+      implementHelloGreeter(server, Greeter);
       await server.start();
       peer = await startPeer('server', [
         '--consul',

@@ -288,6 +288,7 @@ test('the packed tarball installs without optional peers, runs the greeter, and 
     'tsmicro/transport/grpc',
     'tsmicro/transport/native',
     'tsmicro/transport/memory',
+    'tsmicro/transport/mucp',
     'tsmicro/transport/dual-path',
     'tsmicro/transport/tls',
     'tsmicro/codec/json',

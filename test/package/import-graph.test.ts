@@ -23,8 +23,8 @@ const peers = Object.keys(pkg.peerDependencies);
 
 /**
  * The optional peers a subpath may reach only through a dynamic import of one of our own modules:
- * the root's configuration loads the Consul, etcd, mDNS and NATS plug-ins when a setting names them
- * (`MICRO_REGISTRY=consul`), and never otherwise.
+ * the root's configuration loads the Consul, etcd, mDNS and NATS plug-ins when a setting names
+ * them (`MICRO_REGISTRY=consul`, `MICRO_PROFILE=go-micro`), and never otherwise.
  */
 const LAZY_PEERS_OF: Record<string, readonly string[]> = {
   '.': ['consul', 'etcd3', 'multicast-dns', 'nats'],

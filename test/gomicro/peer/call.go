@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"go-micro.dev/v5/client"
-	grpcclient "go-micro.dev/v5/client/grpc"
 	"go-micro.dev/v5/errors"
 	"go-micro.dev/v5/metadata"
 	"go-micro.dev/v5/selector"
@@ -26,6 +25,7 @@ func runCall(args []string) error {
 	md := fs.String("metadata", "", "call metadata k=v,...")
 	timeout := fs.Duration("timeout", 5*time.Second, "request timeout (go-micro sends it as `timeout` ns)")
 	count := fs.Int("count", 1, "how many calls")
+	tr := transportFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -37,12 +37,14 @@ func runCall(args []string) error {
 	if err != nil {
 		return err
 	}
-	c := grpcclient.NewClient(
+	c, err := newClient(*tr, *timeout,
 		client.Registry(reg),
 		client.Selector(selector.NewSelector(selector.Registry(reg))),
-		client.RequestTimeout(*timeout),
 		client.Retries(0),
 	)
+	if err != nil {
+		return err
+	}
 	for i := 0; i < *count; i++ {
 		var req any
 		if err := json.Unmarshal([]byte(*body), &req); err != nil {

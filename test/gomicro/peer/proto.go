@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"go-micro.dev/v5/client"
-	grpcclient "go-micro.dev/v5/client/grpc"
 	microerrors "go-micro.dev/v5/errors"
 	"go-micro.dev/v5/registry"
 	"go-micro.dev/v5/registry/consul"
@@ -124,16 +123,24 @@ func runProtoCall(args []string) error {
 	rpc := fs.String("rpc", "SayHello", "SayHello, Countdown or Sum")
 	body := fs.String("body", "{}", "request message(s) as protojson")
 	timeout := fs.Duration("timeout", 10*time.Second, "request timeout")
+	tr := transportFlag(fs)
+	contentType := fs.String("content-type", "", "the client's content type (go-micro's default: application/json)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	reg := consul.NewConsulRegistry(registry.Addrs(*consulAddr))
-	c := grpcclient.NewClient(
+	copts := []client.Option{
 		client.Registry(reg),
 		client.Selector(selector.NewSelector(selector.Registry(reg))),
-		client.RequestTimeout(*timeout),
 		client.Retries(0),
-	)
+	}
+	if *contentType != "" {
+		copts = append(copts, client.ContentType(*contentType))
+	}
+	c, err := newClient(*tr, *timeout, copts...)
+	if err != nil {
+		return err
+	}
 	greeter := helloworld.NewGreeterService(*service, c)
 	ctx := context.Background()
 	responses, err := protoCall(ctx, greeter, *rpc, []byte(*body))

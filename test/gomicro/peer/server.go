@@ -15,7 +15,6 @@ import (
 	"go-micro.dev/v5/errors"
 	"go-micro.dev/v5/metadata"
 	"go-micro.dev/v5/server"
-	grpcserver "go-micro.dev/v5/server/grpc"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
@@ -86,6 +85,7 @@ func runServer(args []string) error {
 	natsURL := fs.String("nats", "", "NATS URL for go-micro's NATS broker (with --subscribe)")
 	topic := fs.String("subscribe", "", "a server subscriber on this topic, printing each event")
 	protoHandler := fs.Bool("proto", false, "serve helloworld.Greeter from test/protos/helloworld.proto (proto.go)")
+	tr := transportFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -110,7 +110,10 @@ func runServer(args []string) error {
 	if *natsURL != "" {
 		opts = append(opts, server.Broker(nats.NewNatsBroker(broker.Addrs(*natsURL))))
 	}
-	srv := grpcserver.NewServer(opts...)
+	srv, err := newServer(*tr, opts...)
+	if err != nil {
+		return err
+	}
 	if *protoHandler {
 		if err := protoServerHandler(srv, *name); err != nil {
 			return err
