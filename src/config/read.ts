@@ -28,7 +28,7 @@ export interface ConfigSources {
   /**
    * A profile chosen in code (the service's `profile` option): it wins over `--profile` and
    * `MICRO_PROFILE`. Either way the profile's components fill the values no flag or variable
-   * gave (see {@link withProfile}).
+   * gave (docs/operations.md lists each profile's components).
    */
   profile?: ProfileChoice;
 }
