@@ -349,7 +349,7 @@ export function readHead(payload: Buffer, now: number, cache?: HeadCache): Decod
   if (
     cache?.bytes !== undefined &&
     prefixEnd - 4 === cache.bytes.length &&
-    payload.compare(cache.bytes, 0, cache.bytes.length, 4, prefixEnd) === 0
+    sameBytes(payload, 4, cache.bytes)
   ) {
     ({ service, endpoint, contentType } = cache);
     cursor.off = prefixEnd;
@@ -399,6 +399,18 @@ export interface HeadCache {
   endpoint: string;
   contentType: string;
 }
+
+/**
+ * Whether `buf` holds `bytes` at `off` (in range). A head's prefix is a few dozen bytes, which a
+ * loop compares in less than Buffer#compare spends checking its five arguments.
+ */
+function sameBytes(buf: Buffer, off: number, bytes: Buffer): boolean {
+  const n = bytes.length;
+  if (n > SHORT_COMPARE) return buf.compare(bytes, 0, n, off, off + n) === 0;
+  for (let i = 0; i < n; i++) if (buf[off + i] !== bytes[i]) return false;
+  return true;
+}
+const SHORT_COMPARE = 128;
 
 /** Where the three head strings end, or 0 when the payload is too short to hold them. */
 function prefixEndOf(payload: Buffer): number {
