@@ -14,7 +14,7 @@ export function toBuffer(body: Uint8Array): Buffer {
 }
 
 /** Copies of at most this many bytes are cut from a shared slab (see {@link copyOut}). */
-const SLAB_COPY_MAX = 4 * 1024;
+const SLAB_COPY_MAX = 16 * 1024;
 const SLAB_BYTES = 64 * 1024;
 let slab = new ArrayBuffer(SLAB_BYTES);
 let slabUsed = 0;

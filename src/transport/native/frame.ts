@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { isReservedKey, type Metadata } from '../../metadata.js';
+import { copyOut, view } from '../buffers.js';
 
 /**
  * The native transport's wire format. Every frame is
@@ -457,7 +458,7 @@ export interface FrameSink {
   /**
    * One whole frame; `payload` is a view into the socket's chunk (not copied). When `lent`, that
    * chunk is a read buffer the socket fills again on its next read: a payload kept past this call
-   * must be copied (see {@link copyOut}).
+   * must be copied or its buffer given up (see {@link FrameReader.hold}).
    */
   frame(kind: Kind, id: number, payload: Buffer, lent: boolean): void;
   /** A frame larger than the limit was skipped without buffering it. */
@@ -548,6 +549,18 @@ export class FrameReader {
       const length = end - off >= 4 ? chunk.readUInt32BE(off) : 0;
       this.need = length - 5 > this.maxPayload ? FRAME_HEADER : Math.max(FRAME_HEADER, 4 + length);
     }
+  }
+
+  /**
+   * `payload` (from {@link FrameSink.frame}) as the sink may keep it: a view when it was not
+   * lent; a copy of a small lent one; a view of a large one, whose buffer the socket then stops
+   * reading into (see {@link retained}).
+   */
+  hold(payload: Buffer, lent: boolean): Uint8Array {
+    if (!lent) return view(payload);
+    if (payload.length < payload.buffer.byteLength / 4) return copyOut(payload);
+    this.retained = true;
+    return view(payload);
   }
 
   /** Buffers `chunk[off..end)` until the frame it starts (or continues) is complete. */

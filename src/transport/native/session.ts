@@ -3,7 +3,7 @@ import tls from 'node:tls';
 import { DeadlineSweep } from '../../internal/deadline-sweep.js';
 import { CLIENT_ERROR_ID, MicroError, SERVER_ERROR_ID } from '../../errors.js';
 import { parseAddress } from '../../options.js';
-import { copyOut, view } from '../buffers.js';
+
 import { CallTable } from './call-table.js';
 import { cancelledError, deadlineFault, transportFault as fault } from '../errors.js';
 import {
@@ -260,10 +260,10 @@ export class Session implements FrameSink {
     if (!call) return; // a call this side already gave up on
     switch (kind) {
       case Kind.Reply:
-        if (this.settle(call)) call.resolve(lent ? copyOut(payload) : view(payload));
+        if (this.settle(call)) call.resolve(this.reader.hold(payload, lent));
         return;
       case Kind.Data:
-        return call.stream?.receive(lent ? copyOut(payload) : view(payload));
+        return call.stream?.receive(this.reader.hold(payload, lent));
       case Kind.Window:
         return payload.length >= 4 ? call.stream?.grant(payload.readUInt32BE(0)) : undefined;
       case Kind.End:
