@@ -3,9 +3,8 @@ import tls from 'node:tls';
 import { DeadlineSweep } from '../../internal/deadline-sweep.js';
 import { CLIENT_ERROR_ID, MicroError, SERVER_ERROR_ID } from '../../errors.js';
 import { parseAddress } from '../../options.js';
-
-import { CallTable } from './call-table.js';
 import { cancelledError, deadlineFault, transportFault as fault } from '../errors.js';
+import { CallTable } from './call-table.js';
 import {
   FrameReader,
   HEAD_ALLOWANCE,
