@@ -1,6 +1,7 @@
 // The benchmark runner (`npm run bench`): for every target and concurrency, a server process and
 // a client process (bench/server.ts, bench/client.ts), warm-up, then a measured window; then the
-// paired gRPC latency measurement (bench/paired.ts), the in-process measurements
+// paired latency measurements at 1 in flight (bench/paired.ts: the gRPC targets, and native
+// against the TCP floor), the in-process measurements
 // (bench/micro.ts) and the tail-latency one (bench/tail.ts). Prints a table and writes the JSON to bench/results/.
 //
 // The `go-micro` target is go-micro itself (bench/gomicro.ts), skipped with the reason when it
@@ -8,7 +9,7 @@
 //
 // Environment: BENCH_SECONDS (measured window per point, default 10), BENCH_WARMUP_SECONDS
 // (default 2), BENCH_CONCURRENCY (default "1,16,128"), BENCH_TARGETS (comma list, default all),
-// BENCH_PAIRED (0 to skip the paired gRPC latency measurement, bench/paired.ts), BENCH_MICRO (0 to
+// BENCH_PAIRED (0 to skip the paired latency measurements, bench/paired.ts), BENCH_MICRO (0 to
 // skip the in-process part), BENCH_TAIL (0 to skip the tail-latency part, bench/tail.ts),
 // BENCH_UNARY (0 to skip the round trips), BENCH_RESULTS_DIR (default bench/results); the stream
 // part's own settings are in bench/streams.ts, the HTTP gateway part's in bench/gateway.ts.
@@ -203,6 +204,14 @@ const paired =
   process.env.BENCH_PAIRED !== '0' && pairedTargets.length >= 2
     ? await measurePaired(pairedTargets)
     : undefined;
+// The native one-in-flight latency against the raw TCP floor's, paired the same way: at 1 in
+// flight their p50s are tens of µs apart, less than the machine's load moves either.
+const nativePaired =
+  process.env.BENCH_PAIRED !== '0' &&
+  targets.includes('tsmicro-native') &&
+  targets.includes('tcp-floor')
+    ? await measurePaired(['tcp-floor', 'tsmicro-native'])
+    : undefined;
 
 let micro: Record<string, unknown> | undefined;
 let tail: { inFlight: number; warmup: number; results: TailResult[] } | undefined;
@@ -253,6 +262,14 @@ for (const c of concurrencies) {
     at('raw-grpc-js', c)?.perSec,
   );
 }
+ratios['native/tcp-floor p50 c=1'] = ratio(
+  at('tsmicro-native', 1)?.p50us,
+  at('tcp-floor', 1)?.p50us,
+);
+const nativePairedP50Ratio = ratio(
+  nativePaired?.['tsmicro-native']?.p50us,
+  nativePaired?.['tcp-floor']?.p50us,
+);
 const p50a = at('tsmicro-grpc', 1)?.p50us;
 const p50b = at('raw-grpc-js', 1)?.p50us;
 const p50c = at('raw-grpc-js-gomicro', 1)?.p50us;
@@ -301,6 +318,20 @@ if (paired) {
     }
   }
 }
+if (nativePaired) {
+  console.log(
+    `\nNative against the TCP floor, paired at 1 in flight (as above), ${seconds} s after ${warmup} s warm-up\n`,
+  );
+  console.log('| target | calls | p50 µs | p99 µs |\n|---|---:|---:|---:|');
+  for (const [name, r] of Object.entries(nativePaired))
+    console.log(
+      `| ${name} | ${fmt(r.calls)} | ${fmt(r.p50us)} | ${fmt(r.p99us)} |${r.errors ? ` ${r.errors} errors` : ''}`,
+    );
+  if (nativePairedP50Ratio !== undefined)
+    console.log(
+      `| tsmicro-native p50 / tcp-floor p50, paired | ${fmt(nativePairedP50Ratio, 2)} | | |`,
+    );
+}
 if (micro) console.log(`\nIn-process: ${JSON.stringify(micro)}`);
 if (tail) {
   console.log(
@@ -337,6 +368,8 @@ writeFileSync(
       grpcP50DeltaGoMicroUs: p50a !== undefined && p50c !== undefined ? p50a - p50c : undefined,
       grpcExplicitP50DeltaUs: p50d !== undefined && p50b !== undefined ? p50d - p50b : undefined,
       paired,
+      nativePaired,
+      nativePairedP50Ratio,
       micro,
       tail,
       streams,

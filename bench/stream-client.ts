@@ -1,9 +1,10 @@
 // One stream benchmark client process: first the slow reader, if asked, which prints
 // `slow-begin` and `slow-end <client memory growth bytes>` and waits for a `go` line on stdin
 // after each (the runner samples the server's memory meanwhile; first, so that no earlier point's
-// garbage is in its numbers); then every point it is given on one target, each after a
-// warm-up of its own, printing `mark` and waiting for a `go` line before the measured window
-// (the runner starts the server's CPU window meanwhile), then one JSON line per point. Started with --expose-gc.
+// garbage is in its numbers); then every point it is given on one target, each printing `warm`
+// and waiting for a `go` line before a warm-up of its own, then `mark` and waiting for a `go`
+// line before the measured window (the runner starts the server's CPU window meanwhile), then
+// one JSON line per point. Started with --expose-gc.
 import { createInterface } from 'node:readline';
 import { gcMemory } from './stream-memory.js';
 import { message, streamTarget } from './stream-targets.js';
@@ -70,6 +71,9 @@ if (slowArg) {
 }
 for (const p of points) {
   try {
+    // The runner says when: the other targets' processes are idle meanwhile.
+    console.log('warm');
+    await stdin.next();
     await run(p, warmupMs);
     // The runner starts the server's CPU window, then says go.
     console.log('mark');

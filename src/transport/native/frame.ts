@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { isReservedKey, type Metadata } from '../../metadata.js';
+import { copyOut, view } from '../buffers.js';
 
 /**
  * The native transport's wire format. Every frame is
@@ -27,7 +28,11 @@ export class FrameWriter {
   private bytes = 0;
   /** How many of `pending` are streamed frames. */
   private streamed = 0;
+  /** A flush is queued as a microtask (see {@link write}). */
   private scheduled = false;
+  /** A flush is queued for the end of the tick. */
+  private tickScheduled = false;
+  private readonly flushNow = (): void => this.flush();
 
   constructor(private readonly socket: Socket) {}
 
@@ -46,9 +51,18 @@ export class FrameWriter {
       this.writeOut();
       return !this.socket.writableNeedDrain;
     }
-    if (!this.scheduled) {
+    // A call's frames are joined by a microtask queued behind the reactions already queued:
+    // the calls a read or a batch of replies set going are all at the same depth of promise
+    // reactions, so they write before it runs. A stream's sender queues a message per
+    // reaction, one after another, so its frames wait for the end of the tick instead.
+    if (streamed) {
+      if (!this.tickScheduled) {
+        this.tickScheduled = true;
+        process.nextTick(flushWriter, this);
+      }
+    } else if (!this.scheduled) {
       this.scheduled = true;
-      process.nextTick(flushWriter, this);
+      void RESOLVED.then(this.flushNow);
     }
     return !this.socket.writableNeedDrain;
   }
@@ -56,6 +70,12 @@ export class FrameWriter {
   /** Writes what is queued now. */
   flush(): void {
     this.scheduled = false;
+    this.writeOut();
+  }
+
+  /** The end-of-tick flush (the stream frames' one). */
+  flushTick(): void {
+    this.tickScheduled = false;
     this.writeOut();
   }
 
@@ -112,8 +132,10 @@ const FLUSH_BYTES = 64 * 1024;
 /** Frames this large on average are written without joining them first. */
 const LARGE_FRAME = 4 * 1024;
 
+const RESOLVED = Promise.resolve();
+
 function flushWriter(writer: FrameWriter): void {
-  writer.flush();
+  writer.flushTick();
 }
 
 /** Frame kinds. */
@@ -328,7 +350,7 @@ export function readHead(payload: Buffer, now: number, cache?: HeadCache): Decod
   if (
     cache?.bytes !== undefined &&
     prefixEnd - 4 === cache.bytes.length &&
-    payload.compare(cache.bytes, 0, cache.bytes.length, 4, prefixEnd) === 0
+    sameBytes(payload, 4, cache.bytes)
   ) {
     ({ service, endpoint, contentType } = cache);
     cursor.off = prefixEnd;
@@ -379,6 +401,18 @@ export interface HeadCache {
   contentType: string;
 }
 
+/**
+ * Whether `buf` holds `bytes` at `off` (in range). A head's prefix is a few dozen bytes, which a
+ * loop compares in less than Buffer#compare spends checking its five arguments.
+ */
+function sameBytes(buf: Buffer, off: number, bytes: Buffer): boolean {
+  const n = bytes.length;
+  if (n > SHORT_COMPARE) return buf.compare(bytes, 0, n, off, off + n) === 0;
+  for (let i = 0; i < n; i++) if (buf[off + i] !== bytes[i]) return false;
+  return true;
+}
+const SHORT_COMPARE = 128;
+
 /** Where the three head strings end, or 0 when the payload is too short to hold them. */
 function prefixEndOf(payload: Buffer): number {
   let off = 4;
@@ -421,8 +455,12 @@ function readStr(buf: Buffer, cursor: { off: number }): string {
  * answers in its `default` branch.
  */
 export interface FrameSink {
-  /** One whole frame; `payload` is a view into the socket's chunk (not copied). */
-  frame(kind: Kind, id: number, payload: Buffer): void;
+  /**
+   * One whole frame; `payload` is a view into the socket's chunk (not copied). When `lent`, that
+   * chunk is a read buffer the socket fills again on its next read: a payload kept past this call
+   * must be copied or its buffer given up (see {@link FrameReader.hold}).
+   */
+  frame(kind: Kind, id: number, payload: Buffer, lent: boolean): void;
   /** A frame larger than the limit was skipped without buffering it. */
   oversized(kind: Kind, id: number, payloadBytes: number): void;
   /**
@@ -436,6 +474,10 @@ export interface FrameSink {
  * without copying; a frame split across chunks is gathered once it is complete. A frame over
  * `maxPayload` is never buffered: its bytes are skipped and the sink told, so a huge request
  * costs the server no memory and the connection survives.
+ *
+ * A chunk pushed as `lent` is a read buffer its socket reuses (`net.connect`'s `onread`): what
+ * the reader keeps of it past `push` (the start of a split frame) is copied when small, or kept
+ * as it is when large, with {@link retained} set so that the socket reads into a fresh buffer.
  */
 export class FrameReader {
   private parts: Buffer[] = [];
@@ -445,30 +487,37 @@ export class FrameReader {
   /** Bytes of an oversized frame still to skip. */
   private skip = 0;
   private dead = false;
+  /** Set when a lent chunk was kept whole: its owner must not read into it again. */
+  retained = false;
 
   constructor(
     private readonly sink: FrameSink,
     private readonly maxPayload: number,
   ) {}
 
-  push(chunk: Buffer): void {
+  /** Reads `chunk[0..end)` (all of it by default). */
+  push(chunk: Buffer, end = chunk.length, lent = false): void {
     if (this.dead) return;
+    let off = 0;
     if (this.skip > 0) {
-      const n = Math.min(this.skip, chunk.length);
+      const n = Math.min(this.skip, end);
       this.skip -= n;
-      if (n === chunk.length) return;
-      chunk = chunk.subarray(n);
+      if (n === end) return;
+      off = n;
     }
     if (this.buffered > 0) {
-      this.parts.push(chunk);
-      this.buffered += chunk.length;
-      if (this.buffered < this.need) return;
-      chunk = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.buffered);
+      if (this.buffered + end - off < this.need) {
+        this.keep(chunk, off, end, lent);
+        return;
+      }
+      this.parts.push(chunk.subarray(off, end));
+      chunk = Buffer.concat(this.parts, this.buffered + end - off);
       this.parts = [];
       this.buffered = 0;
+      off = 0;
+      end = chunk.length;
+      lent = false;
     }
-    let off = 0;
-    const end = chunk.length;
     while (end - off >= FRAME_HEADER) {
       const length = chunk.readUInt32BE(off);
       if (length < 5) {
@@ -490,18 +539,41 @@ export class FrameReader {
         return;
       }
       if (end - off < 4 + length) break;
-      this.sink.frame(kind, id, chunk.subarray(off + FRAME_HEADER, off + 4 + length));
+      this.sink.frame(kind, id, chunk.subarray(off + FRAME_HEADER, off + 4 + length), lent);
       if (this.dead) return;
       off += 4 + length;
     }
     if (off < end) {
-      const rest = off === 0 ? chunk : chunk.subarray(off);
-      this.parts = [rest];
-      this.buffered = rest.length;
+      this.keep(chunk, off, end, lent);
       // An oversized frame is detected (and skipped) as soon as its 9-byte header is here.
-      const length = rest.length >= 4 ? rest.readUInt32BE(0) : 0;
+      const length = end - off >= 4 ? chunk.readUInt32BE(off) : 0;
       this.need = length - 5 > this.maxPayload ? FRAME_HEADER : Math.max(FRAME_HEADER, 4 + length);
     }
+  }
+
+  /**
+   * `payload` (from {@link FrameSink.frame}) as the sink may keep it: a view when it was not
+   * lent; a copy of a small lent one; a view of a large one, whose buffer the socket then stops
+   * reading into (see {@link retained}).
+   */
+  hold(payload: Buffer, lent: boolean): Uint8Array {
+    if (!lent) return view(payload);
+    if (payload.length < payload.buffer.byteLength / 4) return copyOut(payload);
+    this.retained = true;
+    return view(payload);
+  }
+
+  /** Buffers `chunk[off..end)` until the frame it starts (or continues) is complete. */
+  private keep(chunk: Buffer, off: number, end: number, lent: boolean): void {
+    let part = off === 0 && end === chunk.length ? chunk : chunk.subarray(off, end);
+    if (lent) {
+      // A small rest is copied; a large one keeps its whole buffer (at most 4× its bytes), where
+      // copying every chunk of a large split frame would copy its bytes twice.
+      if (part.length < chunk.length / 4) part = Buffer.from(part);
+      else this.retained = true;
+    }
+    this.parts.push(part);
+    this.buffered += part.length;
   }
 
   /** Stops reading (the connection is going away). */

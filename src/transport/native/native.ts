@@ -148,23 +148,28 @@ class NativeConnection implements Connection {
   ) {}
 
   call(head: RequestHead, body: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
-    const failed = this.precheck(head, signal);
+    const now = Date.now();
+    const failed = this.precheck(head, signal, now);
     if (failed) return Promise.reject(failed);
     const limit = this.transport.maxMessageBytes;
     if (body.byteLength > limit) return Promise.reject(messageTooLarge(body.byteLength, limit));
-    return this.transport.session(this.address).call(head, body, signal);
+    return this.transport.session(this.address).call(head, body, signal, now);
   }
 
   stream(head: RequestHead, signal?: AbortSignal): FrameStream {
-    const failed = this.precheck(head, signal);
+    const failed = this.precheck(head, signal, Date.now());
     if (failed) throw failed;
     return this.transport.session(this.address).stream(head, signal);
   }
 
   /** The error a call fails with before anything is sent, if any. */
-  private precheck(head: RequestHead, signal: AbortSignal | undefined): MicroError | undefined {
+  private precheck(
+    head: RequestHead,
+    signal: AbortSignal | undefined,
+    now: number,
+  ): MicroError | undefined {
     if (signal?.aborted) return cancelledError(signal.reason);
-    if (head.deadline <= Date.now()) return deadlineFault();
+    if (head.deadline <= now) return deadlineFault();
     return undefined;
   }
 }

@@ -22,6 +22,7 @@ import {
   type FrameSink,
   type HeadCache,
 } from './frame.js';
+import { CallTable } from './call-table.js';
 import { StreamEnd } from './stream.js';
 import type { Dispatcher, FrameStream, InboundHead, Listener, UnaryCall } from '../transport.js';
 
@@ -146,7 +147,7 @@ class ServerCall extends LazyAbort implements UnaryCall {
 
 /** One client connection: frames in, calls out to the dispatcher, replies back. */
 class ServerConn implements FrameSink {
-  private readonly calls = new Map<number, ServerCall>();
+  private readonly calls = new CallTable<ServerCall>();
   private readonly reader: FrameReader;
   private readonly out: FrameWriter;
   private readonly remote: string | undefined;
@@ -238,7 +239,7 @@ class ServerConn implements FrameSink {
     this.dead = true;
     this.reader.stop();
     this.deadlines.stop();
-    for (const call of [...this.calls.values()]) this.end(call, reason);
+    for (const call of this.calls.values()) this.end(call, reason);
     // Frames written this tick are still queued: flush them (a reply that just finished must
     // reach the client), end the socket, and destroy it if the peer does not close its side.
     this.out.flush();
@@ -275,7 +276,7 @@ class ServerConn implements FrameSink {
   }
 
   /** Parses a head, or answers the error and returns undefined. */
-  private head(id: number, payload: Buffer): DecodedHead | undefined {
+  private head(id: number, payload: Buffer, now: number): DecodedHead | undefined {
     if (this.listener.closing) {
       this.write(emptyFrame(Kind.Refused, id));
       return undefined;
@@ -287,7 +288,7 @@ class ServerConn implements FrameSink {
       return undefined;
     }
     try {
-      return readHead(payload, Date.now(), this.heads);
+      return readHead(payload, now, this.heads);
     } catch (err) {
       if (!(err instanceof MalformedHeadError)) throw err;
       this.write(
@@ -302,7 +303,7 @@ class ServerConn implements FrameSink {
 
   private track(id: number, head: DecodedHead): ServerCall {
     const call = new ServerCall(id, this);
-    this.calls.set(id, call);
+    this.calls.add(call);
     this.listener.started();
     call.deadline = head.deadline;
     this.deadlines.arm(head.deadline);
@@ -310,7 +311,8 @@ class ServerConn implements FrameSink {
   }
 
   private onRequest(id: number, payload: Buffer): void {
-    const head = this.head(id, payload);
+    const now = Date.now();
+    const head = this.head(id, payload, now);
     if (!head) return;
     if (payload.length - head.bodyOffset > this.max) {
       this.write(
@@ -324,7 +326,8 @@ class ServerConn implements FrameSink {
       );
       return;
     }
-    if (head.deadline <= Date.now()) {
+    // A head's deadline is `now` plus the timeout it carried: passed only when that was 0.
+    if (head.deadline <= now) {
       this.write(errorFrame(id, MicroError.timeout(SERVER_ERROR_ID, 'deadline exceeded')));
       return;
     }
@@ -362,9 +365,10 @@ class ServerConn implements FrameSink {
   }
 
   private onOpen(id: number, payload: Buffer): void {
-    const head = this.head(id, payload);
+    const now = Date.now();
+    const head = this.head(id, payload, now);
     if (!head) return;
-    if (head.deadline <= Date.now()) {
+    if (head.deadline <= now) {
       this.write(errorFrame(id, MicroError.timeout(SERVER_ERROR_ID, 'deadline exceeded')));
       return;
     }

@@ -147,6 +147,59 @@ test('native: a server answering garbage fails the client call with a protocol f
   assert.deepEqual(err.fault, { beforeHandler: false, reason: 'protocol' });
 });
 
+test('native: replies cut at any byte across reads, and larger than a read, reach the client whole and stay intact', async (t) => {
+  // The client reads plain TCP into one reused buffer: a reply already handed out, or the start
+  // of a frame still waiting for its end, must not be overwritten by the reads that follow.
+  const sizes = [1, 100, 5_000, 20_000, 200_000, 3, 64 * 1024 - 9, 17];
+  const bodyOf = (i: number): Buffer =>
+    Buffer.from(Array.from({ length: sizes[i] }, (_, k) => (k * 7 + i * 31) & 0xff));
+  const server = net.createServer((socket) => {
+    let got = Buffer.alloc(0);
+    socket.on('data', (c: Buffer) => {
+      got = Buffer.concat([got, c]);
+      const requests = frames(got);
+      if (requests.length < sizes.length) return;
+      // The replies in reverse order (each request's body says which), written a timer apart so
+      // that each piece is a read of its own: small frames whole (handed out from the read
+      // buffer), the 200 KB one cut after 5 bytes (a rest that is copied) and after 40,000 (a
+      // rest that keeps its buffer), with whole and cut frames after it in the same write.
+      const f = requests.map(([, id, payload]) => frame(Kind.Reply, id, bodyOf(payload.at(-1)!)));
+      f.reverse();
+      const big = f[3];
+      const pieces = [
+        f[0],
+        f[1],
+        f[2],
+        big.subarray(0, 5),
+        big.subarray(5, 40_000),
+        Buffer.concat([big.subarray(40_000), f[4], f[5].subarray(0, 2)]),
+        f[5].subarray(2),
+        Buffer.concat([f[6], f[7]]),
+      ];
+      void (async () => {
+        for (const piece of pieces) {
+          if (socket.destroyed) return;
+          socket.write(piece);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      })();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    server.close();
+  });
+  const transport = nativeTransport();
+  t.after(() => transport.close());
+  const conn = transport.dial(`127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+  const replies = await Promise.all(
+    sizes.map((_, i) => conn.call(echoHead('Echo.Say'), new Uint8Array([i]))),
+  );
+  assert.equal(replies[4].byteLength, 200_000);
+  for (let i = 0; i < sizes.length; i++)
+    assert.ok(Buffer.from(replies[i]).equals(bodyOf(i)), `reply ${i} (${sizes[i]} bytes) intact`);
+});
+
 test('native: 200 concurrent calls share one connection', async (t) => {
   const { transport, listener, dispatcher } = await rig(t);
   const conn = transport.dial(listener.address);
