@@ -4,15 +4,25 @@ import { gomicroSkipReason, runPeer, startPeer, type Peer } from '../helpers/gom
 import { microSkipReason, runMicro } from '../helpers/micro-cli.js';
 import { netnsSkipReason, oneHost, type Netns } from '../helpers/netns.js';
 import { startFixture, type Fixture } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 
 // go-micro's whole default stack against tsmicro's preset, nothing shared but the LAN: a go-micro
 // v5.30 server and client on registry.DefaultRegistry (mDNS) with go-micro's default rpc server
 // and client on its HTTP transport, go-micro's `micro call`, and tsmicro services made with
 // `profile: 'go-micro'` and nothing else. They find each other over mDNS and call each other over
-// mucp. All inside one network namespace the test makes (multicast on its loopback).
+// mucp, and their events go both ways over go-micro's HTTP broker, which finds subscribers in the
+// same mDNS registry. All inside one network namespace the test makes (multicast on its loopback).
 const skip = netnsSkipReason() || (await gomicroSkipReason()) || (await microSkipReason());
 
 const BUDGET_S = 1234;
+const EVENTS = 10;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+interface Received {
+  event: 'message';
+  header: Record<string, string>;
+  body: string;
+}
 
 describe(
   "go-micro's defaults (mDNS + rpc/HTTP) ⇄ tsmicro's go-micro profile (real processes)",
@@ -132,6 +142,132 @@ describe(
         assert.ok(got.response.budgetMs <= 10_000 && got.response.budgetMs > 0, line.input);
       } finally {
         await f.kill('SIGKILL');
+      }
+    });
+
+    test(`a go-micro default broker publishes, a tsmicro subscriber on the profile receives: ${EVENTS} events exact`, async () => {
+      const topic = 'interop.defaults.go2ts';
+      const sub = startFixture(
+        'gomicro-defaults',
+        ['subscribe', 'ts.defaults.sub', topic],
+        {},
+        { netns: ns },
+      );
+      let peer: Peer | undefined;
+      try {
+        await sub.waitForLine(/"event":"subscribed"/, 60_000);
+        // go-micro's Publish asks mDNS for the subscribers (for 100 ms) and, when no answer came
+        // in time, fails with "not found" before it sends anything: then a fresh publisher,
+        // bounded. Its sends run in goroutines, so it stays up (--linger) until we saw them.
+        const misses: string[] = [];
+        for (let i = 0; i < 5 && !peer; i++) {
+          const p = await startPeer(
+            'publish',
+            [
+              '-registry',
+              'mdns',
+              '--topic',
+              topic,
+              '--count',
+              String(EVENTS),
+              '--header',
+              'origin=go,Content-Type=application/grpc+bytes',
+              '--linger',
+              '120s',
+            ],
+            { netns: ns },
+          );
+          try {
+            await p.waitFor((l) => l.event === 'published', 60_000);
+            peer = p;
+          } catch (err) {
+            await p.stop('SIGKILL');
+            if (!p.stderr().includes('not found')) throw err;
+            misses.push(p.stderr());
+          }
+        }
+        assert.ok(peer, `the go-micro publisher never found the subscriber: ${misses.join('\n')}`);
+        const messages = (): Received[] =>
+          sub.lines
+            .map((l) => JSON.parse(l) as Received | { event: string })
+            .filter((l): l is Received => l.event === 'message');
+        await waitFor(
+          () => messages().length >= EVENTS,
+          60_000,
+          () => `${EVENTS} events, have ${messages().length}; peer stderr:\n${peer!.stderr()}`,
+        );
+        await new Promise((r) => setTimeout(r, 300)); // an over-delivery would show up here
+        const got = messages().sort((a, b) => Number(a.header.seq) - Number(b.header.seq));
+        assert.equal(got.length, EVENTS);
+        got.forEach((m, i) => {
+          assert.deepEqual(m, {
+            event: 'message',
+            header: {
+              seq: String(i),
+              origin: 'go',
+              'Content-Type': 'application/grpc+bytes',
+              'Micro-Topic': topic,
+            },
+            body: Buffer.concat([Buffer.from(`go-${i}`), Buffer.from([0x00, 0xff])]).toString(
+              'base64',
+            ),
+          });
+        });
+      } finally {
+        await peer?.stop('SIGKILL');
+        await sub.kill('SIGKILL');
+      }
+    });
+
+    test(`a tsmicro publisher on the profile reaches a go-micro default subscriber: ${EVENTS} events exact, in order`, async () => {
+      const topic = 'interop.defaults.ts2go';
+      await using peer = await startPeer(
+        'subscribe',
+        ['-registry', 'mdns', '--topic', topic, '--count', String(EVENTS), '--wait', '180s'],
+        { netns: ns },
+      );
+      // go-micro's Subscribe registers in mDNS before it returns.
+      await peer.waitFor((l) => l.event === 'subscribed', 60_000);
+      const pub = startFixture(
+        'gomicro-defaults',
+        ['publish', 'ts.defaults.pub', topic, String(EVENTS)],
+        {},
+        { netns: ns },
+      );
+      try {
+        // The publisher probes until its mDNS lookup found the subscriber; probes are not counted.
+        await peer.waitFor((l) => l.event === 'probe', 90_000);
+        pub.child.kill('SIGUSR2');
+        await pub.waitForLine(/"event":"published"/, 60_000);
+        const done = await peer.waitFor(
+          (l) => l.event === 'done' || l.event === 'timeout',
+          180_000,
+        );
+        assert.deepEqual(done, { event: 'done', received: EVENTS });
+        const received = peer.lines.filter((l) => l.event === 'message') as unknown as Received[];
+        assert.equal(received.length, EVENTS);
+        // Each publish waited for the Go handler's answer: the order is kept.
+        received.forEach((m, i) => {
+          const { 'Micro-ID': id, ...header } = m.header;
+          assert.match(id, UUID);
+          assert.deepEqual(header, {
+            seq: String(i),
+            origin: 'ts',
+            // tsmicro's JSON codec names itself so. go-micro's own rpc client sends
+            // application/json; its rpc server reads grpc+json as gRPC-framed (see
+            // docs/go-micro-interop.md): this proves the broker wire, not a go-micro
+            // RegisterSubscriber decoding the event.
+            'Content-Type': 'application/grpc+json',
+            'Micro-Topic': topic,
+          });
+          assert.equal(
+            Buffer.from(m.body, 'base64').toString(),
+            JSON.stringify({ seq: i, from: 'ts' }),
+          );
+        });
+        assert.equal(new Set(received.map((m) => m.header['Micro-ID'])).size, EVENTS);
+      } finally {
+        await pub.kill('SIGKILL');
       }
     });
 

@@ -14,17 +14,22 @@ import (
 	"go-micro.dev/v5/client"
 	grpcclient "go-micro.dev/v5/client/grpc"
 	"go-micro.dev/v5/metadata"
-	"go-micro.dev/v5/registry"
-	"go-micro.dev/v5/registry/consul"
 )
 
-// connectBroker is go-micro's HTTP broker (its default) on a Consul registry when consulAddr is
-// set, its NATS broker otherwise.
-func connectBroker(url, consulAddr string) (broker.Broker, error) {
-	if consulAddr == "" {
+// connectBroker is go-micro's HTTP broker (its default) on the registry -registry names (mdns:
+// registry.DefaultRegistry, so exactly the broker of a go-micro service started with no flags) or
+// on Consul when only consulAddr is set; its NATS broker otherwise.
+func connectBroker(url, kind, consulAddr string) (broker.Broker, error) {
+	if kind == "" && consulAddr != "" {
+		kind = "consul"
+	}
+	if kind == "" {
 		return connectNats(url)
 	}
-	reg := consul.NewConsulRegistry(registry.Addrs(consulAddr))
+	reg, err := chooseRegistry(kind, consulAddr)
+	if err != nil {
+		return nil, err
+	}
 	b := broker.NewHttpBroker(broker.Registry(reg))
 	if err := b.Connect(); err != nil {
 		return nil, fmt.Errorf("http broker connect: %w", err)
@@ -40,9 +45,9 @@ func connectNats(url string) (broker.Broker, error) {
 	return b, nil
 }
 
-// runPublish publishes --count messages through go-micro's NATS broker. Message i carries header
-// `seq: i` plus --header, and the body `<prefix><i>\x00\xff` (not UTF-8, so the envelope's
-// base64 is exercised with arbitrary bytes) or exactly --body.
+// runPublish publishes --count messages through go-micro's NATS broker (or its HTTP broker).
+// Message i carries header `seq: i` plus --header, and the body `<prefix><i>\x00\xff` (not UTF-8,
+// so the envelope's base64 is exercised with arbitrary bytes) or exactly --body.
 func runPublish(args []string) error {
 	fs := flag.NewFlagSet("publish", flag.ContinueOnError)
 	url := fs.String("nats", "nats://127.0.0.1:4222", "NATS URL")
@@ -52,6 +57,7 @@ func runPublish(args []string) error {
 	prefix := fs.String("body-prefix", "go-", "body prefix")
 	fixed := fs.String("body", "", "send exactly this body instead (e.g. a JSON event)")
 	consulAddr := fs.String("consul", "", "use go-micro's HTTP broker on this Consul instead of NATS")
+	kind := fs.String("registry", "", "use go-micro's HTTP broker on this registry (consul, mdns) instead of NATS")
 	linger := fs.Duration("linger", 0, "stay up this long after publishing (the HTTP broker sends in the background)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -60,7 +66,7 @@ func runPublish(args []string) error {
 	if err != nil {
 		return err
 	}
-	b, err := connectBroker(*url, *consulAddr)
+	b, err := connectBroker(*url, *kind, *consulAddr)
 	if err != nil {
 		return err
 	}
@@ -93,10 +99,11 @@ func runSubscribe(args []string) error {
 	count := fs.Int("count", 1, "messages to wait for")
 	wait := fs.Duration("wait", 60*time.Second, "give up after")
 	consulAddr := fs.String("consul", "", "use go-micro's HTTP broker on this Consul instead of NATS")
+	kind := fs.String("registry", "", "use go-micro's HTTP broker on this registry (consul, mdns) instead of NATS")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	b, err := connectBroker(*url, *consulAddr)
+	b, err := connectBroker(*url, *kind, *consulAddr)
 	if err != nil {
 		return err
 	}
