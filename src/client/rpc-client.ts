@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Broker } from '../broker/broker.js';
 import type { Codec } from '../codec/codec.js';
-import { findCodec } from '../codec/codec.js';
+import { findCodec, mucpContentType } from '../codec/codec.js';
 import { composeWrappers } from '../compose.js';
 import {
   currentContext,
@@ -460,6 +460,8 @@ export function createClient(opts: ClientOptions): Client {
     }
   }
 
+  const eventsSpeakMucp = transport.protocol === 'mucp';
+
   async function publish(
     topic: string,
     message: unknown,
@@ -486,10 +488,11 @@ export function createClient(opts: ClientOptions): Client {
         `cannot encode event for ${topic}: ${(err as Error).message}`,
       );
     }
-    // go-micro's headers, so Go subscribers route and decode our events.
+    // go-micro's headers, so Go subscribers route and decode our events. On go-micro's rpc
+    // stack its client names JSON events `application/json`: a client on that stack does too.
     const header = {
       ...metadata,
-      'Content-Type': codec.contentType,
+      'Content-Type': eventsSpeakMucp ? mucpContentType(codec.contentType) : codec.contentType,
       'Micro-Topic': topic,
       'Micro-ID': randomUUID(),
     };

@@ -53,6 +53,26 @@ export function codecNameOf(contentType: string): string {
   return ALIASES[base] ?? base;
 }
 
+/**
+ * The content type go-micro's rpc ("mucp") client and server use for a codec's: they map
+ * `application/json` to plain JSON bodies and `application/protobuf` to plain protobuf bytes
+ * (`DefaultCodecs`); the `grpc+` types are its gRPC codec, which expects framed bodies. Used on
+ * the mucp wire, and for the events a client on it publishes (named as go-micro's client names
+ * them).
+ */
+export function mucpContentType(contentType: string): string {
+  switch (codecNameOf(contentType)) {
+    case 'json':
+      return 'application/json';
+    case 'proto':
+      return 'application/protobuf';
+    case 'bytes':
+      return 'application/octet-stream';
+    default:
+      return contentType;
+  }
+}
+
 /** Finds a codec by content type or name among `codecs`. */
 export function findCodec(codecs: readonly Codec[], contentTypeOrName: string): Codec | undefined {
   // Per call this is almost always the default codec by its own content type: skip the parsing.

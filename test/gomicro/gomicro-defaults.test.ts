@@ -253,11 +253,9 @@ describe(
           assert.deepEqual(header, {
             seq: String(i),
             origin: 'ts',
-            // tsmicro's JSON codec names itself so. go-micro's own rpc client sends
-            // application/json; its rpc server reads grpc+json as gRPC-framed (see
-            // docs/go-micro-interop.md): this proves the broker wire, not a go-micro
-            // RegisterSubscriber decoding the event.
-            'Content-Type': 'application/grpc+json',
+            // What go-micro's own rpc client sends: a tsmicro client on mucp names its JSON
+            // events so too (it says application/grpc+json on gRPC).
+            'Content-Type': 'application/json',
             'Micro-Topic': topic,
           });
           assert.equal(
@@ -266,6 +264,60 @@ describe(
           );
         });
         assert.equal(new Set(received.map((m) => m.header['Micro-ID'])).size, EVENTS);
+      } finally {
+        await pub.kill('SIGKILL');
+      }
+    });
+
+    test(`a go-micro default server's subscriber (as RegisterSubscriber) decodes a tsmicro publisher's ${EVENTS} events`, async () => {
+      const topic = 'interop.defaults.ts2gosrv';
+      // go-micro's rpc server with no broker option: broker.DefaultBroker, the HTTP broker on
+      // mDNS. It decodes each event with the codec its Content-Type names, into a Struct.
+      await using server = await startPeer(
+        'server',
+        [
+          '-registry',
+          'mdns',
+          '--transport',
+          'http',
+          '--name',
+          'go.defaults.sub',
+          '--subscribe',
+          topic,
+        ],
+        { netns: ns },
+      );
+      await server.waitFor((l) => l.event === 'ready', 60_000);
+      const pub = startFixture(
+        'gomicro-defaults',
+        ['publish', 'ts.defaults.pub2', topic, String(EVENTS)],
+        {},
+        { netns: ns },
+      );
+      try {
+        await server.waitFor((l) => l.event === 'probe', 90_000);
+        pub.child.kill('SIGUSR2');
+        await pub.waitForLine(/"event":"published"/, 60_000);
+        const events = () =>
+          server.lines.filter((l) => l.event === 'subscriber') as unknown as {
+            body: unknown;
+            metadata: Record<string, string>;
+          }[];
+        await waitFor(
+          () => events().length >= EVENTS,
+          60_000,
+          () => `${EVENTS} decoded events, have ${events().length}:\n${server.stderr()}`,
+        );
+        // Each publish waited for the subscriber's answer: the order is kept.
+        events().forEach((e, i) => {
+          assert.deepEqual(e.body, { seq: i, from: 'ts' });
+          const md = Object.fromEntries(
+            Object.entries(e.metadata).map(([k, v]) => [k.toLowerCase(), v]),
+          );
+          assert.equal(md.seq, String(i));
+          assert.equal(md.origin, 'ts');
+        });
+        assert.equal(events().length, EVENTS);
       } finally {
         await pub.kill('SIGKILL');
       }

@@ -1,5 +1,5 @@
 import { CLIENT_ERROR_ID, MicroError, SERVER_ERROR_ID } from '../../errors.js';
-import { codecNameOf } from '../../codec/codec.js';
+import { mucpContentType } from '../../codec/codec.js';
 import { normalizeMetadata, type Metadata } from '../../metadata.js';
 import type { RequestHead } from '../transport.js';
 import { header, headerSafe, type HeaderList, type HttpMessage } from './http1.js';
@@ -60,24 +60,6 @@ function isProtocolHeader(lower: string): boolean {
 }
 
 /**
- * The content type on the wire for a codec's: go-micro's rpc client and server map
- * `application/json` to plain JSON bodies and `application/protobuf` to plain protobuf bytes
- * (`DefaultCodecs`; the `grpc+` types are its gRPC codec, which frames bodies).
- */
-export function wireContentType(contentType: string): string {
-  switch (codecNameOf(contentType)) {
-    case 'json':
-      return 'application/json';
-    case 'proto':
-      return 'application/protobuf';
-    case 'bytes':
-      return 'application/octet-stream';
-    default:
-      return contentType;
-  }
-}
-
-/**
  * The headers of a request (or of one stream message) for `head`: the caller's metadata first,
  * then the protocol's, as go-micro's client copies metadata and then sets its own. Rejects
  * metadata that cannot be a header (a CR or LF would split the message).
@@ -99,7 +81,7 @@ export function requestHeaders(
       );
     out.push([k, v]);
   }
-  const type = wireContentType(head.contentType);
+  const type = mucpContentType(head.contentType);
   out.push([H.contentType, type], [H.accept, type]);
   if (Number.isFinite(head.deadline))
     out.push([H.timeout, String(Math.max(1, Math.round(head.deadline - now)) * 1_000_000)]);
