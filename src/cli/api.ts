@@ -1,7 +1,6 @@
 import { Option, type Command } from 'commander';
 import { InvalidOptionError, parseGoDuration } from '../index.js';
 import type { Gateway, GatewayOptions } from '../gateway/index.js';
-import { parseAddress } from '../options.js';
 import { UsageError } from './errors.js';
 import type { Run } from './program.js';
 import { untilStopped } from './until-stopped.js';
@@ -57,10 +56,6 @@ export function register(program: Command, run: Run): void {
           throw new UsageError(
             '--services: name the services to expose, e.g. --services greeter,users',
           );
-        if (parseAddress(flags.address) === undefined)
-          throw new UsageError(
-            `--address: expected host:port (port 0 for any free one), got ${JSON.stringify(flags.address)}`,
-          );
         const timeoutMs = flags.timeout === undefined ? undefined : duration(flags.timeout);
         const bodyBytes = flags.body_limit === undefined ? undefined : bytes(flags.body_limit);
         const origins = flags.cors === undefined ? undefined : list(flags.cors);
@@ -102,8 +97,13 @@ function gatewayFor(
   try {
     return create(options);
   } catch (err) {
+    // The options the flags gave are the user's to fix: a usage error naming the flag.
     if (err instanceof InvalidOptionError && err.option.startsWith('services'))
       throw new UsageError(`--services: ${err.message}`);
+    if (err instanceof InvalidOptionError && err.option === 'address')
+      throw new UsageError(
+        `--address: ${err.message.replace(/^invalid option address: /, '')} (port 0 for any free one)`,
+      );
     throw err;
   }
 }

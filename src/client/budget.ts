@@ -17,6 +17,17 @@ import { CLIENT_ERROR_ID, MicroError } from '../errors.js';
 export const TIMER_SLACK_MS = 5;
 
 /**
+ * After a backoff: whether the call ends with the error it was retrying instead of another
+ * attempt. A timer that fired late (a loaded machine) may leave the next attempt less time than
+ * the last one took, or none: it would only turn that error into a 408. A caller's cancellation
+ * is not this case; the caller hears that it cancelled.
+ */
+export function tooLateToRetry(ctx: DerivedContext, lastTookMs: number): boolean {
+  if (ctx.aborted && !(ctx.signal().reason instanceof DeadlineExceeded)) return false;
+  return remaining(ctx) < lastTookMs + TIMER_SLACK_MS;
+}
+
+/**
  * True once the call may start nothing more: cancelled, or its deadline reached. The last
  * millisecond counts as spent because the budget travels in whole milliseconds, so the peer's
  * (or grpc-js's) timer may fire up to 1 ms before ours.

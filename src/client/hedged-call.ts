@@ -3,7 +3,7 @@ import { CLIENT_ERROR_ID, MicroError } from '../errors.js';
 import type { Node } from '../registry/registry.js';
 import type { Next } from '../selector/selector.js';
 import { backoffMs } from './backoff.js';
-import { budgetError, sleepWithin, spent, TIMER_SLACK_MS } from './budget.js';
+import { budgetError, sleepWithin, spent, TIMER_SLACK_MS, tooLateToRetry } from './budget.js';
 import type { ResolvedCallOptions } from './client.js';
 import type { LatencyWindow } from './latency-window.js';
 import { isRetryable, type RetryBudget } from './retry.js';
@@ -189,7 +189,10 @@ export async function tailTolerantCall(c: TailCall, d: TailDeps): Promise<unknow
       const backoff = err.fault?.reason === 'timeout' ? 0 : backoffMs(retries + 1);
       if (backoff + f.tookMs + TIMER_SLACK_MS >= remaining(call)) throw err;
       if (d.retryBudget && !d.retryBudget.tryRetry()) throw err;
-      if (backoff > 0) await sleepWithin(backoff, call.ctx);
+      if (backoff > 0) {
+        await sleepWithin(backoff, call.ctx);
+        if (tooLateToRetry(call, f.tookMs)) throw err;
+      }
       if (spent(call)) throw budgetError(call.ctx, c.service, c.endpoint);
       retries++;
       launch(c.next({ exclude: tried }), false);

@@ -37,6 +37,7 @@ import {
   sleepWithin,
   spent,
   TIMER_SLACK_MS,
+  tooLateToRetry,
 } from './budget.js';
 import { tailTolerantCall, type TailDeps } from './hedged-call.js';
 import { LatencyWindows } from './latency-window.js';
@@ -211,8 +212,14 @@ export function createClient(opts: ClientOptions): Client {
       let tried: Set<string> | undefined;
       retryBudget?.recordCall();
       let backoff = 0;
+      // The error being retried, and how long its attempt took (see tooLateToRetry).
+      let lastErr: MicroError | undefined;
+      let lastTookMs = 0;
       for (let i = 0; ; i++) {
-        if (backoff > 0) await sleepWithin(backoff, call.ctx);
+        if (backoff > 0) {
+          await sleepWithin(backoff, call.ctx);
+          if (tooLateToRetry(call, lastTookMs)) throw lastErr!;
+        }
         if (spent(call)) throw budgetError(call.ctx, service, endpoint);
         const node = tried ? next({ exclude: tried }) : next();
         const started = performance.now();
@@ -249,6 +256,8 @@ export function createClient(opts: ClientOptions): Client {
         backoff = backoffMs(i + 1);
         if (backoff + tookMs + TIMER_SLACK_MS >= remaining(call)) throw err;
         if (retryBudget && !retryBudget.tryRetry()) throw err;
+        lastErr = err;
+        lastTookMs = tookMs;
       }
     } catch (err) {
       // Free on success: an error is marked with the hop, so a handler that lets it out names it.
@@ -488,8 +497,9 @@ export function createClient(opts: ClientOptions): Client {
         `cannot encode event for ${topic}: ${(err as Error).message}`,
       );
     }
-    // go-micro's headers, so Go subscribers route and decode our events. On go-micro's rpc
-    // stack its client names JSON events `application/json`: a client on that stack does too.
+    // go-micro's headers, so Go subscribers route and decode our events. A go-micro rpc server
+    // reads `application/grpc+json` as gRPC-framed and fails to decode such an event: on its
+    // stack events are named as its own client names them (`application/json`).
     const header = {
       ...metadata,
       'Content-Type': eventsSpeakMucp ? mucpContentType(codec.contentType) : codec.contentType,

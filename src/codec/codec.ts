@@ -57,8 +57,8 @@ export function codecNameOf(contentType: string): string {
  * The content type go-micro's rpc ("mucp") client and server use for a codec's: they map
  * `application/json` to plain JSON bodies and `application/protobuf` to plain protobuf bytes
  * (`DefaultCodecs`); the `grpc+` types are its gRPC codec, which expects framed bodies. Used on
- * the mucp wire, and for the events a client on it publishes (named as go-micro's client names
- * them).
+ * the mucp wire, and for the events a client on it publishes (a go-micro rpc server's
+ * subscriber cannot decode a `grpc+json` event).
  */
 export function mucpContentType(contentType: string): string {
   switch (codecNameOf(contentType)) {

@@ -253,8 +253,8 @@ describe(
           assert.deepEqual(header, {
             seq: String(i),
             origin: 'ts',
-            // What go-micro's own rpc client sends: a tsmicro client on mucp names its JSON
-            // events so too (it says application/grpc+json on gRPC).
+            // What go-micro's own rpc client sends: its rpc server reads grpc+json as
+            // gRPC-framed, so a client on mucp names its JSON events so (see the next test).
             'Content-Type': 'application/json',
             'Micro-Topic': topic,
           });
@@ -272,7 +272,8 @@ describe(
     test(`a go-micro default server's subscriber (as RegisterSubscriber) decodes a tsmicro publisher's ${EVENTS} events`, async () => {
       const topic = 'interop.defaults.ts2gosrv';
       // go-micro's rpc server with no broker option: broker.DefaultBroker, the HTTP broker on
-      // mDNS. It decodes each event with the codec its Content-Type names, into a Struct.
+      // mDNS. It decodes each event with the codec its Content-Type names, into a Struct: an
+      // event named application/grpc+json never arrives (its gRPC codec wants a framed body).
       await using server = await startPeer(
         'server',
         [
