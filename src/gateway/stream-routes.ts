@@ -81,6 +81,12 @@ export const streamRoutes: RouteModule = (app, gw) => {
       target,
       sseRequest(request.query as Record<string, string | string[]>),
     );
+    // HEAD (fastify answers it on every GET route) is the stream's headers without its body:
+    // opening the stream would start a service stream nobody reads, and never end the answer.
+    if (request.method === 'HEAD') {
+      await reply.code(200).type('text/event-stream; charset=utf-8').send();
+      return;
+    }
     const stream = await gw.client.stream(
       target.service,
       target.endpoint!,

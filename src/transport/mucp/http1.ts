@@ -114,7 +114,11 @@ export class HttpReader {
       this.chunks = [];
       this.size = 0;
       this.oversized = undefined;
-      this.expectStart = true;
+      // The first-byte check (push) holds only where a chunk starts a message: when the next
+      // message begins inside the chunk being parsed, the next chunk starts mid-message, so it is
+      // left to the parser. (http-parser-js's offset and end: where it is in that chunk.)
+      const at = p as unknown as { offset?: number; end?: number };
+      this.expectStart = at.offset !== undefined && at.end !== undefined && at.offset >= at.end;
       this.onMessage(m);
     };
   }

@@ -268,10 +268,14 @@ export class Session implements FrameSink {
       case Kind.End:
         if (this.settle(call)) call.resolve(EMPTY);
         return;
-      case Kind.Error:
-        if (this.settle(call))
-          call.reject(MicroError.fromJSON(payload.toString('utf8'), SERVER_ERROR_ID));
+      case Kind.Error: {
+        if (!this.settle(call)) return;
+        const err = MicroError.fromJSON(payload.toString('utf8'), SERVER_ERROR_ID);
+        // The server's 408 for the deadline this side has reached too is the same timeout as this
+        // side's own: which of the two timers fires first is the machine's load, not the call's.
+        call.reject(err.code === 408 && call.deadline <= Date.now() + 1 ? deadlineFault() : err);
         return;
+      }
       case Kind.Refused:
         if (this.settle(call))
           call.reject(

@@ -323,6 +323,31 @@ describe('mucp transport between tsmicro services', () => {
     );
   });
 
+  test('a request that starts inside one read and ends in the next is served (the next read starts mid-message)', async () => {
+    const req = (name: string): string => {
+      const body = JSON.stringify({ name });
+      return `POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nMicro-Endpoint: Greeter.Hello\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    };
+    const second = req('two');
+    // The second write starts at the body's `{`: a byte that cannot start a message. Written
+    // apart (no delay, a pause between), the server reads them apart; read together, the test
+    // holds all the same.
+    const cut = second.indexOf('{');
+    const sock = net.connect({ host: '127.0.0.1', port: Number(address.split(':').pop()) });
+    sock.setNoDelay(true);
+    await new Promise((r) => sock.once('connect', r));
+    sock.write(req('one') + second.slice(0, cut));
+    await new Promise((r) => setTimeout(r, 100));
+    sock.write(second.slice(cut));
+    let got = '';
+    for await (const c of sock as AsyncIterable<Buffer>) {
+      got += c.toString('utf8');
+      if (/Hello two|Micro-Error/.test(got)) break;
+    }
+    sock.destroy();
+    assert.match(got, /"msg":"Hello one"[^]*"msg":"Hello two"/, got);
+  });
+
   test('well-formed HTTP that is not a good mucp request gets a typed error', async () => {
     const none = await oneRequest(address, { 'Content-Type': 'application/json' }, '{}');
     assert.equal(none.status, 'HTTP/1.1 200 OK');
