@@ -16,7 +16,7 @@ import { EMPTY_METADATA, mergeMetadata, normalizeMetadata, type Metadata } from 
 import { checkComponent, checkFunction, checkInteger, checkNumber, isList } from '../options.js';
 import type { Node } from '../registry/registry.js';
 import type { Next, Selector } from '../selector/selector.js';
-import type { RequestHead, Transport } from '../transport/transport.js';
+import { protocolOf, type RequestHead, type Transport } from '../transport/transport.js';
 import { backoffMs } from './backoff.js';
 import { resolveCallOptions, type CallDefaults } from './call-options.js';
 import type {
@@ -469,7 +469,7 @@ export function createClient(opts: ClientOptions): Client {
     }
   }
 
-  const eventsSpeakMucp = transport.protocol === 'mucp';
+  const eventsSpeakMucp = protocolOf(transport) === 'mucp';
 
   async function publish(
     topic: string,

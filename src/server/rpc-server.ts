@@ -21,7 +21,7 @@ import {
   checkStringRecord,
 } from '../options.js';
 import type { Node, Registry, Service } from '../registry/registry.js';
-import type { Listener, Transport } from '../transport/transport.js';
+import { protocolOf, type Listener, type Transport } from '../transport/transport.js';
 import { debugCodecs, debugHandler } from './debug-handler.js';
 import { HandlerErrors } from './handler-errors.js';
 import { Registrar } from './register.js';
@@ -278,9 +278,9 @@ export function createServer(opts: ServerOptions): Server {
             ...listener.metadata,
             broker: broker.name,
             registry: registry.name,
-            server: transport.protocol ?? transport.name,
+            server: protocolOf(transport),
             transport: transport.name,
-            protocol: transport.protocol ?? transport.name,
+            protocol: protocolOf(transport),
           },
         };
         if (healthOpts.httpAddress !== undefined) {

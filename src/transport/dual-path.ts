@@ -13,6 +13,7 @@ import type {
   RequestHead,
   Transport,
 } from './transport.js';
+import { protocolOf } from './transport.js';
 
 /**
  * Node metadata key under which a dual-path node advertises its native transport's port. The
@@ -76,11 +77,6 @@ export function dualPathTransport(opts: DualPathOptions = {}): Transport {
   // (protocol=mucp) from a gRPC client, a go-micro gRPC node from an mucp one. Made lazily.
   const other = protocolOf(grpc) === 'mucp' ? grpcTransport : mucpTransport;
   return new DualPathTransport(grpc, native, nativePort, nativeRetryMs, other);
-}
-
-/** What a transport's nodes say in their `protocol` metadata. */
-function protocolOf(t: Transport): string {
-  return t.protocol ?? t.name;
 }
 
 class DualPathTransport implements Transport {

@@ -161,3 +161,8 @@ export interface Transport {
   /** Closes every client connection. Listeners are closed through their own `close()`. */
   close(): Promise<void>;
 }
+
+/** What the nodes serving `transport` say in their `protocol` metadata: its protocol, or its name. */
+export function protocolOf(transport: Pick<Transport, 'name' | 'protocol'>): string {
+  return transport.protocol ?? transport.name;
+}
