@@ -15,6 +15,17 @@ import { waitFor } from '../helpers/wait.js';
 const skip = netnsSkipReason() || (await gomicroSkipReason()) || (await microSkipReason());
 
 const BUDGET_S = 1234;
+
+/**
+ * The tsmicro publisher probes until its mDNS lookup has found the go-micro subscriber (probes
+ * are not counted); once `subscriber` reports one, it is told to publish, and this resolves when
+ * it has.
+ */
+async function publishOnceProbed(pub: Fixture, subscriber: Peer): Promise<void> {
+  await subscriber.waitFor((l) => l.event === 'probe', 90_000);
+  pub.child.kill('SIGUSR2');
+  await pub.waitForLine(/"event":"published"/, 60_000);
+}
 const EVENTS = 10;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -235,10 +246,7 @@ describe(
         { netns: ns },
       );
       try {
-        // The publisher probes until its mDNS lookup found the subscriber; probes are not counted.
-        await peer.waitFor((l) => l.event === 'probe', 90_000);
-        pub.child.kill('SIGUSR2');
-        await pub.waitForLine(/"event":"published"/, 60_000);
+        await publishOnceProbed(pub, peer);
         const done = await peer.waitFor(
           (l) => l.event === 'done' || l.event === 'timeout',
           180_000,
@@ -296,9 +304,7 @@ describe(
         { netns: ns },
       );
       try {
-        await server.waitFor((l) => l.event === 'probe', 90_000);
-        pub.child.kill('SIGUSR2');
-        await pub.waitForLine(/"event":"published"/, 60_000);
+        await publishOnceProbed(pub, server);
         const events = () =>
           server.lines.filter((l) => l.event === 'subscriber') as unknown as {
             body: unknown;
